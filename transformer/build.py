@@ -1,0 +1,33 @@
+"""`build_model(cfg)`: one entry point from a ModelConfig to any model family."""
+from __future__ import annotations
+
+import torch.nn as nn
+
+from .config import ModelConfig
+
+
+def build_model(cfg: ModelConfig) -> nn.Module:
+    """Validate `cfg` (ValueError naming the fix) and build its model."""
+    cfg.validate()
+    if cfg.arch == "decoder":
+        from .models import DecoderOnly
+
+        return DecoderOnly(cfg)
+    if cfg.arch == "encoder":
+        from .models import EncoderOnly
+
+        return EncoderOnly(cfg)
+    if cfg.arch == "encoder-decoder":
+        from .models import EncoderDecoder
+
+        return EncoderDecoder(cfg)
+    from .recurrent import RecurrentLM, Seq2SeqLSTM
+
+    if cfg.arch in ("rnn", "gru", "lstm"):
+        return RecurrentLM(cfg)
+    return Seq2SeqLSTM(cfg, attention=cfg.arch == "lstm-seq2seq-attn")
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

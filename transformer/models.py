@@ -1,0 +1,139 @@
+"""Three transformers built from the same blocks.
+
+* `DecoderOnly` (GPT-style): a stack of causal blocks; predicts the next token.
+* `EncoderDecoder` (Vaswani et al. 2017): an encoder reads the source with bidirectional
+  attention; a decoder writes the target, attending to its own past and, through
+  cross-attention, to the encoder's output ("memory").
+* `EncoderOnly` (BERT-style): bidirectional blocks and a classification head at every
+  position; a classification task reads the label at the leading [CLS] position.
+
+All share the minGPT contract `forward(...) -> (logits, loss)`, with loss the mean
+cross-entropy over targets that are not -100 (answer tokens only).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .attention import padding_mask
+from .blocks import DecoderBlock, EncoderBlock
+from .positional import build_positional
+
+IGNORE_INDEX = -100
+
+
+def lm_loss(logits, targets):
+    """Mean cross-entropy over positions whose target is not IGNORE_INDEX. logits [B, T, V]."""
+    if targets is None:
+        return None
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)
+
+
+class _Transformer(nn.Module):
+    """Token embedding + positional encoding, shared by the three models.
+
+    Embeddings keep PyTorch's N(0, 1) initialisation: the same scale as the sinusoidal table's
+    ±1 entries, so neither the token nor its position drowns the other at the start.
+    """
+
+    supports_capture = True
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos = build_positional(cfg)
+        self.emb_dropout = nn.Dropout(cfg.dropout)
+        self.pre_norm = cfg.norm == "pre"
+        self._cache = None
+        self._cache_name = ""
+        self._cache_opts = {}
+
+    def embed(self, idx, name="embed"):
+        """idx [B, T] -> token + position vectors [B, T, d_model]."""
+        if idx.size(1) > self.cfg.max_len:
+            raise ValueError(
+                f"The input has {idx.size(1)} tokens but this model was built for at most "
+                f"{self.cfg.max_len}: shorten the input."
+            )
+        x = self.pos(self.tok_emb(idx))
+        if self._cache is not None and self._cache_opts.get("hidden"):
+            self._cache[name] = x.detach().float().cpu()
+        return self.emb_dropout(x)
+
+    def _final_norm(self):
+        # Pre-norm leaves the residual stream un-normalised, so a last LayerNorm is needed.
+        return nn.LayerNorm(self.cfg.d_model) if self.pre_norm else nn.Identity()
+
+
+class DecoderOnly(_Transformer):
+    """GPT-style language model. forward(idx [B, T], targets [B, T]) -> (logits [B, T, V], loss)."""
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.decoder = nn.ModuleList(DecoderBlock(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = self._final_norm()
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    def forward(self, idx, targets=None):
+        x = self.embed(idx)
+        for block in self.decoder:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))
+        return logits, lm_loss(logits, targets)
+
+
+class EncoderOnly(_Transformer):
+    """BERT-style encoder with a classification head at every position.
+
+    forward(idx [B, S], targets [B, S]) -> (logits [B, S, V], loss). Padding keys are masked.
+    """
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.encoder = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = self._final_norm()
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    def forward(self, idx, targets=None):
+        mask = padding_mask(idx, self.cfg.pad_id)  # (B, 1, 1, S)
+        x = self.embed(idx)
+        for block in self.encoder:
+            x = block(x, mask)
+        logits = self.head(self.ln_f(x))
+        return logits, lm_loss(logits, targets)
+
+
+class EncoderDecoder(_Transformer):
+    """The 2017 paper's model; source and target share one vocabulary and embedding table.
+
+    encode(src [B, S]) -> memory [B, S, d]; decode(tgt_in [B, T], memory, src) -> logits [B, T, V];
+    forward(src, tgt_in, targets) -> (logits, loss).
+    """
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.encoder = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.n_layers))
+        self.ln_enc = self._final_norm()
+        self.decoder = nn.ModuleList(DecoderBlock(cfg, cross=True) for _ in range(cfg.n_layers))
+        self.ln_f = self._final_norm()
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    def encode(self, src):
+        mask = padding_mask(src, self.cfg.pad_id)  # (B, 1, 1, S)
+        x = self.embed(src, name="encoder.embed")
+        for block in self.encoder:
+            x = block(x, mask)
+        return self.ln_enc(x)
+
+    def decode(self, tgt_in, memory, src):
+        src_mask = padding_mask(src, self.cfg.pad_id)  # (B, 1, 1, S)
+        x = self.embed(tgt_in, name="decoder.embed")
+        for block in self.decoder:
+            x = block(x, memory, src_mask)
+        return self.lm_head(self.ln_f(x))
+
+    def forward(self, src, tgt_in, targets=None):
+        logits = self.decode(tgt_in, self.encode(src), src)
+        return logits, lm_loss(logits, targets)
