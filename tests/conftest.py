@@ -1,0 +1,211 @@
+"""Shared fixtures: the repository root, AppTest helpers, and the browser-test harness.
+
+Browser tests (marked ``browser``) run the real app with ``streamlit run app.py`` in a
+subprocess and drive it with Playwright in Debian's headless Chromium at ``/usr/bin/chromium``
+(Playwright's own browser download cannot reach its CDN from the project's machines). Outside
+CI they skip with a reason when Chromium or pytest-playwright is missing; in CI (``CI=true``)
+they run and fail instead, so a broken set-up cannot pass silently.
+
+Typical browser test::
+
+    @pytest.mark.browser
+    def test_home(page, app_url, open_app):
+        open_app(page, "")            # navigates, waits for the script to finish, no exception
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+# Tiny test models are slower with many threads on a shared 2-core machine; set before any
+# test module imports torch.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+HAVE_PLAYWRIGHT = importlib.util.find_spec("pytest_playwright") is not None
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the test machines run as root, where Chromium's sandbox refuses to start
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+# How long the Streamlit server may take to answer /_stcore/health (cold imports of torch and
+# streamlit on a busy 2-core machine take several seconds).
+SERVER_START_TIMEOUT_S = 90.0
+
+
+def _browser_unavailable_reason() -> str | None:
+    if not HAVE_PLAYWRIGHT:
+        return "pytest-playwright is not installed (run `make test`, which installs requirements-dev.txt)"
+    if not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is missing (install Debian's chromium: `sudo apt-get install chromium`)"
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip browser tests when they cannot run here, except in CI where that is a failure."""
+    reason = _browser_unavailable_reason()
+    if reason is None or IN_CI:
+        return
+    skip = pytest.mark.skip(reason=f"browser test skipped: {reason}")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+# --------------------------------------------------------------------------- AppTest helpers
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+# --------------------------------------------------------------------------- browser harness
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class StreamlitServer:
+    """A ``streamlit run app.py`` subprocess on a free port; its output goes to ``log_path``."""
+
+    def __init__(self, log_path: Path, port: int | None = None):
+        self.port = port or _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout_s: float = SERVER_START_TIMEOUT_S) -> "StreamlitServer":
+        cmd = [
+            sys.executable, "-m", "streamlit", "run", "app.py",
+            "--server.headless", "true",
+            "--server.port", str(self.port),
+            "--server.address", "127.0.0.1",
+            "--browser.gatherUsageStats", "false",
+            # Tests want to read the real exception when a page fails.
+            "--client.showErrorDetails", "full",
+        ]
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=dict(os.environ)
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited with code {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"streamlit did not become healthy within {timeout_s:.0f} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+
+    def log_tail(self, n_chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-n_chars:]
+        except OSError:
+            return "(no server log)"
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(tmp_path_factory):
+    """The app served by ``streamlit run app.py`` for the whole session; stopped at the end."""
+    reason = _browser_unavailable_reason()
+    if reason is not None and not IN_CI:
+        pytest.skip(f"browser test skipped: {reason}")
+    server = StreamlitServer(tmp_path_factory.mktemp("streamlit") / "server.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app_url(streamlit_server) -> str:
+    """Base URL of the running app, e.g. ``http://127.0.0.1:43123``."""
+    return streamlit_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Point pytest-playwright at Debian's Chromium instead of Playwright's download."""
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`)."
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A projector-sized window so screenshots and layouts match what a class sees."""
+    return {**browser_context_args, "viewport": {"width": 1400, "height": 900}}
+
+
+EXCEPTION_SELECTOR = '[data-testid="stException"]'
+
+
+def wait_for_app(page, timeout_ms: float = 30_000) -> None:
+    """Wait until Streamlit has connected and finished running the page's script once."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
+                           timeout=timeout_ms, state="attached")
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
+                           timeout=timeout_ms, state="attached")
+
+
+def assert_no_exception(page, server: StreamlitServer | None = None) -> None:
+    """Fail with the exception's text (and the server log) if the page shows an ``st.exception``."""
+    errors = page.locator(EXCEPTION_SELECTOR)
+    if errors.count():
+        text = "\n---\n".join(errors.all_inner_texts())
+        log = f"\n\nserver log:\n{server.log_tail()}" if server is not None else ""
+        pytest.fail(f"page {page.url} shows a Streamlit exception:\n{text}{log}")
+
+
+@pytest.fixture
+def open_app(streamlit_server):
+    """``open_app(page, path="", query="")``: go to a page of the app, wait, assert no exception."""
+
+    def _open(page, path: str = "", query: str = ""):
+        url = f"{streamlit_server.url}/{path.lstrip('/')}"
+        if query:
+            url += "?" + query.lstrip("?")
+        page.goto(url)
+        wait_for_app(page)
+        assert_no_exception(page, streamlit_server)
+        return page
+
+    return _open

@@ -1,0 +1,49 @@
+"""The import rule of the project: the core loads without Streamlit or Plotly, and the figure
+builders load without Streamlit. Each check runs in a fresh interpreter, because this pytest
+process has long since imported both."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Walk every module of a package (skipping ones that would run a program), import it, and
+# report which of the watched top-level packages ended up loaded.
+PROBE = r"""
+import importlib, json, pkgutil, sys
+root, skip, watched = sys.argv[1], set(sys.argv[2].split(",")), sys.argv[3].split(",")
+pkg = importlib.import_module(root)
+imported = [root]
+for info in pkgutil.walk_packages(pkg.__path__, prefix=root + "."):
+    parts = info.name.split(".")
+    if parts[-1] == "__main__" or any(p in skip for p in parts[1:]):
+        continue
+    importlib.import_module(info.name)
+    imported.append(info.name)
+print(json.dumps({"imported": imported, "loaded": [w for w in watched if w in sys.modules]}))
+"""
+
+
+def _probe(root: str, skip: list[str], watched: list[str]) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, root, ",".join(skip) or "-", ",".join(watched)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, f"importing {root} failed:\n{proc.stderr[-3000:]}"
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_core_never_imports_streamlit_or_plotly():
+    result = _probe("transformer", skip=["figures", "ui"], watched=["streamlit", "plotly"])
+    assert "transformer.config" in result["imported"]
+    assert result["loaded"] == [], (
+        f"the core pulled in {result['loaded']}; only transformer.figures / transformer.ui may"
+    )
+
+
+def test_figures_never_import_streamlit():
+    result = _probe("transformer.figures", skip=[], watched=["streamlit"])
+    assert result["loaded"] == [], "a figure builder imported streamlit; figures must stay pure"

@@ -1,0 +1,42 @@
+"""Figure builders: pure functions, numpy arrays / lists in, ``plotly.graph_objects.Figure`` out.
+
+Nothing here imports Streamlit (a test asserts it), so every figure works in a notebook as well
+as in the app::
+
+    from transformer.figures.training import loss_figure
+    loss_figure(steps, losses).show()
+
+Shared conventions, so the pages look like one app:
+
+* sequential colour scale ``SEQUENTIAL`` (Viridis, colour-blind safe), fixed to 0..1 for
+  attention weights; diverging ``DIVERGING`` (RdBu) centred on 0 for signed values;
+* every figure has a title that says what to notice and axis titles with units;
+* ``uirevision`` is set, so zoom and pan survive the app's once-a-second refreshes.
+"""
+from __future__ import annotations
+
+SEQUENTIAL = "Viridis"
+DIVERGING = "RdBu"
+
+# Trace colours from the Okabe-Ito palette, which stays distinct for colour-blind viewers.
+TRAIN_COLOR = "#0072B2"  # blue
+VAL_COLOR = "#D55E00"  # vermillion
+ACCENT_COLOR = "#009E73"  # bluish green
+MUTED_COLOR = "#999999"
+
+FONT_SIZE = 14
+
+
+def base_layout(title: str, x_title: str, y_title: str, *, uirevision: str, height: int = 320) -> dict:
+    """Layout shared by the app's line charts; pass to ``fig.update_layout(**...)``."""
+    return dict(
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=FONT_SIZE + 2)),
+        xaxis=dict(title=dict(text=x_title)),
+        yaxis=dict(title=dict(text=y_title)),
+        font=dict(size=FONT_SIZE),
+        height=height,
+        margin=dict(l=10, r=10, t=60, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
+        hovermode="x unified",
+        uirevision=uirevision,
+    )
