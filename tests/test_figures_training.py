@@ -1,0 +1,113 @@
+"""Training-curve figures: the data they plot, their axes, and the conventions of the app."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from transformer.figures.training import (
+    accuracy_figure,
+    columns,
+    downsample,
+    grad_norm_figure,
+    loss_figure,
+    lr_figure,
+    smooth,
+)
+
+
+def test_columns_skips_rows_with_missing_or_non_finite_values():
+    rows = [
+        {"step": 1, "loss": 2.0},
+        {"step": 2, "loss": None},
+        {"step": 3, "loss": math.nan},
+        {"step": 4},
+        {"step": 5, "loss": 1.5},
+    ]
+    steps, loss = columns(rows, "step", "loss")
+    assert steps.tolist() == [1.0, 5.0]
+    assert loss.tolist() == [2.0, 1.5]
+    empty = columns([], "step", "loss")
+    assert len(empty) == 2 and all(len(c) == 0 for c in empty)
+
+
+def test_downsample_bounds_points_keeps_last_and_means():
+    x = np.arange(1, 5001, dtype=float)
+    y = np.sin(x / 50.0)
+    xs, ys = downsample(x, y, max_points=400)
+    assert len(xs) <= 400 and len(xs) == len(ys)
+    assert xs[-1] == 5000 and ys[-1] == y[-1]
+    assert np.all(np.diff(xs) > 0)
+    # Bucket means of a line stay on the line.
+    xl, yl = downsample(x, 3 * x + 1, max_points=100)
+    assert np.allclose(yl, 3 * xl + 1)
+    # Short series pass through untouched.
+    short_x, short_y = downsample([1, 2, 3], [5, 6, 7], max_points=10)
+    assert short_x.tolist() == [1, 2, 3] and short_y.tolist() == [5, 6, 7]
+
+
+def test_smooth_is_bias_corrected():
+    # A plain EMA started at 0 would begin near 0.1 * value; bias correction starts at the value.
+    assert np.allclose(smooth(np.full(50, 3.0), alpha=0.1), 3.0)
+    noisy = np.tile([0.0, 2.0], 200)
+    assert smooth(noisy, alpha=0.05)[-1] == pytest.approx(1.0, abs=0.1)
+
+
+def _assert_app_conventions(fig):
+    layout = fig.layout
+    assert layout.title.text, "every figure needs a title that says what to notice"
+    assert layout.xaxis.title.text and layout.yaxis.title.text
+    assert layout.uirevision is not None, "uirevision keeps zoom across refreshes"
+
+
+def test_loss_figure_plots_train_and_validation_on_log_axis():
+    steps = np.arange(1, 3001)
+    loss = 3.0 * np.exp(-steps / 500.0) + 0.01
+    fig = loss_figure(steps, loss, [0, 1000, 2000, 3000], [3.0, 0.5, 0.1, 0.02], uirevision="run-7")
+    _assert_app_conventions(fig)
+    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.uirevision == "run-7"
+    names = [t.name for t in fig.data]
+    assert "validation" in names and any(n.startswith("train") for n in names)
+    train = [t for t in fig.data if t.name.startswith("train")]
+    assert all(len(t.x) <= 400 for t in train), "long histories are averaged before plotting"
+    assert train[0].x[-1] == 3000
+    val = fig.data[names.index("validation")]
+    assert list(val.y) == [3.0, 0.5, 0.1, 0.02]
+
+
+def test_loss_figure_without_data_says_what_to_do():
+    fig = loss_figure([], [])
+    _assert_app_conventions(fig)
+    assert len(fig.data) == 0
+    assert "Train" in fig.layout.annotations[0].text
+
+
+def test_accuracy_figure_is_in_percent_with_target():
+    fig = accuracy_figure([0, 50, 100], [0.1, 0.5, 1.0], [0.0, 0.25, 0.995], target=0.99)
+    _assert_app_conventions(fig)
+    assert "%" in fig.layout.yaxis.title.text
+    token, seq = fig.data
+    assert list(token.y) == pytest.approx([10.0, 50.0, 100.0])
+    assert list(seq.y) == pytest.approx([0.0, 25.0, 99.5])
+    assert any(shape.y0 == pytest.approx(99.0) for shape in fig.layout.shapes)
+
+
+def test_lr_figure_shows_plan_and_used_rates():
+    planned_steps = np.arange(1, 101)
+    planned = np.minimum(planned_steps / 10, 1.0) * 3e-3
+    fig = lr_figure(planned_steps[:40], planned[:40], planned_steps=planned_steps, planned_lr=planned)
+    _assert_app_conventions(fig)
+    names = [t.name for t in fig.data]
+    assert names == ["planned", "used"]
+    assert len(fig.data[0].x) == 100 and len(fig.data[1].x) == 40
+
+
+def test_grad_norm_figure_marks_the_clip_threshold():
+    fig = grad_norm_figure([1, 2, 3], [0.5, 4.0, 0.7], clip=1.0)
+    _assert_app_conventions(fig)
+    assert fig.layout.yaxis.type == "log"
+    assert [shape.y0 for shape in fig.layout.shapes] == [1.0]
+    no_clip = grad_norm_figure([1, 2, 3], [0.5, 4.0, 0.7], clip=None)
+    assert len(no_clip.layout.shapes) == 0
