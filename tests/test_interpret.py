@@ -1,0 +1,208 @@
+"""Head descriptions, the step-by-step recomputation, ablation and induction-formation detection."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from transformer import ModelConfig, build_model
+from transformer.capture import capture
+from transformer.interpret import (
+    anti_diagonal_score,
+    describe_head,
+    describe_heads,
+    detect_formation,
+    head_scores_over_time,
+    induction_score,
+    induction_targets,
+    previous_token_score,
+    query_walkthrough,
+    row_entropy,
+    sink_score,
+)
+
+
+def previous_token_matrix(T: int) -> np.ndarray:
+    w = np.zeros((T, T))
+    w[0, 0] = 1.0
+    w[np.arange(1, T), np.arange(T - 1)] = 1.0
+    return w
+
+
+def uniform_causal(T: int) -> np.ndarray:
+    w = np.tril(np.ones((T, T)))
+    return w / w.sum(1, keepdims=True)
+
+
+def induction_matrix(tokens: list[str]) -> np.ndarray:
+    """Each query with an induction target puts all its weight there; others on position 0."""
+    T = len(tokens)
+    w = np.zeros((T, T))
+    for i, js in enumerate(induction_targets(tokens)):
+        if js:
+            w[i, js] = 1.0 / len(js)
+        else:
+            w[i, 0] = 1.0
+    return w
+
+
+REPEATED = ["<bos>", "a", "c", "b", "e", "a", "c", "b", "e"]  # four random tokens, repeated
+
+
+def test_perfect_previous_token_head_is_described_as_such():
+    d = describe_head(previous_token_matrix(8), list("abcdefgh"))
+    assert d.label == "previous"
+    assert "previous token" in d.text
+    assert d.scores["previous"] == pytest.approx(1.0)
+    assert d.entropy_bits == pytest.approx(0.0)
+
+
+def test_identity_head_attends_to_itself():
+    d = describe_head(np.eye(6), list("abcdef"))
+    assert d.label == "self"
+    assert d.scores["self"] == pytest.approx(1.0)
+    assert d.scores["previous"] == pytest.approx(0.0)
+
+
+def test_uniform_causal_head_is_spread_out_with_maximal_entropy():
+    w = uniform_causal(10)
+    d = describe_head(w, list("abcdefghij"))
+    assert d.label == "uniform"
+    bits, norm = row_entropy(w)
+    assert norm == pytest.approx(1.0)
+    assert bits == pytest.approx(np.mean([math.log2(n) for n in range(2, 11)]))
+
+
+def test_sink_head_attends_to_first_token():
+    w = np.zeros((6, 6))
+    w[:, 0] = 1.0
+    d = describe_head(w, ["<bos>", "x", "y", "z", "x", "y"])
+    assert d.label == "sink"
+    assert sink_score(w) == pytest.approx(1.0)
+
+
+def test_induction_targets_point_after_the_earlier_copy():
+    targets = induction_targets(REPEATED)
+    # second "a" (position 5) follows the first "a" at 1, so it looks at position 2 ("c")
+    assert targets[5] == [2]
+    assert targets[8] == [5]  # second "e": the first "e" at 4 is followed by position 5
+    assert targets[1] == [] and targets[4] == []  # first copies have nothing earlier
+
+
+def test_induction_head_described_and_scored():
+    w = induction_matrix(REPEATED)
+    assert induction_score(w, REPEATED) == pytest.approx(1.0)
+    assert induction_score(previous_token_matrix(len(REPEATED)), REPEATED) == pytest.approx(0.0)
+    d = describe_head(w, REPEATED)
+    assert d.label == "induction"
+    assert math.isnan(induction_score(np.eye(4), list("abcd")))  # nothing repeats
+
+
+def test_anti_diagonal_head_in_cross_attention():
+    # decoder query i attends to source S-1-i: reversal, in cross-attention (T != S tokens differ)
+    S = 6
+    w = np.fliplr(np.eye(S))
+    d = describe_head(w, list("uvwxyz"), list("abcdef"), causal=False)
+    assert d.label == "anti_diagonal"
+    assert anti_diagonal_score(w) == pytest.approx(1.0)
+    assert "previous" not in d.scores  # cross-attention has no "previous token"
+
+
+def test_padding_rows_are_cropped_to_the_tokens():
+    w = np.zeros((8, 8))
+    w[:5, :5] = previous_token_matrix(5)
+    w[5:, 0] = 1.0  # padded queries: whatever the model did there must not count
+    assert describe_head(w, list("abcde")).scores["previous"] == pytest.approx(1.0)
+
+
+def test_describe_heads_one_per_head():
+    stack = np.stack([previous_token_matrix(5), np.eye(5)])
+    labels = [d.label for d in describe_heads(stack, list("abcde"))]
+    assert labels == ["previous", "self"]
+
+
+def test_previous_token_score_of_uniform_is_low():
+    assert previous_token_score(uniform_causal(12)) < 0.3
+
+
+# --------------------------------------------------------------------------- walkthrough
+
+
+@pytest.fixture(scope="module")
+def tiny_decoder():
+    torch.manual_seed(0)
+    cfg = ModelConfig(vocab_size=11, max_len=16, d_model=16, n_heads=2, n_layers=1, d_ff=32)
+    return build_model(cfg).eval()
+
+
+@pytest.mark.parametrize("query", [0, 3, 6])
+def test_walkthrough_reproduces_the_models_weights(tiny_decoder, query):
+    idx = torch.tensor([[1, 4, 5, 6, 4, 5, 7]])
+    with capture(tiny_decoder, qkv=True) as cache:
+        tiny_decoder(idx)
+    wt = query_walkthrough(cache, "decoder.0.self_attn", query=query, head=1)
+    assert wt.max_abs_error < 1e-5
+    assert wt.allowed.sum() == query + 1  # causal: itself and earlier tokens
+    assert np.isneginf(wt.masked[~wt.allowed]).all()
+    assert wt.weights.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(wt.scaled, cache["decoder.0.self_attn.scores"][0, 1, query].numpy(), atol=1e-5)
+    np.testing.assert_allclose(wt.out, wt.weights @ wt.v)
+
+
+def test_walkthrough_without_qkv_says_how_to_fix(tiny_decoder):
+    with capture(tiny_decoder) as cache:
+        tiny_decoder(torch.tensor([[1, 4, 5]]))
+    with pytest.raises(ValueError, match="qkv=True"):
+        query_walkthrough(cache, "decoder.0.self_attn", query=1)
+
+
+# --------------------------------------------------------------------------- formation
+
+
+def _snapshots(jump_at: int, n: int = 12, every: int = 50):
+    """Fake snapshots: layer 1 head 0 switches from uniform to induction at snapshot `jump_at`."""
+    toks = REPEATED
+    T = len(toks)
+    snaps = []
+    for k in range(n):
+        head0 = induction_matrix(toks) if k >= jump_at else uniform_causal(T)
+        att = {
+            "decoder.0.self_attn": np.stack([previous_token_matrix(T), uniform_causal(T)])[None],
+            "decoder.1.self_attn": np.stack([head0, uniform_causal(T)])[None],
+        }
+        snaps.append(SimpleNamespace(step=k * every, attention=att, probe_tokens=[toks]))
+    return snaps
+
+
+def test_scores_over_time_shapes_and_values():
+    steps, scores = head_scores_over_time(_snapshots(jump_at=6), kind="induction")
+    assert steps.tolist() == [k * 50 for k in range(12)]
+    assert scores["decoder.1.self_attn"].shape == (12, 2)
+    assert scores["decoder.1.self_attn"][-1, 0] == pytest.approx(1.0)
+    _, prev = head_scores_over_time(_snapshots(jump_at=6), kind="previous")
+    assert prev["decoder.0.self_attn"][:, 0] == pytest.approx(np.ones(12))
+
+
+@pytest.mark.parametrize("jump_at", [3, 7])
+def test_formation_step_found_where_the_score_jumps(jump_at):
+    steps, scores = head_scores_over_time(_snapshots(jump_at))
+    loss_steps = np.arange(0, 551, 5)
+    losses = np.where(loss_steps < jump_at * 50, 2.0, 0.2)
+    f = detect_formation(steps, scores, loss_steps, losses)
+    assert f is not None
+    assert (f.name, f.head, f.step) == ("decoder.1.self_attn", 0, jump_at * 50)
+    assert f.loss_step is not None and abs(f.loss_step - jump_at * 50) <= 25
+    assert f.loss_before == pytest.approx(2.0) and f.loss_after == pytest.approx(0.2)
+
+
+def test_no_formation_when_no_head_changes():
+    steps, scores = head_scores_over_time(_snapshots(jump_at=99))
+    assert detect_formation(steps, scores) is None
+
+
+def test_unknown_score_kind_is_a_clear_error():
+    with pytest.raises(ValueError, match="choose one of"):
+        head_scores_over_time(_snapshots(3), kind="banana")
