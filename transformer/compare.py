@@ -253,6 +253,28 @@ def step_time_by_length(
     return out
 
 
+def complexity_rows(measured: Optional[dict] = None, labels: Optional[dict] = None) -> list[dict]:
+    """The complexity table, one row per measured model, with the measured numbers beside it.
+
+    measured: {arch: {"lengths", "seconds", "activation_mb"}} from `step_time_by_length`
+    (keys are archs: "decoder", "rnn", "gru", "lstm"); labels: {arch: display name}.
+    Without measurements, the two rows of `COMPLEXITY`.
+    """
+    if not measured:
+        return [dict(row) for row in COMPLEXITY]
+    rows = []
+    for arch, r in measured.items():
+        theory = COMPLEXITY[1] if arch in RECURRENT_ARCHS else COMPLEXITY[0]
+        row = {"model": (labels or {}).get(arch, arch), **{k: v for k, v in theory.items() if k != "layer"}}
+        if r["lengths"]:
+            short, long = r["lengths"][0], r["lengths"][-1]
+            row[f"ms/step at {short} tokens"] = f"{1000 * r['seconds'][0]:.1f}"
+            row[f"ms/step at {long} tokens"] = f"{1000 * r['seconds'][-1]:.1f}"
+            row["time growth"] = f"×{r['seconds'][-1] / r['seconds'][0]:.1f} for ×{long / short:.0f} length"
+        rows.append(row)
+    return rows
+
+
 # --------------------------------------------------------------------------------------------
 # Accuracy
 # --------------------------------------------------------------------------------------------
