@@ -1,0 +1,175 @@
+"""Saving and loading trained models: plain data only, written atomically, read safely.
+
+A checkpoint is one `torch.save`d dict of plain values and tensors:
+
+    {"format": "transformer-lab/1",
+     "model_config": ModelConfig.to_dict(),
+     "task": {"name": "reverse", "params": {"length": 8}},
+     "state_dict": {name: tensor},
+     "metrics": {...}, ... anything else passed as `extra` (plain values only)}
+
+It is read with `torch.load(weights_only=True)`, which refuses to unpickle arbitrary objects, so
+opening a file someone uploaded cannot run their code. Every way a file can be wrong (not a
+checkpoint, cut short, made for another model) becomes one `CheckpointError` sentence.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+from .build import build_model
+from .config import ModelConfig
+
+FORMAT = "transformer-lab/1"
+_RESERVED = ("format", "model_config", "task", "state_dict")
+
+
+class CheckpointError(ValueError):
+    """A file that cannot be used as a checkpoint; the message is one sentence for a person."""
+
+
+def _plain(value, where: str):
+    """Check that `value` is made of types `weights_only` loading accepts (and JSON-like)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0 and not isinstance(value, torch.Tensor):
+        return value.item()  # a numpy scalar
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, where) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v, where) for k, v in value.items()}
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    raise TypeError(f"Checkpoint field '{where}' holds a {type(value).__name__}; only plain values can be saved.")
+
+
+def checkpoint_dict(model, task, extra: dict | None = None) -> dict:
+    """The dict `save_checkpoint` writes (CPU copies of the weights)."""
+    extra = dict(extra or {})
+    clash = [k for k in extra if k in _RESERVED]
+    if clash:
+        raise ValueError(f"extra cannot set the checkpoint's own field(s) {', '.join(clash)}.")
+    payload = {
+        "format": FORMAT,
+        "model_config": model.cfg.to_dict(),
+        "task": task.to_dict(),
+        "state_dict": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+        "metrics": {},
+    }
+    for key, value in extra.items():
+        payload[key] = _plain(value, key)
+    return payload
+
+
+def save_checkpoint(path: str | os.PathLike, model, task, extra: dict | None = None) -> Path:
+    """Write a checkpoint atomically: to a temporary file in the same folder, then os.replace.
+
+    A crash or a full disk halfway leaves the old file (if any) intact, never a truncated one,
+    because os.replace within one filesystem is atomic.
+    """
+    path = Path(path)
+    payload = checkpoint_dict(model, task, extra)
+    folder = path.parent if str(path.parent) else Path(".")
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def checkpoint_bytes(model, task, extra: dict | None = None) -> bytes:
+    """The checkpoint as bytes (for a download button)."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint_dict(model, task, extra), buffer)
+    return buffer.getvalue()
+
+
+def read_checkpoint(source) -> dict:
+    """Read and check a checkpoint's dict from a path, bytes or a binary file object."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise CheckpointError("The file is empty, so it is not a checkpoint: choose a .pt file saved by Transformer Lab.")
+        source = io.BytesIO(bytes(source))
+    elif isinstance(source, (str, os.PathLike)):
+        if not os.path.isfile(source):
+            raise CheckpointError(f"There is no checkpoint file at '{source}': check the path.")
+        if os.path.getsize(source) == 0:
+            raise CheckpointError(f"'{source}' is empty, so it is not a checkpoint: save the model again.")
+    try:
+        data = torch.load(source, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many kinds: UnpicklingError, RuntimeError, EOFError, ...
+        if "weights_only" in str(err) or "Unsupported global" in str(err):
+            raise CheckpointError(
+                "This file holds Python objects that are not safe to load, so it is not a Transformer Lab "
+                "checkpoint: choose a .pt file saved by Transformer Lab."
+            ) from None
+        raise CheckpointError(
+            "This file could not be read as a checkpoint (it is corrupted, cut short, or not a PyTorch file): "
+            "choose a .pt file saved by Transformer Lab."
+        ) from None
+    if not isinstance(data, dict) or "format" not in data:
+        raise CheckpointError(
+            "This is a PyTorch file but not a Transformer Lab checkpoint (it has no format mark): "
+            "choose a .pt file saved by Transformer Lab."
+        )
+    if data["format"] != FORMAT:
+        raise CheckpointError(
+            f"This checkpoint has format '{data['format']}', which this version cannot read (it reads '{FORMAT}')."
+        )
+    missing = [k for k in ("model_config", "task", "state_dict") if not isinstance(data.get(k), dict)]
+    if missing:
+        raise CheckpointError(f"This checkpoint is incomplete: it lacks {', '.join(missing)}.")
+    return data
+
+
+def load_checkpoint(source, device: str | torch.device = "cpu"):
+    """-> (model in eval mode, task, meta) from a path, bytes or a binary file object.
+
+    meta is the checkpoint dict without the weights: model_config, task, metrics, and any extra.
+    Raises CheckpointError (a ValueError) with one sentence when the file cannot be used.
+    """
+    from .tasks import task_from_dict
+
+    data = read_checkpoint(source)
+    try:
+        task = task_from_dict(data["task"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"This checkpoint's task cannot be rebuilt: {_sentence(err)}") from None
+    try:
+        cfg = ModelConfig.from_dict(data["model_config"])
+        model = build_model(cfg)
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"This checkpoint's model configuration is invalid: {_sentence(err)}") from None
+    if cfg.vocab_size != len(task.vocab):
+        raise CheckpointError(
+            f"This checkpoint's model has {cfg.vocab_size} tokens but its task has {len(task.vocab)}: "
+            "it was saved by an incompatible version."
+        )
+    try:
+        model.load_state_dict(data["state_dict"], strict=True)
+    except (RuntimeError, KeyError, TypeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"This checkpoint's weights do not fit its model configuration ({first.rstrip('.:')}): "
+            "it was saved by an incompatible version or edited."
+        ) from None
+    model.to(device).eval()
+    meta = {k: v for k, v in data.items() if k != "state_dict"}
+    return model, task, meta
+
+
+def _sentence(err: Exception) -> str:
+    text = str(err).strip().strip("'\"") or type(err).__name__
+    return text if text.endswith(".") else text + "."

@@ -1,0 +1,380 @@
+"""Training in the background while pages watch: `LiveRun` and the process-wide run limiter.
+
+    run = LiveRun(task, model_cfg, train_cfg, snapshot_every=25)
+    run.start()                   # returns at once; a daemon thread trains
+    run.status, run.progress      # "queued" | "training" | "paused" | "finished" | ...
+    run.latest()                  # the newest Snapshot (immutable, safe to read from any thread)
+    run.pause(); run.step_once(); run.resume(); run.stop()
+
+One thread owns the trainer and its model; nobody else touches them. Other threads only read
+what it publishes under a lock: metric rows (every step, every evaluation) and Snapshots (every
+few steps, at the start, at a pause and at the end). Control is by flags and a condition
+variable that the thread checks between steps, so pause, step, resume and stop are safe from
+any thread at any moment, and stop leaves no thread behind.
+
+A server shared by a class has a few cores; ten runs at once would each crawl. A process-wide
+limiter lets `max_concurrent_runs()` train at a time, each with `threads_per_run()` threads,
+and queues the rest in arrival order ("queued, position K").
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import replace
+
+from .snapshot import Snapshot, model_from_snapshot, take_snapshot
+from .training import TrainConfig, Trainer, TrainingDiverged
+
+STATUSES = ("idle", "queued", "training", "paused", "finished", "stopped", "failed")
+ACTIVE = ("queued", "training", "paused")
+
+
+def max_concurrent_runs() -> int:
+    """How many runs may train at once: $TLAB_MAX_RUNS, else one per CPU core."""
+    env = os.environ.get("TLAB_MAX_RUNS", "").strip()
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            pass
+    return max(1, os.cpu_count() or 1)
+
+
+def threads_per_run(max_runs: int | None = None) -> int:
+    """CPU threads each run uses, so that all concurrent runs together fill the cores."""
+    return max(1, (os.cpu_count() or 1) // (max_runs or max_concurrent_runs()))
+
+
+class RunLimiter:
+    """At most `limit` holders at once; the others wait in arrival order (FIFO).
+
+    Like a BoundedSemaphore, but a waiter knows its place in the queue and can give up
+    (a stopped run must not keep waiting for a slot), which a semaphore cannot tell us.
+    """
+
+    def __init__(self, limit: int):
+        if limit < 1:
+            raise ValueError(f"A run limit must be at least 1 (got {limit}).")
+        self.limit = limit
+        self._cond = threading.Condition()
+        self._active: set = set()
+        self._waiting: list = []
+
+    def acquire(self, holder, cancelled=lambda: False) -> bool:
+        """Block until `holder` has a slot (True) or `cancelled()` says to give up (False)."""
+        with self._cond:
+            self._waiting.append(holder)
+            try:
+                while True:
+                    if cancelled():
+                        return False
+                    if self._waiting[0] is holder and len(self._active) < self.limit:
+                        self._active.add(holder)
+                        return True
+                    self._cond.wait(timeout=0.5)  # the timeout re-checks `cancelled`
+            finally:
+                self._waiting.remove(holder)
+                self._cond.notify_all()
+
+    def release(self, holder) -> None:
+        with self._cond:
+            self._active.discard(holder)
+            self._cond.notify_all()
+
+    def wake(self) -> None:
+        """Let waiters re-check whether they were cancelled."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def position(self, holder) -> int | None:
+        """1-based place in the queue, or None when not waiting."""
+        with self._cond:
+            return self._waiting.index(holder) + 1 if holder in self._waiting else None
+
+    @property
+    def active(self) -> int:
+        with self._cond:
+            return len(self._active)
+
+
+_LIMITER: RunLimiter | None = None
+_LIMITER_LOCK = threading.Lock()
+
+
+def default_limiter() -> RunLimiter:
+    """The process-wide limiter, created on first use with `max_concurrent_runs()` slots."""
+    global _LIMITER
+    with _LIMITER_LOCK:
+        if _LIMITER is None:
+            _LIMITER = RunLimiter(max_concurrent_runs())
+        return _LIMITER
+
+
+class LiveRun:
+    """A training run in a background thread that publishes metrics and snapshots.
+
+    snapshot_every: steps between snapshots at least; snapshot_min_s and snapshot_budget also
+    space them so that at most about one per `snapshot_min_s` seconds is taken and taking them
+    costs at most `snapshot_budget` of the training time (a refreshing page needs no more).
+    """
+
+    def __init__(self, task, model_cfg, train_cfg: TrainConfig | None = None, snapshot_every: int = 25,
+                 max_snapshots: int = 100, probe_size: int = 4, limiter: RunLimiter | None = None,
+                 snapshot_min_s: float = 1.0, snapshot_budget: float = 0.05):
+        if snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be at least 1 step (got {snapshot_every}).")
+        if max_snapshots < 2:
+            raise ValueError(f"max_snapshots must be at least 2, to keep the first and the last (got {max_snapshots}).")
+        self.limiter = limiter or default_limiter()
+        train_cfg = train_cfg or TrainConfig()
+        if train_cfg.threads is None:
+            train_cfg = replace(train_cfg, threads=threads_per_run(self.limiter.limit))
+        # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
+        self.trainer = Trainer(task, model_cfg, train_cfg, callbacks=[self])
+        self.task, self.model_cfg, self.train_cfg = task, self.trainer.model_cfg, self.trainer.cfg
+        self.snapshot_every, self.max_snapshots = snapshot_every, max_snapshots
+        self.snapshot_min_s, self.snapshot_budget = snapshot_min_s, snapshot_budget
+        self.probe = self.trainer.val_examples[:probe_size]
+        self._initial_state = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
+
+        self._lock = threading.Lock()  # guards the published data below
+        self._rows: list[dict] = []
+        self._evals: list[dict] = []
+        self._snapshots: list[Snapshot] = []
+        self._last_snap = (-1, 0.0, 0.0)  # (step, trainer.elapsed, seconds it took)
+
+        self._cond = threading.Condition()  # guards the control flags below
+        self._status = "idle"
+        self._message = ""
+        self._paused = False
+        self._pending_steps = 0
+        self._single_step = False
+        self._stop_requested = False
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None  # the exception behind a "failed" status
+
+    # ----------------------------------------------------------------- control (any thread)
+
+    def start(self) -> "LiveRun":
+        """Start the training thread (queued first if all slots are busy). Idempotent."""
+        with self._cond:
+            if self._thread is not None or self._status != "idle":
+                return self
+            self._status = "queued"
+            self._thread = threading.Thread(target=self._main, name="tlab-live-run", daemon=True)
+            self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            if self._status == "training":
+                self._status = "paused"  # the step in flight finishes, then the thread waits
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused = False
+            self._pending_steps = 0
+            if self._status == "paused":
+                self._status = "training"
+            self._cond.notify_all()
+
+    def step_once(self) -> None:
+        """Pause (if training) and take exactly one more optimizer step, for demonstrations."""
+        with self._cond:
+            if self._status not in ACTIVE and self._status != "idle":
+                return
+            self._paused = True
+            self._pending_steps += 1
+            if self._status == "training":
+                self._status = "paused"
+            self._cond.notify_all()
+        if self._status == "idle":
+            self.start()
+
+    def stop(self, timeout: float | None = 10.0) -> bool:
+        """Ask the thread to stop after the step in flight and wait for it; True when it ended."""
+        with self._cond:
+            self._stop_requested = True
+            if self._status == "idle":
+                self._status = "stopped"
+            self._cond.notify_all()
+        self.limiter.wake()
+        return self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    # ----------------------------------------------------------------- state (any thread)
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def queue_position(self) -> int | None:
+        return self.limiter.position(self) if self._status == "queued" else None
+
+    @property
+    def history(self) -> list[dict]:
+        """One row per optimizer step: step, loss, lr, grad_norm, tokens, step_s, tokens_per_s, elapsed_s."""
+        with self._lock:
+            return list(self._rows)
+
+    @property
+    def evals(self) -> list[dict]:
+        """One row per evaluation: step, loss, val_loss, token_acc, seq_acc, lr, elapsed_s, tokens_per_s."""
+        with self._lock:
+            return list(self._evals)
+
+    @property
+    def snapshots(self) -> list[Snapshot]:
+        with self._lock:
+            return list(self._snapshots)
+
+    def latest(self) -> Snapshot | None:
+        with self._lock:
+            return self._snapshots[-1] if self._snapshots else None
+
+    @property
+    def progress(self) -> dict:
+        """step, total, tokens_per_s (recent average), eta_s (None when unknown), elapsed_s."""
+        with self._lock:
+            recent = self._rows[-20:]
+            step = self._rows[-1]["step"] if self._rows else 0
+            elapsed = self._rows[-1]["elapsed_s"] if self._rows else 0.0
+        total = self.train_cfg.steps
+        seconds = sum(r["step_s"] for r in recent)
+        tokens_per_s = sum(r["tokens"] for r in recent) / seconds if seconds > 0 else 0.0
+        eta = (total - step) * seconds / len(recent) if recent else None
+        if eta is not None and self.train_cfg.max_seconds is not None:
+            eta = min(eta, max(0.0, self.train_cfg.max_seconds - elapsed))
+        if self._status not in ACTIVE:
+            eta = 0.0 if self._status == "finished" else None
+        return {"step": step, "total": total, "tokens_per_s": tokens_per_s, "eta_s": eta, "elapsed_s": elapsed}
+
+    def model_copy(self, snapshot: Snapshot | None = None):
+        """A fresh CPU model in eval mode with the weights of `snapshot` (default: the latest).
+
+        Built from a snapshot rather than copied from the live model, which the training thread
+        may be updating at this very moment. When paused, stopped, finished or failed the
+        latest snapshot holds the current weights.
+        """
+        snapshot = snapshot or self.latest()
+        if snapshot is None:
+            from .build import build_model
+
+            model = build_model(self.model_cfg)
+            model.load_state_dict(self._initial_state)
+            return model.eval()
+        return model_from_snapshot(snapshot, self.model_cfg)
+
+    # ----------------------------------------------------------------- the training thread
+
+    def _set_status(self, status: str, message: str | None = None) -> None:
+        with self._cond:
+            self._status = status
+            if message is not None:
+                self._message = message
+
+    def _main(self) -> None:
+        got_slot = self.limiter.acquire(self, cancelled=lambda: self._stop_requested)
+        if not got_slot:
+            self._set_status("stopped")
+            return
+        try:
+            with self._cond:
+                self._status = "paused" if self._paused and not self._pending_steps else "training"
+            self.trainer.evaluate_and_log()  # so the first snapshot has metrics (chance level)
+            self._publish()
+            self.trainer.run(should_stop=self._gate)
+            self._publish_if_new()
+            self._set_status("stopped" if self.trainer.stop_reason == "stopped" else "finished")
+        except TrainingDiverged as err:
+            self.error = err
+            self._publish_if_new()  # the weights are the last good ones: show them
+            self._set_status("failed", str(err))
+        except Exception as err:  # surface any failure as a status, never a dead silent thread
+            self.error = err
+            text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self._set_status("failed", f"Training stopped with an error ({type(err).__name__}: {text}).")
+        finally:
+            self.limiter.release(self)
+
+    def _gate(self) -> bool:
+        """Called by Trainer.run before every step: True to stop; blocks while paused."""
+        while True:
+            with self._cond:
+                if self._stop_requested:
+                    return True
+                if self._pending_steps:
+                    self._pending_steps -= 1
+                    self._single_step = True
+                    return False
+                if not self._paused:
+                    self._status = "training"
+                    return False
+                self._status = "paused"
+                if self._last_snap[0] == self.trainer.step_count:
+                    self._cond.wait()
+                    continue
+            self._publish()  # a paused page should show the weights as they are now
+
+    # Trainer callbacks (run in the training thread)
+
+    def on_step(self, trainer, row: dict) -> None:
+        with self._lock:
+            self._rows.append(dict(row))
+        if self._single_step or self._snapshot_due(trainer):
+            self._single_step = False
+            self._publish()
+
+    def on_eval(self, trainer, row: dict) -> None:
+        with self._lock:
+            self._evals.append(dict(row))
+
+    def _snapshot_due(self, trainer) -> bool:
+        step, at, cost = self._last_snap
+        if trainer.step_count - step < self.snapshot_every:
+            return False
+        wait = max(self.snapshot_min_s, cost / self.snapshot_budget if self.snapshot_budget > 0 else 0.0)
+        return trainer.elapsed - at >= wait
+
+    def _publish_if_new(self) -> None:
+        if self._last_snap[0] != self.trainer.step_count:
+            self._publish()
+
+    def _publish(self) -> None:
+        trainer = self.trainer
+        metrics = dict(trainer.evals[-1]) if trainer.evals else {}
+        if trainer.history:
+            metrics["train_loss"] = trainer.history[-1]["loss"]
+        snap = take_snapshot(trainer, self.probe, metrics)
+        # Snapshot time counts as training time: it is work the run does, and the budget above
+        # is measured against it.
+        trainer.elapsed += snap.seconds
+        with self._lock:
+            self._snapshots.append(snap)
+            if len(self._snapshots) > self.max_snapshots:
+                self._snapshots = _thin(self._snapshots)
+        self._last_snap = (snap.step, trainer.elapsed, snap.seconds)
+
+
+def _thin(snapshots: list) -> list:
+    """Halve a long history evenly, keeping the first and the last snapshot."""
+    middle = snapshots[1:-1]
+    return [snapshots[0], *middle[1::2], snapshots[-1]]

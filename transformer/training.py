@@ -1,0 +1,427 @@
+"""A plain training loop: AdamW, warmup + decay, gradient clipping, evaluation, callbacks.
+
+    trainer = Trainer(get_task("reverse", length=8), ModelConfig(arch="decoder"), TrainConfig(steps=500))
+    trainer.run()                      # returns trainer.history (one row per optimizer step)
+    trainer.evals[-1]                  # {"step", "loss", "val_loss", "token_acc", "seq_acc", "lr", ...}
+
+The loop is written out so it can be read top to bottom (as in minGPT's trainer): sample a batch
+from the task's seeded generator, forward, check the loss is finite, backward, clip, check the
+gradient norm is finite, step. Callbacks are any objects with optional `on_step(trainer, row)`
+and `on_eval(trainer, row)` methods; `transformer.live` and the CLI are both callbacks on top.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .build import build_model
+from .config import ModelConfig
+from .devices import resolve_device
+
+SCHEDULES = ("cosine", "inverse_sqrt", "constant")
+AMP_CHOICES = ("auto", "off", "bf16")
+COSINE_FLOOR = 0.1  # cosine decays to 10% of the peak rate, not to 0: the last steps still learn
+IGNORE_INDEX = -100  # same value as transformer.tasks.IGNORE_INDEX (and PyTorch's default)
+
+# Seeding the global generator and building the model must not interleave with another thread
+# doing the same, or two runs with the same seed would start from different weights.
+_BUILD_LOCK = threading.Lock()
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the gradient norm became NaN or infinite; the weights are the last good ones."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
+
+
+@dataclass
+class TrainConfig:
+    """Everything about how a model is trained (the model's own sizes live in ModelConfig)."""
+
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 3e-3
+    warmup: int = 100
+    schedule: str = "cosine"
+    weight_decay: float = 0.01
+    grad_clip: float | None = 1.0  # None or 0 turns clipping off
+    eval_every: int = 50
+    eval_size: int = 256
+    seed: int = 0
+    device: str = "auto"
+    amp: str = "auto"  # "auto": bf16 autocast on CUDA only; "off"; "bf16" (CUDA only)
+    until_acc: float | None = None  # stop once validation sequence accuracy reaches this
+    max_seconds: float | None = None  # stop after this much training time
+    threads: int | None = None  # CPU threads for this run; None leaves PyTorch's setting
+
+    def validate(self) -> "TrainConfig":
+        """Raise ValueError with one sentence that names the fix; return self when valid."""
+
+        def whole(name, low, high=None):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+                span = f"between {low} and {high}" if high else f"at least {low}"
+                raise ValueError(f"{name} must be a whole number {span} (got {value!r}).")
+
+        whole("steps", 1)
+        whole("batch_size", 1, 4096)
+        whole("warmup", 0)
+        whole("eval_every", 1)
+        whole("eval_size", 1, 100_000)
+        whole("seed", 0)
+        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
+            raise ValueError(f"The learning rate must be a number above 0, such as 0.003 (got {self.lr!r}).")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Unknown schedule '{self.schedule}': choose one of {', '.join(SCHEDULES)}.")
+        if not (0 <= float(self.weight_decay) < 1):
+            raise ValueError(f"weight_decay must be at least 0 and below 1, such as 0.01 (got {self.weight_decay}).")
+        if self.grad_clip is not None and not (float(self.grad_clip) >= 0):
+            raise ValueError(f"grad_clip must be a positive number, or 0 to turn clipping off (got {self.grad_clip}).")
+        if self.amp not in AMP_CHOICES:
+            raise ValueError(f"amp must be one of {', '.join(AMP_CHOICES)} (got {self.amp!r}).")
+        if self.until_acc is not None and not (0 < float(self.until_acc) <= 1):
+            raise ValueError(f"until_acc is a fraction: use a number above 0 and at most 1, such as 0.99 (got {self.until_acc}).")
+        if self.max_seconds is not None and not (float(self.max_seconds) > 0):
+            raise ValueError(f"max_seconds must be above 0 (got {self.max_seconds}).")
+        if self.threads is not None:
+            whole("threads", 1)
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def preset_configs(task, arch: str | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """The task's recommended (ModelConfig, TrainConfig) for an architecture (default: its first)."""
+    arch = arch or task.archs[0]
+    if arch not in task.archs:
+        raise ValueError(f"The task '{task.name}' does not support the architecture '{arch}': use one of {', '.join(task.archs)}.")
+    preset = task.preset(arch)
+    model_cfg = ModelConfig.from_dict({**dict(preset.model), "arch": arch})
+    return model_cfg, TrainConfig.from_dict(dict(preset.train))
+
+
+# --------------------------------------------------------------------------- schedules
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """The learning rate for optimizer step `step` (1-based: the first step is 1).
+
+    All schedules warm up linearly over `cfg.warmup` steps (Adam's second-moment estimates are
+    noisy at first; large early steps can knock a transformer into a bad region). Then:
+      cosine:        half a cosine from lr down to 10% of lr at the last step;
+      inverse_sqrt:  lr * min(step / warmup, sqrt(warmup / step)) — Vaswani et al. 2017, eq. (3),
+                     scaled so its peak (at step == warmup) is lr instead of d_model^-0.5;
+      constant:      lr.
+    A pure function so the UI can plot the whole curve before training starts.
+    """
+    step = max(1, int(step))
+    warmup = cfg.warmup
+    if cfg.schedule == "inverse_sqrt":
+        w = max(1, warmup)
+        return cfg.lr * min(step / w, math.sqrt(w / step))
+    if step <= warmup:
+        return cfg.lr * step / warmup
+    if cfg.schedule == "constant":
+        return cfg.lr
+    span = max(1, cfg.steps - warmup)
+    progress = min(1.0, (step - warmup) / span)
+    return cfg.lr * (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def lr_curve(cfg: TrainConfig, points: int = 200) -> tuple[list[int], list[float]]:
+    """(steps, learning rates) at about `points` evenly spaced steps, for plotting."""
+    stride = max(1, cfg.steps // points)
+    steps = sorted(set(list(range(1, cfg.steps + 1, stride)) + [min(cfg.warmup, cfg.steps) or 1, cfg.steps]))
+    return steps, [lr_at(s, cfg) for s in steps]
+
+
+# --------------------------------------------------------------------------- model plumbing
+
+
+def forward_batch(model: nn.Module, batch: dict, layout: str):
+    """Run a model on a batch from `make_batch` -> (logits [B, T, V], loss)."""
+    if layout == "seq2seq":
+        return model(batch["src"], batch["tgt_in"], batch["targets"])
+    return model(batch["idx"], batch["targets"])
+
+
+def batch_tokens(batch: dict, layout: str) -> int:
+    """How many token positions the model processed for this batch (for tokens per second)."""
+    if layout == "seq2seq":
+        return batch["src"].numel() + batch["tgt_in"].numel()
+    return batch["idx"].numel()
+
+
+def answer_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> dict:
+    """Count correct answer tokens and fully correct rows.
+
+    logits [B, T, V], targets [B, T] with IGNORE_INDEX where nothing is asked (the prompt, pads).
+    Returns counts (not ratios) so batches can be summed: tokens_correct, tokens, seqs_correct, seqs.
+    The prediction is the teacher-forced argmax. A row whose answer tokens are all right under
+    teacher forcing is also produced exactly by greedy decoding (each greedy step then sees the
+    same correct prefix), and vice versa, so seq accuracy here equals greedy exact match.
+    """
+    mask = targets != IGNORE_INDEX  # (B, T)
+    hit = (logits.argmax(dim=-1) == targets) & mask  # (B, T)
+    rows = mask.any(dim=1)  # rows with at least one answer token
+    row_ok = (hit | ~mask).all(dim=1) & rows
+    return {
+        "tokens_correct": int(hit.sum()),
+        "tokens": int(mask.sum()),
+        "seqs_correct": int(row_ok.sum()),
+        "seqs": int(rows.sum()),
+    }
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """AdamW groups: decay weight matrices only.
+
+    Weight decay pulls parameters toward zero. That is the regularizer we want on the weight
+    matrices of projections and feed-forward layers, but on LayerNorm gains and biases it only
+    fights the scale and offset they exist to set, and on embedding tables it shrinks the rows of
+    rare tokens toward zero between their rare updates (minGPT makes the same split).
+    """
+    no_decay = set()
+    for module in model.modules():
+        if isinstance(module, (nn.Embedding, nn.LayerNorm)):
+            no_decay.update(id(p) for p in module.parameters(recurse=False))
+    decay, keep = [], []
+    for p in model.parameters():
+        if not p.requires_grad:
+            continue
+        (decay if p.dim() >= 2 and id(p) not in no_decay else keep).append(p)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": keep, "weight_decay": 0.0}]
+
+
+# --------------------------------------------------------------------------- the trainer
+
+
+class Trainer:
+    """Owns a model, its optimizer, the data generator and the history of one training run."""
+
+    def __init__(self, task, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None, callbacks=()):
+        self.task = task
+        self.cfg = (train_cfg or TrainConfig()).validate()
+        if model_cfg.arch not in task.archs:
+            raise ValueError(
+                f"The task '{task.name}' does not support the architecture '{model_cfg.arch}': "
+                f"use one of {', '.join(task.archs)}."
+            )
+        self.layout = model_cfg.layout
+        # The task decides the vocabulary and the longest sequence; the person decides the rest.
+        self.model_cfg = replace(
+            model_cfg, vocab_size=len(task.vocab), max_len=task.max_len(self.layout), pad_id=task.vocab.pad_id
+        ).validate()
+        self.device = resolve_device(self.cfg.device)
+        if self.cfg.amp == "bf16" and self.device.type != "cuda":
+            raise ValueError("bf16 autocast is only used on a CUDA GPU (on a CPU it is about 6x slower): set amp to 'auto' or 'off'.")
+        self.use_amp = self.cfg.amp != "off" and self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.callbacks = list(callbacks)
+        self._threads_set_in = None  # set in whichever thread trains, at its first step
+
+        with _BUILD_LOCK:
+            # Dropout draws from the global generator too, so runs with dropout that train at the
+            # same time are not bit-reproducible; the initial weights always are.
+            torch.manual_seed(self.cfg.seed)
+            self.model = build_model(self.model_cfg).to(self.device)
+        self.model.train()
+        self.optimizer = torch.optim.AdamW(
+            param_groups(self.model, self.cfg.weight_decay), lr=lr_at(1, self.cfg), betas=(0.9, 0.98)
+        )
+        self.rng = random.Random(self.cfg.seed)  # the training data stream
+        # A fixed validation set from a different seed, so evaluation never sees a training batch
+        # drawn by the same generator state.
+        self.val_examples = task.examples(self.cfg.eval_size, self.cfg.seed + 10_000)
+        self._val_batches = None
+
+        self.step_count = 0
+        self.elapsed = 0.0  # seconds spent training and evaluating (pauses do not count)
+        self.history: list[dict] = []  # one row per optimizer step
+        self.evals: list[dict] = []  # one row per evaluation
+        self.stop_reason: str | None = None
+        self._since_eval = [0, 0.0]  # tokens and seconds since the last evaluation
+
+    # ----------------------------------------------------------------- helpers
+
+    def _apply_threads(self):
+        """torch.set_num_threads is per thread (OpenMP), so set it in whichever thread trains."""
+        if self.cfg.threads and self.device.type == "cpu" and self._threads_set_in != threading.get_ident():
+            torch.set_num_threads(self.cfg.threads)
+            self._threads_set_in = threading.get_ident()
+
+    def autocast(self):
+        if self.use_amp:
+            return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def make_batch(self, examples):
+        from .tasks import make_batch
+
+        return make_batch(self.task, examples, self.layout, device=self.device)
+
+    def _callbacks(self, hook: str, row: dict):
+        for cb in self.callbacks:
+            fn = getattr(cb, hook, None)
+            if fn is not None:
+                fn(self, row)
+
+    def _diverged(self, what: str, value: float, step: int) -> TrainingDiverged:
+        self.optimizer.zero_grad(set_to_none=True)
+        kind = "NaN" if math.isnan(value) else "infinite"
+        lr = self.cfg.lr
+        suggestion = f"{min(lr / 10, 3e-3):.2g}"
+        kept = f"The model from step {step - 1} is kept." if step > 1 else "The model keeps its initial weights."
+        return TrainingDiverged(
+            f"The {what} became {kind} at step {step} — the learning rate ({lr:g}) is probably too high; "
+            f"try {suggestion}. {kept}",
+            step,
+        )
+
+    # ----------------------------------------------------------------- one step
+
+    def train_step(self) -> dict:
+        """One optimizer step on a fresh batch. Raises TrainingDiverged with the weights untouched."""
+        self._apply_threads()
+        start = time.perf_counter()
+        step = self.step_count + 1
+        lr = lr_at(step, self.cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        batch = self.make_batch([self.task.sample(self.rng) for _ in range(self.cfg.batch_size)])
+        self.model.train()
+        with self.autocast():
+            _, loss = forward_batch(self.model, batch, self.layout)
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise self._diverged("loss", loss_value, step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        # Returns the norm before clipping (what the gradient really was); an infinite max_norm
+        # only measures it.
+        max_norm = self.cfg.grad_clip or math.inf
+        grad_norm = float(nn.utils.clip_grad_norm_(self.model.parameters(), max_norm))
+        if not math.isfinite(grad_norm):
+            raise self._diverged("gradient norm", grad_norm, step)
+        self.optimizer.step()
+
+        step_s = time.perf_counter() - start
+        tokens = batch_tokens(batch, self.layout)
+        self.step_count = step
+        self.elapsed += step_s
+        self._since_eval[0] += tokens
+        self._since_eval[1] += step_s
+        row = {
+            "step": step,
+            "loss": loss_value,
+            "lr": lr,
+            "grad_norm": grad_norm,
+            "tokens": tokens,
+            "step_s": step_s,
+            "tokens_per_s": tokens / step_s if step_s > 0 else 0.0,
+            "elapsed_s": self.elapsed,
+        }
+        self.history.append(row)
+        return row
+
+    # ----------------------------------------------------------------- evaluation
+
+    @torch.no_grad()
+    def evaluate(self) -> dict:
+        """Validation loss, token accuracy and sequence accuracy on the answer tokens."""
+        self._apply_threads()
+        if self._val_batches is None:
+            chunk = 512
+            self._val_batches = [
+                self.make_batch(self.val_examples[i : i + chunk]) for i in range(0, len(self.val_examples), chunk)
+            ]
+        was_training = self.model.training
+        self.model.eval()
+        loss_sum, counts = 0.0, {"tokens_correct": 0, "tokens": 0, "seqs_correct": 0, "seqs": 0}
+        for batch in self._val_batches:
+            with self.autocast():
+                logits, _ = forward_batch(self.model, batch, self.layout)
+            logits = logits.float()
+            loss_sum += F.cross_entropy(
+                logits.reshape(-1, logits.size(-1)), batch["targets"].reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+            ).item()
+            for key, value in answer_accuracy(logits, batch["targets"]).items():
+                counts[key] += value
+        self.model.train(was_training)
+        return {
+            "val_loss": loss_sum / max(1, counts["tokens"]),
+            "token_acc": counts["tokens_correct"] / max(1, counts["tokens"]),
+            "seq_acc": counts["seqs_correct"] / max(1, counts["seqs"]),
+        }
+
+    def evaluate_and_log(self) -> dict:
+        """Evaluate, append an eval row to `evals`, and call the `on_eval` callbacks."""
+        start = time.perf_counter()
+        result = self.evaluate()
+        self.elapsed += time.perf_counter() - start
+        tokens, seconds = self._since_eval
+        last = self.history[-1] if self.history else {}
+        row = {
+            "step": self.step_count,
+            "loss": last.get("loss"),
+            **result,
+            "lr": last.get("lr", lr_at(1, self.cfg)),
+            "elapsed_s": self.elapsed,
+            "tokens_per_s": tokens / seconds if seconds > 0 else 0.0,
+        }
+        self._since_eval = [0, 0.0]
+        self.evals.append(row)
+        self._callbacks("on_eval", row)
+        return row
+
+    # ----------------------------------------------------------------- the loop
+
+    def done(self) -> str | None:
+        """Why training should stop now, or None to go on."""
+        if self.step_count >= self.cfg.steps:
+            return "steps"
+        if self.cfg.until_acc is not None and self.evals and self.evals[-1]["seq_acc"] >= self.cfg.until_acc:
+            return "until_acc"
+        if self.cfg.max_seconds is not None and self.elapsed >= self.cfg.max_seconds:
+            return "max_seconds"
+        return None
+
+    def run(self, should_stop=None) -> list[dict]:
+        """Train until `steps`, `until_acc`, `max_seconds` or `should_stop()`; return `history`.
+
+        `should_stop` is called before every step (the live runner blocks in it while paused).
+        Evaluates before the first step, every `eval_every` steps, and once at the end, so the
+        last row of `evals` always describes the final weights.
+        """
+        self._apply_threads()
+        if not self.evals or self.evals[-1]["step"] != self.step_count:
+            self.evaluate_and_log()
+        while True:
+            self.stop_reason = self.done()
+            if self.stop_reason:
+                break
+            if should_stop is not None and should_stop():
+                self.stop_reason = "stopped"
+                break
+            row = self.train_step()
+            self._callbacks("on_step", row)
+            if self.step_count % self.cfg.eval_every == 0:
+                self.evaluate_and_log()
+        if self.evals[-1]["step"] != self.step_count:
+            self.evaluate_and_log()
+        return self.history
