@@ -6,7 +6,9 @@ from transformer.projection import (
     cosine_similarity_matrix,
     dot_similarity_matrix,
     fit_pca,
+    hidden_layers,
     nearest_neighbours,
+    polarity_axis,
     project_frames,
     rope_scores,
     rotation_error,
@@ -168,3 +170,45 @@ def test_rope_scores_depend_only_on_offset():
     assert S[0, 0] == pytest.approx(float(q @ k), abs=1e-4)  # position 0 is not rotated
     with pytest.raises(ValueError, match="even"):
         rope_scores(np.ones(5), np.ones(5), 4)
+
+
+# --------------------------------------------------------------------------- words and layers
+
+
+def test_polarity_axis_separates_two_clusters_and_scores_the_midpoint_zero():
+    rng = np.random.default_rng(5)
+    pos = rng.normal(size=(6, 4)) * 0.1 + [1, 0, 0, 0]
+    neg = rng.normal(size=(6, 4)) * 0.1 - [1, 0, 0, 0]
+    X = np.vstack([pos, neg, [[0, 0, 0, 0]]])
+    scores, separation = polarity_axis(X, range(6), range(6, 12))
+    assert separation == 1.0
+    assert np.all(scores[:6] > 0) and np.all(scores[6:12] < 0)
+    assert abs(scores[12]) < 0.2
+    # Swapping the labels turns the axis around; random labels separate worse.
+    flipped, _ = polarity_axis(X, range(6, 12), range(6))
+    np.testing.assert_allclose(flipped, -scores)
+    _, mixed = polarity_axis(X, [0, 1, 6, 7], [2, 3, 8, 9])
+    assert mixed < 1.0
+    with pytest.raises(ValueError, match="at least one"):
+        polarity_axis(X, [], [1])
+
+
+@pytest.mark.parametrize("arch", ["decoder", "encoder-decoder", "gru"])
+def test_hidden_layers_come_in_forward_order(arch):
+    import torch
+
+    from transformer import ModelConfig, build_model, capture
+
+    cfg = ModelConfig(vocab_size=10, max_len=8, arch=arch, d_model=8, n_heads=2, n_layers=2, d_ff=16)
+    model = build_model(cfg).eval()
+    idx = torch.tensor([[1, 2, 3, 4]])
+    with capture(model, hidden=True) as cache, torch.no_grad():
+        model(idx, idx) if arch == "encoder-decoder" else model(idx)
+    layers = hidden_layers(cache)
+    prefix = {"decoder": "decoder", "encoder-decoder": "encoder", "gru": "rnn"}[arch]
+    names = [n for n, _ in layers]
+    assert names[1:] == [f"{prefix}.0", f"{prefix}.1"]
+    assert names[0] in ("embed", "encoder.embed")
+    assert all(a.shape == (1, 4, 8) for _, a in layers)
+    with pytest.raises(ValueError, match="hidden states"):
+        hidden_layers({"decoder.0.self_attn": None})

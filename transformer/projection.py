@@ -162,6 +162,51 @@ def _index_of(tokens: list[str], token: str) -> int:
         raise ValueError(f"'{token}' is not in this model's vocabulary: pick one of its tokens.") from None
 
 
+def polarity_axis(X, positive_rows, negative_rows) -> tuple[np.ndarray, float]:
+    """Score every row of X [V, d] along the line from the negative words' mean to the positive's.
+
+    Returns (scores [V], separation): scores > 0 lean positive, < 0 negative (0 is the midpoint
+    of the two means); separation is the fraction of the given positive and negative rows that
+    land on their own side. The simplest test of "a direction in the space means sentiment".
+    """
+    X = np.asarray(X, dtype=np.float64)
+    positive_rows, negative_rows = list(positive_rows), list(negative_rows)
+    if not positive_rows or not negative_rows:
+        raise ValueError("A polarity axis needs at least one positive and one negative word.")
+    mu_pos, mu_neg = X[positive_rows].mean(axis=0), X[negative_rows].mean(axis=0)
+    direction = mu_pos - mu_neg
+    norm = np.linalg.norm(direction)
+    if norm == 0:
+        return np.zeros(X.shape[0]), 0.5
+    scores = (X - (mu_pos + mu_neg) / 2) @ (direction / norm)
+    hits = (scores[positive_rows] > 0).sum() + (scores[negative_rows] < 0).sum()
+    return scores, float(hits / (len(positive_rows) + len(negative_rows)))
+
+
+_LAYER = re.compile(r"^(encoder|decoder|rnn)\.(\d+)$")
+
+
+def hidden_layers(cache, stack: str | None = None) -> list[tuple[str, np.ndarray]]:
+    """The residual stream layer by layer, from a `capture(model, hidden=True)` cache.
+
+    Returns [(name, states [B, T, d])] in forward order: the embedding ("embed", or
+    "encoder.embed" for an encoder-decoder), then each block's output ("decoder.0", ...).
+    `stack` picks "encoder" or "decoder" when a model has both (default: the encoder, whose
+    input is what the user typed); the decoder side of an encoder-decoder has other positions.
+    """
+    keys = list(cache)
+    stacks = sorted({m.group(1) for k in keys if (m := _LAYER.match(k))})
+    if not stacks:
+        raise ValueError("This capture holds no hidden states: run the model inside capture(model, hidden=True).")
+    stack = stack or ("encoder" if "encoder" in stacks else stacks[0])
+    if stack not in stacks:
+        raise ValueError(f"This model has no '{stack}' layers: choose one of {', '.join(stacks)}.")
+    blocks = sorted((int(m.group(2)), k) for k in keys if (m := _LAYER.match(k)) and m.group(1) == stack)
+    embed = f"{stack}.embed" if f"{stack}.embed" in cache else "embed"
+    out = [(embed, np.asarray(cache[embed], dtype=np.float64))] if embed in cache else []
+    return out + [(k, np.asarray(cache[k], dtype=np.float64)) for _, k in blocks]
+
+
 # --------------------------------------------------------------------------- token groups
 
 MONTHS = (
