@@ -1,0 +1,111 @@
+"""Examples -> padded tensors, in the layout an architecture reads.
+
+Which positions count toward the loss is decided here, once, for every model: a target of
+IGNORE_INDEX (-100, PyTorch's cross-entropy default) is skipped, so the model is never graded
+on predicting the question, only the answer. For src = "abc", tgt = "cba" (reverse):
+
+"lm" (decoder-only and recurrent language models): one sequence, shifted by one.
+    sequence  <bos> a  b  c  <sep> c  b  a  <eos>
+    idx       <bos> a  b  c  <sep> c  b  a            (the input)
+    targets   -     -  -  -  c     b  a  <eos>        (- is IGNORE_INDEX)
+  For the "text" kind (character LM) every position counts: idx = <bos> + window[:-1],
+  targets = window.
+
+"seq2seq" (encoder-decoder): the question goes to the encoder, the answer to the decoder.
+    src       a  b  c
+    tgt_in    <bos> c  b  a
+    targets   c     b  a  <eos>
+
+"tag" (encoder-only): one prediction per input position, no generation.
+    classify  idx = <cls> a b c,  targets = label - - -   (the label is read at <cls>)
+    seq       idx = a b c,        targets = c b a          (needs len(src) == len(tgt))
+
+Rows are padded on the right with the pad id (inputs) and IGNORE_INDEX (targets).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from .base import Example, Task
+
+IGNORE_INDEX = -100
+
+
+def _lm_row(task: Task, ex: Example) -> tuple[list[int], list[int], list[str]]:
+    v = task.vocab
+    if task.kind == "text":
+        seq = [v.bos_id] + v.encode(ex.src)
+        return seq[:-1], seq[1:], v.to_tokens(seq[:-1])
+    seq = [v.bos_id] + v.encode(ex.src) + [v.sep_id] + v.encode(ex.tgt) + [v.eos_id]
+    idx, targets = seq[:-1], seq[1:]
+    n_question = len(ex.src) + 1  # <bos> src: their next tokens are still the question
+    targets = [IGNORE_INDEX] * n_question + targets[n_question:]
+    return idx, targets, v.to_tokens(idx)
+
+
+def _seq2seq_row(task: Task, ex: Example) -> tuple[list[int], list[int], list[int]]:
+    v = task.vocab
+    tgt = v.encode(ex.tgt)
+    return v.encode(ex.src), [v.bos_id] + tgt, tgt + [v.eos_id]
+
+
+def _tag_row(task: Task, ex: Example) -> tuple[list[int], list[int], list[str]]:
+    v = task.vocab
+    if task.kind == "classify":
+        idx = [v.cls_id] + v.encode(ex.src)
+        targets = v.encode(ex.tgt) + [IGNORE_INDEX] * len(ex.src)
+    else:
+        if len(ex.src) != len(ex.tgt):
+            raise ValueError(
+                f"An encoder predicts one token per input position, but '{task.name}' maps "
+                f"{len(ex.src)} input tokens to {len(ex.tgt)}: use a decoder or an encoder-decoder."
+            )
+        idx, targets = v.encode(ex.src), v.encode(ex.tgt)
+    return idx, targets, v.to_tokens(idx)
+
+
+def _pad(rows: Sequence[list[int]], value: int, device) -> torch.Tensor:
+    width = max(len(r) for r in rows)
+    return torch.tensor([r + [value] * (width - len(r)) for r in rows], dtype=torch.long, device=device)  # (B, T)
+
+
+def make_batch(task: Task, examples: Sequence[Example], layout: str, device="cpu") -> dict:
+    """Build one padded batch.
+
+    Returns LongTensors [B, T] (T = longest row in this batch) and token lists:
+        "lm":      idx, targets
+        "seq2seq": src [B, S], tgt_in [B, T], targets [B, T], plus tgt_tokens (decoder inputs)
+        "tag":     idx, targets
+        always:    tokens, the unpadded input tokens of each row (encoder input for seq2seq),
+                   for axis labels: crop a [T, T] map of row b to len(tokens[b]).
+    """
+    if not examples:
+        raise ValueError("make_batch needs at least one example.")
+    if task.kind == "text" and layout != "lm":
+        raise ValueError(f"'{task.name}' is next-character prediction: train it with a language model (decoder, rnn, gru, lstm).")
+    if task.kind == "classify":
+        bad = next((ex for ex in examples if len(ex.tgt) != 1), None)
+        if bad is not None:
+            raise ValueError(f"A classification example needs exactly one label token, got {bad.tgt!r}.")
+    pad = task.vocab.pad_id
+
+    if layout == "lm" or layout == "tag":
+        build = _lm_row if layout == "lm" else _tag_row
+        idx, targets, tokens = zip(*(build(task, ex) for ex in examples))
+        return {
+            "idx": _pad(idx, pad, device),
+            "targets": _pad(targets, IGNORE_INDEX, device),
+            "tokens": [list(t) for t in tokens],
+        }
+    if layout == "seq2seq":
+        src, tgt_in, targets = zip(*(_seq2seq_row(task, ex) for ex in examples))
+        return {
+            "src": _pad(src, pad, device),
+            "tgt_in": _pad(tgt_in, pad, device),
+            "targets": _pad(targets, IGNORE_INDEX, device),
+            "tokens": [list(ex.src) for ex in examples],
+            "tgt_tokens": [task.vocab.to_tokens(t) for t in tgt_in],
+        }
+    raise ValueError(f"Unknown layout '{layout}': choose one of lm, seq2seq, tag.")
