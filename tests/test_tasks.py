@@ -40,6 +40,8 @@ def test_task_describes_itself(name):
     task = get_task(name)
     assert task.vocab.tokens[: len(SPECIALS)] == list(SPECIALS)
     assert task.vocab.pad_id == 0
+    if task.kind == "classify":
+        assert {ex.tgt[0] for ex in task.examples(100, seed=0)} == set(task.classes)
 
 
 @pytest.mark.parametrize("name", ALL)

@@ -217,8 +217,12 @@ class Recall(Task):
         "transformer": {"train": {"steps": 1000}, "seconds": 30},
     }
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(DIGITS[: self.params["n_values"]])
+
     def build_vocab(self) -> Vocab:
-        return Vocab(list(LETTERS) + list(DIGITS[: self.params["n_values"]]) + ["?"], unit="character")
+        return Vocab(list(LETTERS) + list(self.classes) + ["?"], unit="character")
 
     def sample_src(self, rng: random.Random) -> list[str]:
         keys = rng.sample(LETTERS, self.params["n_pairs"])

@@ -67,6 +67,7 @@ class Task:
     `build_vocab`, `sample`, `solve`, `parse`, `max_src_len` and `max_tgt_len`.
 
     Class attributes:
+        classes: the label tokens of a "classify" task, in a fixed order.
         params: parameter defaults (name -> int); an instance's `params` holds its own values.
         param_ranges: name -> (lowest, highest) allowed value, both included.
         param_help: name -> one line for a UI label.
@@ -81,6 +82,7 @@ class Task:
     teaches: ClassVar[str] = ""
     kind: ClassVar[str] = "seq"
     archs: ClassVar[tuple[str, ...]] = ()
+    classes: ClassVar[tuple[str, ...]] = ()
     params: dict[str, Any] = {}
     param_ranges: ClassVar[dict[str, tuple[int, int]]] = {}
     param_help: ClassVar[dict[str, str]] = {}

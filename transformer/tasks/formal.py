@@ -39,7 +39,7 @@ class _LengthClassifyTask(Task):
 
     def parse(self, text: str) -> list[str]:
         tokens = char_tokens(text, self.vocab)
-        labels = set(self.labels)
+        labels = set(self.classes)
         if labels & set(tokens):
             raise ValueError("Type only the input; the model supplies the label.")
         return self.check_length(tokens, 1, self.params["length"], "symbols")
@@ -71,7 +71,7 @@ class Brackets(_LengthClassifyTask):
         "min_length": "shortest string (0 = always `length`)",
         "n_types": "kinds of bracket: 1 = (), 2 adds [], 3 adds {}",
     }
-    labels = ("balanced", "unbalanced")
+    classes = ("balanced", "unbalanced")
     tuning = {
         "transformer": {"train": {"steps": 1000}, "target_acc": 0.95, "seconds": 30},
         "recurrent": {"train": {"steps": 800}, "target_acc": 0.95, "seconds": 30},
@@ -84,7 +84,7 @@ class Brackets(_LengthClassifyTask):
 
     def build_vocab(self) -> Vocab:
         chars = [c for pair in BRACKET_PAIRS[: self.params["n_types"]] for c in pair]
-        return Vocab(chars + list(self.labels), unit="character", describe=describe_symbols(chars))
+        return Vocab(chars + list(self.classes), unit="character", describe=describe_symbols(chars))
 
     def _balanced(self, rng: random.Random, n: int) -> list[str]:
         """A random balanced string of even length n (a random walk that must end at depth 0)."""
@@ -142,14 +142,14 @@ class Parity(_LengthClassifyTask):
     teaches = "A task that needs every input bit: easy for a recurrent state, famously hard for attention."
     params = {"length": 8, "min_length": 0}
     param_help = {"length": "longest bit string", "min_length": "shortest bit string (0 = always `length`)"}
-    labels = ("even", "odd")
+    classes = ("even", "odd")
     tuning = {
         "transformer": {"train": {"steps": 1500}, "target_acc": 0.95, "seconds": 45},
         "recurrent": {"train": {"steps": 600}, "target_acc": 0.99, "seconds": 20},
     }
 
     def build_vocab(self) -> Vocab:
-        return Vocab(list(DIGITS[:2]) + list(self.labels), unit="character", describe="0 and 1")
+        return Vocab(list(DIGITS[:2]) + list(self.classes), unit="character", describe="0 and 1")
 
     def sample_src(self, rng: random.Random) -> list[str]:
         return [rng.choice("01") for _ in range(rng.randint(*self.lengths))]

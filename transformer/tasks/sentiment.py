@@ -43,7 +43,7 @@ class Sentiment(Task):
     params = {"but_percent": 20}
     param_ranges = {"but_percent": (0, 100)}
     param_help = {"but_percent": 'share of "X but Y" sentences, in percent (the hardest template)'}
-    labels = LABELS
+    classes = LABELS
     tuning = {
         "transformer": {"train": {"steps": 600}, "seconds": 20},
     }
