@@ -110,7 +110,7 @@ def read_checkpoint(source) -> dict:
     try:
         data = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many kinds: UnpicklingError, RuntimeError, EOFError, ...
-        if "weights_only" in str(err) or "Unsupported global" in str(err):
+        if "Unsupported global" in str(err):
             raise CheckpointError(
                 "This file holds Python objects that are not safe to load, so it is not a Transformer Lab "
                 "checkpoint: choose a .pt file saved by Transformer Lab."

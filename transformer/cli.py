@@ -1,0 +1,325 @@
+"""The command line: `python -m transformer train | tasks | generate | bench`.
+
+    python -m transformer tasks
+    python -m transformer train --task reverse --length 8 --arch decoder --until-acc 0.99 --save rev.pt
+    python -m transformer train --task addition --json            # one JSON object per evaluation
+    python -m transformer generate --checkpoint rev.pt --input "abcde"
+    python -m transformer bench --quick
+
+Every setting not given comes from the task's preset for the architecture, so `train --task X`
+alone trains something that works. Mistakes (an unknown task, a bad size, a broken checkpoint)
+print one sentence to stderr and exit with status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+
+EXIT_USAGE = 2
+EXIT_DIVERGED = 1
+
+MODEL_OPTIONS = {  # flag -> (ModelConfig field, type, help)
+    "--d-model": ("d_model", int, "width of the model (hidden size for recurrent models)"),
+    "--n-heads": ("n_heads", int, "attention heads per layer"),
+    "--n-layers": ("n_layers", int, "number of blocks (or stacked recurrent layers)"),
+    "--d-ff": ("d_ff", int, "hidden width of the feed-forward network"),
+    "--dropout": ("dropout", float, "dropout probability"),
+    "--pos-encoding": ("pos_encoding", str, "sinusoidal | learned | rope | none"),
+    "--norm": ("norm", str, "pre | post (where LayerNorm sits)"),
+    "--activation": ("activation", str, "gelu | relu"),
+}
+TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
+    "--steps": ("steps", int, "optimizer steps"),
+    "--batch-size": ("batch_size", int, "examples per step"),
+    "--lr": ("lr", float, "peak learning rate"),
+    "--warmup": ("warmup", int, "linear warmup steps"),
+    "--schedule": ("schedule", str, "cosine | inverse_sqrt | constant"),
+    "--weight-decay": ("weight_decay", float, "AdamW weight decay (matrices only)"),
+    "--grad-clip": ("grad_clip", float, "clip the gradient norm to this (0: off)"),
+    "--eval-every": ("eval_every", int, "steps between evaluations"),
+    "--eval-size": ("eval_size", int, "validation examples"),
+    "--seed": ("seed", int, "random seed (weights and data)"),
+    "--device": ("device", str, "auto | cpu | cuda | mps"),
+    "--until-acc": ("until_acc", float, "stop when validation sequence accuracy reaches this (0-1)"),
+    "--max-seconds": ("max_seconds", float, "stop after this many seconds of training"),
+    "--threads": ("threads", int, "CPU threads (default: PyTorch's choice)"),
+}
+
+
+def _task_params() -> dict[str, type]:
+    """Every task parameter of every task, with its type (they become --flags of `train`)."""
+    from .tasks import TASKS
+
+    found: dict[str, type] = {}
+    for cls in TASKS.values():
+        for name, default in cls.params.items():
+            found.setdefault(name, type(default))
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .tasks import TASKS
+
+    parser = argparse.ArgumentParser(prog="python -m transformer", description="Transformer Lab from the command line.")
+    sub = parser.add_subparsers(dest="command", metavar="{train,tasks,generate,bench}")
+    sub.required = True
+
+    train = sub.add_parser("train", help="train a model on a task")
+    train.add_argument("--task", required=True, help=f"one of: {', '.join(TASKS)}")
+    train.add_argument("--arch", help="architecture (default: the task's recommended one)")
+    group = train.add_argument_group("task parameters (each task uses some; see `tasks`)")
+    for name, kind in _task_params().items():
+        group.add_argument("--" + name.replace("_", "-"), dest="task_" + name, type=kind, default=None)
+    group.add_argument("--text-file", help="charlm: train on this UTF-8 text file instead of the built-in text")
+    group = train.add_argument_group("model (default: the task's preset)")
+    for flag, (field, kind, text) in MODEL_OPTIONS.items():
+        group.add_argument(flag, dest="model_" + field, type=kind, default=None, help=text)
+    group = train.add_argument_group("training (default: the task's preset)")
+    for flag, (field, kind, text) in TRAIN_OPTIONS.items():
+        group.add_argument(flag, dest="train_" + field, type=kind, default=None, help=text)
+    train.add_argument("--json", action="store_true", help="print one JSON object per evaluation")
+    train.add_argument("--save", metavar="PATH", help="save the trained model to this checkpoint file")
+
+    tasks = sub.add_parser("tasks", help="list the tasks")
+    tasks.add_argument("--json", action="store_true", help="print a JSON list")
+
+    gen = sub.add_parser("generate", help="answer an input with a saved model")
+    gen.add_argument("--checkpoint", required=True, metavar="PATH")
+    gen.add_argument("--input", required=True, help="the question (or, for charlm, the text to continue)")
+    gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); higher = more random")
+    gen.add_argument("--top-k", type=int, default=None, help="sample only among the k most likely tokens")
+    gen.add_argument("--max-new-tokens", type=int, default=None, help="charlm: characters to write (default 200)")
+    gen.add_argument("--seed", type=int, default=0, help="seed for sampling")
+    gen.add_argument("--json", action="store_true", help="print a JSON object")
+
+    bench = sub.add_parser("bench", help="benchmark our transformer against torch.nn.TransformerEncoder")
+    bench.add_argument("--quick", action="store_true", help="a short run that checks the benchmark works")
+    bench.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    bench.add_argument("--json", action="store_true", help="also print the results as JSON")
+    return parser
+
+
+# --------------------------------------------------------------------------- train
+
+
+def configs_from_args(args):
+    """-> (task, ModelConfig, TrainConfig): the preset, overridden by the flags given."""
+    from .tasks import TASKS, get_task
+    from .training import preset_configs
+
+    if args.task not in TASKS:
+        raise ValueError(f"Unknown task '{args.task}': choose one of {', '.join(TASKS)}.")
+    params = {k[5:]: v for k, v in vars(args).items() if k.startswith("task_") and v is not None}
+    if args.text_file:
+        if args.task != "charlm":
+            raise ValueError("--text-file is only for the charlm task.")
+        try:
+            with open(args.text_file, encoding="utf-8") as f:
+                params["text"] = f.read()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"Cannot read the text file '{args.text_file}' ({err.__class__.__name__}): give a UTF-8 text file.") from None
+    task = get_task(args.task, **params)
+    model_cfg, train_cfg = preset_configs(task, args.arch)
+    model_cfg = replace(model_cfg, **{f: v for f, _, _ in MODEL_OPTIONS.values() if (v := getattr(args, "model_" + f)) is not None})
+    train_cfg = replace(train_cfg, **{f: v for f, _, _ in TRAIN_OPTIONS.values() if (v := getattr(args, "train_" + f)) is not None})
+    return task, model_cfg, train_cfg.validate()
+
+
+class JsonLines:
+    """Callback: one JSON object per evaluation on stdout."""
+
+    KEYS = ("step", "loss", "val_loss", "token_acc", "seq_acc", "lr", "elapsed_s", "tokens_per_s")
+
+    def on_eval(self, trainer, row):
+        print(json.dumps({k: row.get(k) for k in self.KEYS}), flush=True)
+
+
+class ProgressBar:
+    """Callback: a one-line progress bar on a terminal, or a line per evaluation in a log."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream, self.width = stream, width
+        self.tty = stream.isatty()
+        self.last_draw = 0.0
+        self.last_eval = None
+
+    def on_step(self, trainer, row):
+        now = time.perf_counter()
+        if self.tty and (now - self.last_draw > 0.1 or row["step"] == trainer.cfg.steps):
+            self.last_draw = now
+            self.stream.write("\r" + self.line(trainer, row))
+            self.stream.flush()
+
+    def on_eval(self, trainer, row):
+        self.last_eval = row
+        if not self.tty:
+            self.stream.write(self.line(trainer, row) + "\n")
+            self.stream.flush()
+
+    def line(self, trainer, row):
+        total = trainer.cfg.steps
+        done = int(self.width * row["step"] / total)
+        recent = trainer.history[-20:]
+        seconds = sum(r["step_s"] for r in recent)
+        speed = sum(r["tokens"] for r in recent) / seconds if seconds else 0.0
+        eta = (total - row["step"]) * seconds / len(recent) if recent else 0.0
+        acc = f"  seq_acc {self.last_eval['seq_acc']:6.1%}" if self.last_eval else ""
+        loss = f"  loss {row['loss']:.4f}" if row.get("loss") is not None else ""
+        return (f"[{'#' * done}{'.' * (self.width - done)}] step {row['step']}/{total}{loss}{acc}"
+                f"  {speed:,.0f} tok/s  ETA {eta:4.0f}s ")
+
+    def close(self):
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_train(args) -> int:
+    from .build import count_parameters
+    from .checkpoint import save_checkpoint
+    from .devices import device_name
+    from .training import Trainer, TrainingDiverged
+
+    task, model_cfg, train_cfg = configs_from_args(args)
+    bar = None if args.json else ProgressBar()
+    trainer = Trainer(task, model_cfg, train_cfg, callbacks=[JsonLines() if args.json else bar])
+    if not args.json:
+        print(f"Training the {model_cfg.arch} model ({count_parameters(trainer.model):,} parameters) on {task.name} "
+              f"{task.params} on {device_name(trainer.device)}.", file=sys.stderr)
+    status = 0
+    try:
+        trainer.run()
+    except TrainingDiverged as err:
+        print(f"error: {err}", file=sys.stderr)
+        status = EXIT_DIVERGED
+    except KeyboardInterrupt:
+        print("\nInterrupted.", file=sys.stderr)
+        status = 130
+    finally:
+        if bar:
+            bar.close()
+    last = trainer.evals[-1] if trainer.evals else {}
+    if not args.json and last:
+        print(f"Step {last['step']}/{train_cfg.steps}: val_loss {last['val_loss']:.4f}, token_acc {last['token_acc']:.1%}, "
+              f"seq_acc {last['seq_acc']:.1%} after {last['elapsed_s']:.1f} s"
+              + (f" (stopped: {trainer.stop_reason})." if trainer.stop_reason not in (None, "steps") else "."))
+    if args.save:
+        extra = {"metrics": last, "train_config": train_cfg.to_dict(), "step": trainer.step_count}
+        path = save_checkpoint(args.save, trainer.model, task, extra)
+        print(f"Saved the model from step {trainer.step_count} to {path}.", file=sys.stderr)
+    return status
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def cmd_tasks(args) -> int:
+    from .tasks import TASKS
+
+    rows = []
+    for name, cls in TASKS.items():
+        rows.append({
+            "name": name,
+            "title": cls.title,
+            "archs": list(cls.archs),
+            "params": dict(cls.params),
+            "description": cls.description,
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        params = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in row["params"].items()) or "(no parameters)"
+        print(f"{row['name']:<10} {row['description']}")
+        print(f"{'':<10} archs: {', '.join(row['archs'])}")
+        print(f"{'':<10} params: {params}")
+    return 0
+
+
+# --------------------------------------------------------------------------- generate
+
+
+def cmd_generate(args) -> int:
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .decoding import generate, generate_seq2seq, predict
+
+    if args.temperature < 0 or not math.isfinite(args.temperature):
+        raise ValueError(f"--temperature must be 0 (greedy) or more (got {args.temperature}).")
+    if args.top_k is not None and args.top_k < 1:
+        raise ValueError(f"--top-k must be at least 1 (got {args.top_k}).")
+    model, task, _ = load_checkpoint(args.checkpoint)
+    src = task.parse(args.input)
+    vocab, layout = task.vocab, model.cfg.layout
+    generator = torch.Generator().manual_seed(args.seed)
+    expected = None
+    if task.kind == "text":
+        n_new = args.max_new_tokens or 200
+        if n_new < 1:
+            raise ValueError(f"--max-new-tokens must be at least 1 (got {n_new}).")
+        idx = torch.tensor([[vocab.bos_id] + vocab.encode(src)])
+        out = generate(model, idx, n_new, temperature=args.temperature, top_k=args.top_k, generator=generator)
+        answer = vocab.to_tokens(out[0, idx.size(1):].tolist())
+        text = "".join(src) + "".join(answer)
+    else:
+        expected = task.solve(src)
+        if args.temperature == 0 or layout == "tag":
+            answer = predict(model, task, [src])[0]
+        elif layout == "seq2seq":
+            ids = generate_seq2seq(model, torch.tensor([vocab.encode(src)]), vocab.bos_id, task.max_len(layout),
+                                   vocab.eos_id, args.temperature, args.top_k, generator)[0].tolist()
+            answer = _until_eos(ids, vocab)
+        else:
+            prompt = [vocab.bos_id] + vocab.encode(src) + [vocab.sep_id]
+            ids = generate(model, torch.tensor([prompt]), task.max_len(layout), args.temperature, args.top_k,
+                           vocab.eos_id, generator)[0, len(prompt):].tolist()
+            answer = _until_eos(ids, vocab)
+        text = task.format_tgt(answer)
+    if args.json:
+        out = {"input": task.format_src(src), "output": text}
+        if expected is not None:
+            out.update(expected=task.format_tgt(expected), correct=list(answer) == list(expected))
+        print(json.dumps(out))
+    else:
+        print(text)
+    return 0
+
+
+def _until_eos(ids, vocab):
+    out = []
+    for i in ids:
+        if i == vocab.eos_id:
+            break
+        out.append(vocab.tokens[i])
+    return out
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+        if args.command == "tasks":
+            return cmd_tasks(args)
+        if args.command == "generate":
+            return cmd_generate(args)
+        if args.command == "bench":
+            from .bench import main as bench_main
+
+            return bench_main(quick=args.quick, threads=args.threads, as_json=args.json)
+    except ValueError as err:  # includes CheckpointError: always one sentence for a person
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    return EXIT_USAGE
