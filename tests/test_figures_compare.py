@@ -17,8 +17,8 @@ from transformer.figures.compare import (
 
 
 def rows(n, slope):
-    return [{"step": 10 * i, "elapsed_s": 0.5 * i * slope, "val_loss": 2.0 / (1 + i), "seq_acc": min(1.0, 0.1 * i)}
-            for i in range(n)]
+    return [{"step": 10 * i, "elapsed_s": 0.5 * i * slope, "train_s": 0.4 * i * slope,
+             "val_loss": 2.0 / (1 + i), "seq_acc": min(1.0, 0.1 * i)} for i in range(n)]
 
 
 def test_colour_follows_the_family():
@@ -29,7 +29,7 @@ def test_colour_follows_the_family():
     assert len({colour_for(n) for n in ("transformer", "rnn", "gru", "lstm")}) == 4
 
 
-@pytest.mark.parametrize("x", ["step", "elapsed_s"])
+@pytest.mark.parametrize("x", ["step", "train_s", "elapsed_s"])
 def test_race_curves_draw_each_model_twice_on_shared_axes(x):
     fig = race_curves({"Transformer": rows(5, 1), "LSTM": rows(3, 2)}, x=x)
     assert isinstance(fig, go.Figure)

@@ -311,38 +311,84 @@ def evaluate_batch(model: torch.nn.Module, batch: dict, layout: str) -> dict:
     return {"loss": float(loss), "token_acc": token_acc, "seq_acc": seq_acc}
 
 
-def accuracy_by_length(
-    model: torch.nn.Module,
-    task_name: str,
-    lengths: Sequence[int],
-    n_examples: int = 256,
-    seed: int = 1234,
-    length_param: str = "length",
-    **task_params,
-) -> list[dict]:
-    """Evaluate one trained model on `task_name` at several lengths (same vocabulary).
+LENGTH_PARAMS = ("length", "n_pairs", "n_digits")  # what "length" means for each task family
 
-    Returns one row per length: {"length", "loss", "token_acc", "seq_acc"}, or
-    {"length", "error"} where the model cannot read that length (a transformer with learned
-    positions beyond its table, or a length the task does not allow).
+
+def length_param(task) -> str:
+    """The parameter of `task` that sets how long its inputs are ("length", or "n_pairs" for recall)."""
+    for name in LENGTH_PARAMS:
+        if name in task.params:
+            return name
+    raise ValueError(f"The task '{task.name}' has no length to vary: pick a task with a length parameter.")
+
+
+def task_length(task) -> int:
+    return int(task.params[length_param(task)])
+
+
+def task_at_length(task, length: int):
+    """The same task (same vocabulary and other parameters) with every input exactly `length` long.
+
+    `length` is in the task's own unit: symbols, bits, brackets, or key-value pairs for recall.
+    ValueError (from the task) when the length is outside what the task allows.
     """
-    from .tasks import get_task, make_batch
+    from .tasks import get_task
 
-    device = next(model.parameters()).device
+    key = length_param(task)
+    params = {**task.params, key: int(length)}
+    if "min_length" in params:
+        params["min_length"] = int(length)
+    other = get_task(task.name, **params)
+    if other.vocab.tokens != task.vocab.tokens:
+        raise ValueError(f"Length {length} changes the vocabulary of '{task.name}', so the model cannot read it.")
+    return other
+
+
+def extend_max_len(model: torch.nn.Module, max_len: int) -> torch.nn.Module:
+    """`model` able to read inputs up to `max_len` tokens, with the same weights.
+
+    Recurrent models read any length already. A transformer with sinusoidal, rotary or no
+    positions gets a longer (computed) table — the weights do not change; one with learned
+    positions has no vectors for unseen positions, so it is refused with a ValueError.
+    """
+    cfg = model.cfg
+    if cfg.is_recurrent or max_len <= cfg.max_len:
+        return model
+    if cfg.pos_encoding == "learned":
+        raise ValueError(
+            f"Learned positions stop at position {cfg.max_len}: a transformer with them cannot read "
+            f"{max_len} tokens (use sinusoidal or rotary positions to test longer inputs)."
+        )
+    from .build import build_model
+
+    longer = build_model(replace(cfg, max_len=max_len))
+    longer.load_state_dict(model.state_dict())              # position tables are not saved: recomputed
+    return longer.to(next(model.parameters()).device).train(model.training)
+
+
+@torch.no_grad()
+def evaluate_on_task(model: torch.nn.Module, task, n_examples: int = 256, seed: int = 1234) -> dict:
+    """{"loss", "token_acc", "seq_acc"} of `model` on `n_examples` fresh examples of `task`."""
+    from .tasks import make_batch
+
     layout = model.cfg.layout
+    device = next(model.parameters()).device
+    batch = make_batch(task, task.examples(n_examples, seed), layout, device=device)
+    longest = max(t.size(1) for k, t in batch.items() if k in ("idx", "src", "tgt_in"))
+    return evaluate_batch(extend_max_len(model, longest), batch, layout)
+
+
+def accuracy_by_length(model: torch.nn.Module, tasks: dict, n_examples: int = 256, seed: int = 1234) -> list[dict]:
+    """Evaluate one trained model on the same task at several lengths.
+
+    tasks: {length: task at that length} (see `task_at_length`). Returns one row per length,
+    {"length", "loss", "token_acc", "seq_acc"}, or {"length", "error"} where the model cannot
+    read that length (learned positions beyond their table).
+    """
     rows = []
-    for length in lengths:
+    for length, task in tasks.items():
         try:
-            task = get_task(task_name, **{**task_params, length_param: length})
-            if task.vocab_size != model.cfg.vocab_size:
-                raise ValueError(f"length {length} changes the vocabulary of '{task_name}'.")
-            batch = make_batch(task, task.examples(n_examples, seed), layout, device=device)
-            if not model.cfg.is_recurrent and max(t.size(1) for k, t in batch.items()
-                                                  if k in ("idx", "src", "tgt_in")) > model.cfg.max_len:
-                raise ValueError(
-                    f"length {length} needs longer sequences than the transformer's max_len ({model.cfg.max_len})."
-                )
-            rows.append({"length": length, **evaluate_batch(model, batch, layout)})
+            rows.append({"length": length, **evaluate_on_task(model, task, n_examples, seed)})
         except ValueError as err:
             rows.append({"length": length, "error": str(err)})
     return rows

@@ -30,7 +30,11 @@ METRIC_LABELS = {
     "val_loss": "validation loss (nats/token)",
     "loss": "training loss (nats/token)",
 }
-X_LABELS = {"step": "training step", "elapsed_s": "seconds of the model's own compute"}
+X_LABELS = {
+    "step": "training step",
+    "train_s": "seconds of the model's own training compute",
+    "elapsed_s": "seconds of the model's own compute (training + evaluation)",
+}
 
 
 def colour_for(name: str, index: int = 0) -> str:
@@ -62,9 +66,9 @@ def race_curves(
 ) -> go.Figure:
     """Loss (left, log scale) and accuracy (right) of every model on shared axes.
 
-    histories: {model name: evaluation rows}, each row a dict with `x` ("step" or "elapsed_s")
-    and the metrics. Plotting against "elapsed_s" (each model's own compute time) shows who
-    learns faster per second rather than per update.
+    histories: {model name: evaluation rows}, each row a dict with `x` ("step", "train_s" or
+    "elapsed_s") and the metrics. Plotting against seconds of each model's own compute shows
+    who learns faster per second rather than per update.
     """
     if x not in X_LABELS:
         raise ValueError(f"x must be one of {', '.join(X_LABELS)} (got {x!r}).")

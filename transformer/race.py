@@ -1,0 +1,353 @@
+"""A race: several models learn the same task in one background thread, turn by turn.
+
+    race = RaceRun([RaceEntry("Transformer", task, cfg_t), RaceEntry("LSTM", task, cfg_l)],
+                   TrainConfig(steps=600, seed=0), test_lengths=(4, 8, 16))
+    race.start()
+    race.evals            # {"Transformer": [eval rows], "LSTM": [...]}, each row with "train_s"
+    race.model_copy("LSTM")
+    race.stop()
+
+Why one thread and not one per model: on a machine with two cores, parallel runs would steal
+time from each other unevenly, and a model's measured speed would depend on its neighbours.
+Here one thread owns every trainer and always steps the model that has used the least compute
+so far, so at any moment all models have had about the same seconds of their own compute
+("train_s" = the sum of their own step times), as if each ran alone on its own machine. Every
+model sees the same data stream (same seed), the same optimizer settings and the same budget.
+
+Control mirrors `transformer.live.LiveRun` (start, pause, resume, step_once, stop, join, status,
+message, queue_position, progress) and the race takes one slot of the same process-wide limiter.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, replace
+from typing import Optional, Sequence
+
+from .build import count_parameters
+from .compare import accuracy_by_length, task_at_length
+from .live import ACTIVE, RunLimiter, default_limiter, threads_per_run
+from .training import TrainConfig, Trainer, TrainingDiverged
+
+# What one race may ask of the machine. A class server has a few cores shared by many
+# browsers: a model that would take minutes per evaluation is refused up front.
+BUDGETS = {
+    "cpu": {"max_parameters": 1_000_000, "max_tokens_per_step": 16_384, "max_models": 6},
+    "gpu": {"max_parameters": 50_000_000, "max_tokens_per_step": 1_000_000, "max_models": 8},
+}
+
+
+@dataclass(frozen=True)
+class RaceEntry:
+    """One competitor: a display name, its task (usually shared) and its model config."""
+
+    name: str
+    task: object
+    model_cfg: object
+
+
+def check_budget(trainers: dict, batch_size: int, device_type: str) -> None:
+    """Raise ValueError naming the limit when a race is too big for this machine."""
+    budget = BUDGETS["gpu" if device_type in ("cuda", "mps") else "cpu"]
+    if len(trainers) > budget["max_models"]:
+        raise ValueError(f"A race takes at most {budget['max_models']} models on this machine: remove some.")
+    for name, trainer in trainers.items():
+        n = count_parameters(trainer.model)
+        if n > budget["max_parameters"]:
+            raise ValueError(
+                f"{name} has {n:,} parameters; this machine's limit is {budget['max_parameters']:,} per model: "
+                "make d_model smaller or use fewer layers."
+            )
+        tokens = batch_size * trainer.model_cfg.max_len
+        if tokens > budget["max_tokens_per_step"]:
+            raise ValueError(
+                f"{name} would read {tokens:,} tokens per step; this machine's limit is "
+                f"{budget['max_tokens_per_step']:,}: use a smaller batch or a shorter length."
+            )
+
+
+class RaceRun:
+    """Train several models on a task in one background thread, least-compute-first.
+
+    entries: the competitors (names must differ). train_cfg: the same for all (steps,
+    max_seconds and until_acc are per model: a model stops when it has reached its own).
+    test_lengths: after training, each model is tested at exactly these lengths (in the task's
+    unit), e.g. (N/2, N, 2N) for length generalisation. test_examples: examples per length.
+    """
+
+    def __init__(self, entries: Sequence[RaceEntry], train_cfg: Optional[TrainConfig] = None,
+                 test_lengths: Sequence[int] = (), test_examples: int = 256,
+                 limiter: Optional[RunLimiter] = None):
+        names = [e.name for e in entries]
+        if not names:
+            raise ValueError("A race needs at least one model: pick one or more.")
+        if len(set(names)) != len(names):
+            raise ValueError("Two models in the race have the same name: give each a different one.")
+        self.limiter = limiter or default_limiter()
+        train_cfg = train_cfg or TrainConfig()
+        if train_cfg.threads is None:
+            train_cfg = replace(train_cfg, threads=threads_per_run(self.limiter.limit))
+        # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
+        self.trainers = {e.name: Trainer(e.task, e.model_cfg, train_cfg) for e in entries}
+        self.entries = {e.name: e for e in entries}
+        self.train_cfg = next(iter(self.trainers.values())).cfg
+        check_budget(self.trainers, self.train_cfg.batch_size, next(iter(self.trainers.values())).device.type)
+        self.parameters = {name: count_parameters(t.model) for name, t in self.trainers.items()}
+        self.test_lengths, self.test_examples = tuple(test_lengths), test_examples
+
+        self._lock = threading.Lock()  # guards the published data below
+        self._evals: dict[str, list] = {n: [] for n in names}
+        self._losses: dict[str, list] = {n: [] for n in names}
+        self._weights: dict[str, dict] = {}
+        self._model_status = {n: "waiting" for n in names}
+        self._model_message = {n: "" for n in names}
+        self._lengths: dict[str, list] = {}
+        self._train_s = {n: 0.0 for n in names}
+
+        self._cond = threading.Condition()  # guards the control flags below
+        self._status, self._message = "idle", ""
+        self._paused, self._pending, self._stop_requested = False, 0, False
+        self._thread: Optional[threading.Thread] = None
+        self.error: Optional[BaseException] = None
+
+    # ----------------------------------------------------------------- control (any thread)
+
+    def start(self) -> "RaceRun":
+        with self._cond:
+            if self._thread is not None or self._status != "idle":
+                return self
+            self._status = "queued"
+            self._thread = threading.Thread(target=self._main, name="tlab-race", daemon=True)
+            self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        with self._cond:
+            self._paused = True
+            if self._status == "training":
+                self._status = "paused"
+            self._cond.notify_all()
+
+    def resume(self) -> None:
+        with self._cond:
+            self._paused, self._pending = False, 0
+            if self._status == "paused":
+                self._status = "training"
+            self._cond.notify_all()
+
+    def step_once(self) -> None:
+        """Pause and give the model with the least compute so far one more step."""
+        with self._cond:
+            if self._status not in ACTIVE and self._status != "idle":
+                return
+            self._paused = True
+            self._pending += 1
+            if self._status == "training":
+                self._status = "paused"
+            self._cond.notify_all()
+        if self._status == "idle":
+            self.start()
+
+    def stop(self, timeout: Optional[float] = 10.0) -> bool:
+        """Stop after the step in flight (no further testing) and wait; True when the thread ended."""
+        with self._cond:
+            self._stop_requested = True
+            if self._status == "idle":
+                self._status = "stopped"
+            self._cond.notify_all()
+        self.limiter.wake()
+        return self.join(timeout)
+
+    def join(self, timeout: Optional[float] = None) -> bool:
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
+
+    # ----------------------------------------------------------------- state (any thread)
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def message(self) -> str:
+        return self._message
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def queue_position(self) -> Optional[int]:
+        return self.limiter.position(self) if self._status == "queued" else None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.entries)
+
+    @property
+    def evals(self) -> dict[str, list[dict]]:
+        """{name: evaluation rows}: step, loss, val_loss, token_acc, seq_acc, elapsed_s, train_s."""
+        with self._lock:
+            return {n: list(rows) for n, rows in self._evals.items()}
+
+    @property
+    def losses(self) -> dict[str, list[tuple]]:
+        """{name: [(step, train_s, training loss), ...]} one per step."""
+        with self._lock:
+            return {n: list(rows) for n, rows in self._losses.items()}
+
+    @property
+    def model_status(self) -> dict[str, str]:
+        """{name: "waiting" | "training" | "finished" | "failed" | "stopped"}."""
+        with self._lock:
+            return dict(self._model_status)
+
+    @property
+    def model_messages(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._model_message)
+
+    @property
+    def length_results(self) -> dict[str, list[dict]]:
+        """{name: rows from `compare.accuracy_by_length`} once training ends (not when stopped)."""
+        with self._lock:
+            return {n: list(rows) for n, rows in self._lengths.items()}
+
+    @property
+    def progress(self) -> dict:
+        """{name: {"step", "total", "train_s", "status"}} for every model."""
+        with self._lock:
+            return {n: {"step": self.trainers[n].step_count, "total": self.train_cfg.steps,
+                        "train_s": self._train_s[n], "status": self._model_status[n]} for n in self.entries}
+
+    def model_copy(self, name: str):
+        """A fresh CPU model in eval mode with `name`'s weights at its latest evaluation."""
+        from .build import build_model
+
+        if name not in self.entries:
+            raise ValueError(f"No model named '{name}' in this race: choose one of {', '.join(self.entries)}.")
+        trainer = self.trainers[name]
+        with self._lock:
+            state = self._weights.get(name)
+        model = build_model(trainer.model_cfg)
+        if state is not None:
+            model.load_state_dict(state)
+        else:  # not trained yet: the initial weights are still in the (idle) trainer's model
+            model.load_state_dict({k: v.detach().cpu() for k, v in trainer.model.state_dict().items()})
+        return model.eval()
+
+    # ----------------------------------------------------------------- the race thread
+
+    def _set(self, status: str, message: Optional[str] = None) -> None:
+        with self._cond:
+            self._status = status
+            if message is not None:
+                self._message = message
+
+    def _set_model(self, name: str, status: str, message: str = "") -> None:
+        with self._lock:
+            self._model_status[name] = status
+            self._model_message[name] = message
+
+    def _main(self) -> None:
+        if not self.limiter.acquire(self, cancelled=lambda: self._stop_requested):
+            self._set("stopped")
+            return
+        try:
+            with self._cond:
+                self._status = "paused" if self._paused and not self._pending else "training"
+            for name in self.entries:
+                self._evaluate(name)
+                self._set_model(name, "training")
+            stopped = self._race()
+            for name, trainer in self.trainers.items():
+                # The last row of every curve describes the final weights.
+                if self._model_status[name] != "failed" and self._evals[name][-1]["step"] != trainer.step_count:
+                    self._evaluate(name)
+                if self._model_status[name] == "training":
+                    self._set_model(name, "stopped")
+            if not stopped and self.test_lengths:
+                self._set(self._status, "Testing every model at other lengths…")
+                self._test_lengths()
+            self._set("stopped" if stopped else "finished", "Stopped." if stopped else "Race finished.")
+        except Exception as err:  # surface any failure as a status, never a dead silent thread
+            self.error = err
+            text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            self._set("failed", f"The race stopped with an error ({type(err).__name__}: {text}).")
+        finally:
+            self.limiter.release(self)
+
+    def _race(self) -> bool:
+        """Step the least-trained model until every model is done; True when stopped."""
+        while True:
+            running = [n for n in self.entries if self._model_status[n] == "training"]
+            for name in running:
+                reason = self.trainers[name].done()
+                if reason:
+                    self._set_model(name, "finished", _reason_text(reason, self.trainers[name]))
+            running = [n for n in running if self._model_status[n] == "training"]
+            if not running:
+                return False
+            if self._gate():
+                return True
+            name = min(running, key=lambda n: self._train_s[n])  # least own compute goes next
+            trainer = self.trainers[name]
+            try:
+                row = trainer.train_step()
+            except TrainingDiverged as err:
+                self._set_model(name, "failed", str(err))
+                continue
+            with self._lock:
+                self._train_s[name] += row["step_s"]
+                self._losses[name].append((row["step"], self._train_s[name], row["loss"]))
+            if trainer.step_count % self.train_cfg.eval_every == 0:
+                self._evaluate(name)
+
+    def _gate(self) -> bool:
+        """True to stop; blocks while paused (a pending single step lets one step through)."""
+        with self._cond:
+            while True:
+                if self._stop_requested:
+                    return True
+                if self._pending:
+                    self._pending -= 1
+                    return False
+                if not self._paused:
+                    self._status = "training"
+                    return False
+                self._status = "paused"
+                self._cond.wait()
+
+    def _evaluate(self, name: str) -> None:
+        trainer = self.trainers[name]
+        row = dict(trainer.evaluate_and_log())
+        row["train_s"] = self._train_s[name]
+        state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
+        with self._lock:
+            self._evals[name].append(row)
+            self._weights[name] = state
+
+    def _test_lengths(self) -> None:
+        for name, entry in self.entries.items():
+            if self._stop_requested:
+                return
+            tasks, errors = {}, []
+            for length in self.test_lengths:
+                try:
+                    tasks[length] = task_at_length(entry.task, length)
+                except ValueError as err:
+                    errors.append({"length": length, "error": str(err)})
+            trainer = self.trainers[name]
+            rows = accuracy_by_length(trainer.model, tasks, self.test_examples, seed=self.train_cfg.seed + 20_000)
+            with self._lock:
+                self._lengths[name] = sorted(rows + errors, key=lambda r: r["length"])
+
+
+def _reason_text(reason: str, trainer: Trainer) -> str:
+    if reason == "until_acc":
+        return f"reached {trainer.cfg.until_acc:.0%} sequence accuracy at step {trainer.step_count}"
+    if reason == "max_seconds":
+        return f"used its {trainer.cfg.max_seconds:g} s of compute"
+    return f"finished its {trainer.cfg.steps} steps"
