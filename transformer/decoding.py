@@ -111,5 +111,5 @@ def predict(model, task, srcs: list[list[str]], max_new_tokens: int | None = Non
 def _placeholder(task, src):
     """A dummy target with the right shape for batching an input we only want to read."""
     if task.kind == "classify":
-        return [task.classes[0]] if hasattr(task, "classes") else [src[0]]
+        return [task.classes[0]]
     return list(src)
