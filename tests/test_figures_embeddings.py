@@ -7,6 +7,7 @@ from transformer.figures.embeddings import (
     embedding_animation_figure,
     embedding_scatter_figure,
     neighbours_figure,
+    polarity_figure,
 )
 from transformer.projection import project_frames, token_groups
 
@@ -91,3 +92,12 @@ def test_neighbours_bars_keep_order():
     assert list(fig.data[0].y) == ["b", "c"]
     assert list(fig.data[0].x) == [0.9, 0.1]
     assert "'a'" in fig.layout.title.text
+
+
+def test_polarity_figure_puts_each_group_on_its_own_row():
+    fig = polarity_figure([0.5, -0.4, 0.1], ["good", "bad", "the"], ["positive", "negative", "word"], 0.75)
+    assert [t.name for t in fig.data] == ["positive", "negative", "word"]
+    assert list(fig.data[1].x) == [-0.4] and list(fig.data[1].y) == ["negative"]
+    assert "75%" in fig.layout.title.text
+    with pytest.raises(ValueError, match="one label"):
+        polarity_figure([0.5], ["good", "bad"], ["positive"])

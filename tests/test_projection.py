@@ -81,6 +81,14 @@ def test_film_uses_the_final_frames_basis_for_every_frame():
     assert not np.allclose(own_fit, coords[0], atol=1e-3)
 
 
+def test_film_can_fit_on_all_frames_at_once():
+    frames = [_cloud(6), 10 * _cloud(7)]
+    coords, basis = project_frames(frames, 2, fit_on="all")
+    stacked = fit_pca(np.concatenate(frames), 2)
+    np.testing.assert_allclose(basis.components, stacked.components)
+    np.testing.assert_allclose(coords[0], stacked.transform(frames[0]))
+
+
 def test_film_rejects_frames_of_different_shapes():
     with pytest.raises(ValueError, match="same table shape"):
         project_frames([np.zeros((3, 4)), np.zeros((4, 4))])

@@ -88,11 +88,13 @@ def fit_pca(X, n_components: int = 2) -> PCABasis:
     return PCABasis(mean=mean, components=components, explained=explained)
 
 
-def project_frames(frames, n_components: int = 2, fit_on: int = -1) -> tuple[list[np.ndarray], PCABasis]:
+def project_frames(frames, n_components: int = 2, fit_on: int | str = -1) -> tuple[list[np.ndarray], PCABasis]:
     """Project a film of tables [N, d] (one per snapshot) with one basis fitted on frame `fit_on`.
 
     Returns (coords, basis) where coords[i] is [N, n_components]. Using the final frame's axes
     lets the early, random-looking frames drift into the final structure instead of jumping.
+    fit_on="all" fits on every frame stacked: for the layers of one input, whose spread grows
+    with depth, so that no layer is squashed onto the axes of another.
     """
     frames = [np.asarray(f, dtype=np.float64) for f in frames]
     if not frames:
@@ -100,7 +102,7 @@ def project_frames(frames, n_components: int = 2, fit_on: int = -1) -> tuple[lis
     shapes = {f.shape for f in frames}
     if len(shapes) != 1:
         raise ValueError("Every snapshot must have the same table shape to share one projection.")
-    basis = fit_pca(frames[fit_on], n_components)
+    basis = fit_pca(np.concatenate(frames) if fit_on == "all" else frames[fit_on], n_components)
     return [basis.transform(f) for f in frames], basis
 
 

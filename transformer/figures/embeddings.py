@@ -187,3 +187,35 @@ def neighbours_figure(query: str, neighbours) -> go.Figure:
                       height=max(260, 32 * len(tokens) + 120), uirevision="embedding-neighbours",
                       margin=dict(l=60, r=20, t=70, b=50))
     return fig
+
+
+def polarity_figure(scores, labels, groups, separation: float | None = None) -> go.Figure:
+    """Words placed along one axis (scores [N], e.g. from `projection.polarity_axis`), one row per group.
+
+    If positive and negative words fall on opposite sides of 0, one direction of the space
+    carries sentiment.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if len(labels) != scores.shape[0] or len(groups) != scores.shape[0]:
+        raise ValueError("Give one label and one group per score.")
+    order = _group_order(groups)
+    groups_arr = np.asarray(groups, dtype=object)
+    fig = go.Figure()
+    for j, g in enumerate(order):
+        idx = np.flatnonzero(groups_arr == g)
+        fig.add_trace(go.Scatter(
+            x=scores[idx], y=[g] * len(idx), mode="markers+text", name=g,
+            text=[_display(labels[i]) for i in idx], textposition="top center",
+            marker=dict(size=10, color=_colour(g, j)),
+            hovertemplate="<b>%{text}</b><br>score %{x:.3f}<extra></extra>",
+        ))
+    fig.add_vline(x=0, line=dict(color="#666666", dash="dash"))
+    fig.update_xaxes(title_text="position along the negative → positive direction (embedding units)")
+    fig.update_yaxes(title_text="group", type="category")
+    title = "One direction of the space separates positive from negative words"
+    if separation is not None:
+        title += f" ({100 * separation:.0f}% on their own side)"
+    fig.update_layout(title=_title(title), font=dict(size=FONT_SIZE), showlegend=False,
+                      height=max(300, 70 * len(order) + 150), uirevision="embedding-polarity",
+                      margin=dict(l=60, r=20, t=70, b=50))
+    return fig

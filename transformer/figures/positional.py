@@ -211,7 +211,7 @@ def scheme_similarity_figure(matrices: dict, notes: dict | None = None) -> go.Fi
                    height=400, key="pe-schemes")
 
 
-def scheme_curves_figure(histories: dict, metric: str = "token_acc") -> go.Figure:
+def scheme_curves_figure(histories: dict, metric: str = "token_acc", title: str | None = None) -> go.Figure:
     """One line per scheme: `metric` from each history (a list of eval rows with 'step')."""
     fig = go.Figure()
     for j, (name, rows) in enumerate(histories.items()):
@@ -225,5 +225,5 @@ def scheme_curves_figure(histories: dict, metric: str = "token_acc") -> go.Figur
              "val_loss": "validation loss (nats/token)", "loss": "training loss (nats/token)"}.get(metric, metric)
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text=label, range=[0, 1.02] if metric.endswith("acc") else None)
-    return _layout(fig, "Same model, same task, different positional encodings: which learns order?",
+    return _layout(fig, title or "Same model, same task, different positional encodings: which learns order?",
                    height=420, key="pe-experiment")

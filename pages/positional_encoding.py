@@ -1,0 +1,275 @@
+"""Positional-encoding lab: how a model that reads a set of tokens learns that it is a sequence.
+
+Sections: the sinusoidal table (waves, heatmap, similarity), the same word at two positions,
+relative position as a rotation, four schemes side by side, and an experiment that trains the
+same small model with each scheme. Everything but the experiment is computed on the fly from
+the sliders; the experiment trains in background threads (`LiveRun`) owned by this session.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import streamlit as st
+
+from transformer.config import ARCH_LABELS
+from transformer.figures import positional as figs
+from transformer.live import ACTIVE, LiveRun, max_concurrent_runs
+from transformer.positional import sinusoidal_encoding
+from transformer.projection import (
+    cosine_similarity_matrix,
+    dot_similarity_matrix,
+    rope_scores,
+    rotation_error,
+    sinusoidal_rotation,
+)
+from transformer.tasks import get_task
+from transformer.training import TrainConfig
+from transformer.ui.session import current_model
+
+SCHEMES = ("sinusoidal", "learned", "rope", "none")
+BASES = (10, 100, 1_000, 10_000, 100_000)
+COMPARE_POSITIONS = 48  # the side-by-side matrices stay legible at this size
+
+# Small enough that four runs finish in well under a minute on 2 CPU cores.
+EXPERIMENTS = {
+    "Decoder (GPT-style) on reverse": dict(task="reverse", arch="decoder"),
+    "Encoder (BERT-style) on reverse": dict(task="reverse", arch="encoder"),
+    "Decoder (GPT-style) on sort": dict(task="sort", arch="decoder"),
+    "Encoder (BERT-style) on sort": dict(task="sort", arch="encoder"),
+}
+EXPERIMENT_TASK = dict(length=6, n_symbols=8)
+EXPERIMENT_MODEL = dict(d_model=32, n_heads=4, n_layers=2, d_ff=64, dropout=0.0)
+SECONDS_PER_STEP = 0.06  # per run, one thread each, measured on a busy shared 2-core machine (rough)
+
+
+# --------------------------------------------------------------------------- experiment runs
+
+
+def _stop_all(runs: dict) -> None:
+    for run in runs.values():
+        run.stop(timeout=5.0)
+
+
+@st.cache_resource(scope="session", on_release=_stop_all, show_spinner=False)
+def _experiment_runs() -> dict:
+    """scheme -> LiveRun of this session's experiment; stopped when the session ends."""
+    return {}
+
+
+def start_experiment(name: str, steps: int) -> dict:
+    """Stop any previous experiment and start one run per scheme (queued beyond the run limit)."""
+    runs = _experiment_runs()
+    _stop_all(runs)
+    runs.clear()
+    spec = EXPERIMENTS[name]
+    task = get_task(spec["task"], **EXPERIMENT_TASK)
+    for scheme in SCHEMES:
+        cfg = task.model_config(spec["arch"], pos_encoding=scheme, **EXPERIMENT_MODEL)
+        train = TrainConfig(steps=steps, batch_size=64, lr=3e-3, warmup=min(30, steps // 5),
+                            eval_every=25, eval_size=128, seed=0)
+        runs[scheme] = LiveRun(task, cfg, train, snapshot_every=max(25, steps // 4))
+    for run in runs.values():
+        run.start()
+    st.session_state["pe.experiment_name"] = name
+    return runs
+
+
+def _learned_table():
+    """(table [P, d], where it came from) or (None, why not), current model first."""
+    current = current_model()
+    if current is not None:
+        cfg = current.model.cfg
+        table = getattr(getattr(current.model, "pos", None), "table", None)
+        if table is not None:
+            return table.weight.detach().double().numpy(), f"the current model ({current.label})"
+        if cfg.is_recurrent:
+            why = f"the current model is a {ARCH_LABELS.get(cfg.arch, cfg.arch)}: it reads tokens one after another, so order is built in and it has no position table"
+        else:
+            why = f"the current model uses {cfg.pos_encoding} positions, so it has no learned table"
+    else:
+        why = "this session has no trained model yet"
+    run = _experiment_runs().get("learned")
+    snap = run.latest() if run is not None else None
+    if snap is not None and snap.pos_table is not None:
+        return np.asarray(snap.pos_table, dtype=float), f"the experiment's learned-position run (step {snap.step})"
+    return None, why
+
+
+# --------------------------------------------------------------------------- page
+
+st.title("Positional encoding lab")
+st.markdown(
+    "Self-attention compares every token with every other token, and nothing in that comparison says "
+    "*where* a token is: shuffle the input and the outputs shuffle the same way. Order has to be put in. "
+    "This page shows the four ways the library does it."
+)
+
+st.header("1 · The sinusoidal table")
+c1, c2, c3 = st.columns(3)
+d_model = c1.slider("d_model (numbers per position)", 4, 256, 64, step=2, key="pe.d_model",
+                    help="Even only: the table is made of (sin, cos) pairs.")
+n_pos = c2.slider("positions", 8, 512, 100, step=4, key="pe.positions")
+base = c3.select_slider("base", options=BASES, value=10_000, key="pe.base",
+                        help="The 2017 paper uses 10000. A smaller base makes the slowest wave shorter.")
+pe = sinusoidal_encoding(n_pos, d_model, base=float(base)).double().numpy()  # (n_pos, d_model)
+
+default_dims = sorted({0, 1, 2 * (d_model // 8), d_model - 2})
+dims = st.multiselect("dimensions to plot", list(range(d_model)), default=default_dims, key=f"pe.dims.{d_model}",
+                      help="Even dimensions are sines, odd ones cosines; dimensions 2i and 2i+1 share a wavelength.")
+st.caption(
+    f"PE[pos, 2i] = sin(pos / {base}^(2i/{d_model})), PE[pos, 2i+1] = cos(same angle). Wavelengths grow "
+    f"geometrically from 2π ≈ {figs.wavelength(0, d_model, base):.1f} positions (dims 0-1) to "
+    f"{figs.wavelength(d_model - 1, d_model, base):,.0f} positions (dims {d_model - 2}-{d_model - 1})."
+)
+if dims:
+    st.plotly_chart(figs.encoding_curves_figure(pe, dims, base=base), key="pe.curves")
+else:
+    st.info("Pick at least one dimension to plot its wave.")
+left, right = st.columns(2)
+left.plotly_chart(figs.encoding_heatmap_figure(pe), key="pe.heatmap")
+sim = dot_similarity_matrix(pe)
+right.plotly_chart(figs.position_similarity_figure(sim), key="pe.similarity")
+right.caption(
+    f"PE(i)·PE(j) = Σ cos((i − j)·ωₖ): it depends only on the distance |i − j|, so every diagonal is constant. "
+    f"The diagonal is d_model / 2 = {d_model // 2}."
+)
+
+st.header("2 · Why order matters: the same word at two positions")
+c1, c2, c3 = st.columns(3)
+word = c1.text_input("a word", value="cat", max_chars=30, key="pe.word").strip()
+pos_a = c2.slider("first position", 0, n_pos - 1, min(2, n_pos - 1), key="pe.pos_a")
+pos_b = c3.slider("second position", 0, n_pos - 1, min(9, n_pos - 1), key="pe.pos_b")
+if not word:
+    st.warning("Type a word to place it at two positions.")
+else:
+    # A made-up embedding with the models' N(0, 1) start; any vector makes the same point.
+    rng = np.random.default_rng(zlib.crc32(word.encode()))
+    emb = rng.normal(size=d_model)
+    st.plotly_chart(figs.same_word_figure(emb, pe[pos_a], pe[pos_b], pos_a, pos_b, word), key="pe.same_word")
+    a, b = emb + pe[pos_a], emb + pe[pos_b]
+    m1, m2, m3 = st.columns(3)
+    m1.metric("embedding alone: distance between the two", "0.00")
+    m2.metric(f"with positions: distance ‖PE({pos_a}) − PE({pos_b})‖", f"{np.linalg.norm(a - b):.2f}")
+    m3.metric("cosine similarity of the two full vectors", f"{cosine_similarity_matrix(a[None], b[None])[0, 0]:.3f}")
+    if pos_a == pos_b:
+        st.info("Both positions are the same: pick two different positions to see a difference.")
+    st.caption(
+        f"The embedding of '{word}' is one row of a table, the same wherever the word occurs. Without a position "
+        "vector, attention would treat 'dog bites man' and 'man bites dog' as the same bag of words."
+    )
+
+st.header("3 · Relative position is a rotation")
+c1, c2 = st.columns(2)
+k = c1.slider("offset k", 1, min(n_pos - 1, 64), min(3, n_pos - 1), key="pe.k")
+n_pairs = d_model // 2
+default_pairs = sorted({0, n_pairs // 8, n_pairs // 4})
+pairs = c2.multiselect("pairs (i = dims 2i, 2i+1)", list(range(n_pairs)), default=default_pairs,
+                       key=f"pe.pairs.{d_model}", max_selections=4)
+R = sinusoidal_rotation(k, d_model, base=float(base))
+if pairs:
+    st.plotly_chart(figs.relative_rotation_figure(pe, k, pairs, base=base), key="pe.rotation")
+else:
+    st.info("Pick at least one pair of dimensions.")
+left, right = st.columns([3, 2])
+shown = min(d_model, 32)
+left.plotly_chart(figs.rotation_matrix_figure(R[:shown, :shown]), key="pe.rotation_matrix")
+if shown < d_model:
+    left.caption(f"The first {shown} of {d_model} rows and columns; the rest continue the block pattern.")
+error = rotation_error(pe, k, R)
+right.metric(f"largest |R_{k}·PE(pos) − PE(pos+{k})| over all {n_pos - k} positions", f"{error:.1e}")
+right.markdown(
+    f"Each (sin, cos) pair turns by the angle k·ωᵢ, and **no `pos` appears in R_{k}**: one fixed linear map "
+    "takes any position to the position k further on. A layer can therefore learn \"look 3 tokens back\" once, "
+    "for every position. (The error is floating-point rounding.)"
+)
+
+st.header("4 · Four schemes side by side")
+P = min(n_pos, COMPARE_POSITIONS)
+learned, learned_from = _learned_table()
+rng = np.random.default_rng(0)
+x = rng.normal(size=d_model)
+rope_sim = rope_scores(x, x, P, base=float(base)) / float(x @ x)  # rotations keep length: this is the cosine
+matrices = {
+    "sinusoidal": cosine_similarity_matrix(pe[:P]),
+    "learned": cosine_similarity_matrix(learned[:P]) if learned is not None else None,
+    "rope": rope_sim,
+    "none": None,
+}
+notes = {
+    "learned": "no learned table:<br>" + learned_from.replace(", ", ",<br>") + "<br>(run the experiment below)",
+    "none": "nothing is added:<br>every position looks the same.<br>A causal decoder can still<br>count through its mask;<br>an encoder cannot.",
+}
+st.plotly_chart(figs.scheme_similarity_figure(matrices, notes), key="pe.schemes")
+if learned is not None:
+    st.caption(f"Learned table from {learned_from}: its rows started random and were trained; "
+               "neighbouring positions usually end up alike, like the sinusoidal ones.")
+st.markdown(
+    "**Rotary (RoPE)** adds nothing to the token vectors. Inside attention it rotates each query and key by "
+    "its own position, pair by pair. The dot product of a query at m and a key at n then depends only on m − n:"
+)
+q, kv = rng.normal(size=d_model), rng.normal(size=d_model)
+scores = rope_scores(q, kv, P, base=float(base))
+left, right = st.columns(2)
+left.plotly_chart(figs.position_similarity_figure(
+    scores, title="RoPE: q at position m · k at position n; every diagonal is constant", colorbar="q·k"),
+    key="pe.rope_scores")
+right.plotly_chart(figs.offset_lines_figure(scores), key="pe.rope_offsets")
+spread = max(np.ptp(np.diagonal(scores, o)) for o in range(-P + 1, P))
+right.caption(f"Largest spread of q·k along any diagonal: {spread:.1e} (rounding), so q·k is a function of m − n.")
+
+st.header("5 · Experiment: which models need positions?")
+st.markdown(
+    "Train the same small model four times, changing only the positional encoding. Reversing and sorting "
+    "both need order. A **decoder** can still recover some order without positions, because its causal mask "
+    "lets position t see exactly t tokens. An **encoder** without positions is permutation-equivariant: "
+    "it cannot tell which token came first, so it cannot learn to reverse."
+)
+c1, c2 = st.columns([2, 1])
+name = c1.selectbox("experiment", list(EXPERIMENTS), key="pe.experiment")
+steps = c2.slider("training steps per run", 100, 1000, 300, step=50, key="pe.steps")
+concurrent = max(1, min(len(SCHEMES), max_concurrent_runs()))
+estimate = steps * SECONDS_PER_STEP * len(SCHEMES) / concurrent
+runs = _experiment_runs()
+if st.button(f"Run the experiment (4 runs, about {estimate:.0f} s)", type="primary", key="pe.run"):
+    try:
+        runs = start_experiment(name, steps)
+    except ValueError as err:
+        st.error(str(err))
+
+
+running = any(run.status in ACTIVE for run in runs.values())
+
+
+# Refresh every second only while a run trains; the last refresh reruns the page once to stop.
+@st.fragment(run_every=1.0 if running else None)
+def experiment_progress():
+    runs = _experiment_runs()
+    if not runs:
+        st.caption("No experiment yet: press the button to train the four models.")
+        return
+    first = next(iter(runs.values()))
+    st.caption(f"{st.session_state.get('pe.experiment_name', '')}: {first.task.name}, "
+               f"{ARCH_LABELS.get(first.model_cfg.arch, first.model_cfg.arch)}, d_model {first.model_cfg.d_model}.")
+    cols = st.columns(len(runs))
+    for col, (scheme, run) in zip(cols, runs.items()):
+        progress = run.progress
+        status = run.status
+        text = f"queued ({run.queue_position or 1})" if status == "queued" else f"{status}, step {progress['step']}"
+        col.progress(min(1.0, progress["step"] / max(1, progress["total"])), text=f"{scheme}: {text}")
+        if status == "failed":
+            col.error(run.message or "This run failed.")
+    histories = {scheme: run.evals for scheme, run in runs.items()}
+    left, right = st.columns(2)
+    left.plotly_chart(figs.scheme_curves_figure(histories, "token_acc"), key="pe.exp_acc")
+    right.plotly_chart(figs.scheme_curves_figure(
+        histories, "val_loss", title="Validation loss: the schemes that cannot see order stay high"), key="pe.exp_loss")
+    if all(run.status not in ACTIVE for run in runs.values()):
+        if running:
+            st.rerun()
+        final = {s: (r.evals[-1] if r.evals else {}) for s, r in runs.items()}
+        summary = ", ".join(f"{s} {row.get('token_acc', 0):.0%}" for s, row in final.items())
+        st.success(f"Done. Final token accuracy: {summary}.")
+
+
+experiment_progress()
