@@ -159,10 +159,9 @@ def load_checkpoint(source, device: str | torch.device = "cpu"):
         )
     try:
         model.load_state_dict(data["state_dict"], strict=True)
-    except (RuntimeError, KeyError, TypeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except (RuntimeError, KeyError, TypeError):
         raise CheckpointError(
-            f"This checkpoint's weights do not fit its model configuration ({first.rstrip('.:')}): "
+            "This checkpoint's weights do not fit its model configuration: "
             "it was saved by an incompatible version or edited."
         ) from None
     model.to(device).eval()

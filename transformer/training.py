@@ -215,7 +215,10 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 class Trainer:
     """Owns a model, its optimizer, the data generator and the history of one training run."""
 
-    def __init__(self, task, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None, callbacks=()):
+    def __init__(self, task, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None, callbacks=(),
+                 model: nn.Module | None = None):
+        """`model`, when given, is trained instead of `build_model(model_cfg)` (the benchmark
+        trains a reference model this way); it must follow the same forward contract."""
         self.task = task
         self.cfg = (train_cfg or TrainConfig()).validate()
         if model_cfg.arch not in task.archs:
@@ -239,7 +242,7 @@ class Trainer:
             # Dropout draws from the global generator too, so runs with dropout that train at the
             # same time are not bit-reproducible; the initial weights always are.
             torch.manual_seed(self.cfg.seed)
-            self.model = build_model(self.model_cfg).to(self.device)
+            self.model = (model if model is not None else build_model(self.model_cfg)).to(self.device)
         self.model.train()
         self.optimizer = torch.optim.AdamW(
             param_groups(self.model, self.cfg.weight_decay), lr=lr_at(1, self.cfg), betas=(0.9, 0.98)

@@ -1,0 +1,224 @@
+"""`python -m transformer bench`: is the from-scratch transformer as fast as PyTorch's own?
+
+Three measurements, each against a reference built from `torch.nn.TransformerEncoder` of the
+same size (d_model 64, 4 heads, 2 layers, d_ff 256, pre-norm, GELU, no dropout, causal mask,
+the same token embedding, sinusoidal positions, final LayerNorm and output head):
+
+1. Training-step time (forward, backward, AdamW) on a batch of 128 sequences of 60 tokens,
+   with capture off, and with capture (attention maps recorded) on every 10th step. The two
+   models take turns in short rounds, so a busy machine slows both alike; medians are reported.
+2. Time to 99% sequence accuracy on reverse with length 30: the same trainer, data, schedule
+   and seed for both, again taking turns (a chunk of steps each), timing each model's own work.
+3. Achieved GFLOP/s of a training step against the machine's measured matmul peak.
+
+On a shared machine the numbers are noisy: rerun on an idle one before quoting them.
+"""
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .build import build_model
+from .capture import capture
+from .config import ModelConfig
+from .positional import sinusoidal_encoding
+
+SIZE = dict(d_model=64, n_heads=4, n_layers=2, d_ff=256, dropout=0.0, pos_encoding="sinusoidal", norm="pre", activation="gelu")
+
+
+class ReferenceLM(nn.Module):
+    """A decoder-only language model made of torch.nn.TransformerEncoder with a causal mask.
+
+    Same contract as our models: forward(idx [B, T], targets=None) -> (logits [B, T, V], loss).
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.register_buffer("pe", sinusoidal_encoding(cfg.max_len, cfg.d_model), persistent=False)
+        layer = nn.TransformerEncoderLayer(
+            cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.dropout, activation="gelu", batch_first=True, norm_first=True
+        )
+        self.encoder = nn.TransformerEncoder(layer, cfg.n_layers, enable_nested_tensor=False)
+        self.ln_f = nn.LayerNorm(cfg.d_model)
+        self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
+
+    def forward(self, idx, targets=None):
+        T = idx.size(1)
+        x = self.tok_emb(idx) + self.pe[:T]  # (B, T, d_model)
+        mask = nn.Transformer.generate_square_subsequent_mask(T, device=idx.device)  # (T, T), -inf above
+        x = self.encoder(x, mask=mask, is_causal=True)
+        logits = self.lm_head(self.ln_f(x))
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100)
+        return logits, loss
+
+
+def _models(vocab_size: int, max_len: int, seed: int = 0):
+    cfg = ModelConfig(vocab_size=vocab_size, max_len=max_len, arch="decoder", **SIZE)
+    torch.manual_seed(seed)
+    ours = build_model(cfg)
+    torch.manual_seed(seed)
+    ref = ReferenceLM(cfg)
+    return cfg, ours, ref
+
+
+def step_flops(cfg: ModelConfig, batch: int, seq: int) -> float:
+    """Floating-point operations of one training step (forward + backward = 3x forward).
+
+    Forward: 2 per multiply-add for every weight matrix applied to every token (Q, K, V, out,
+    the two feed-forward matrices, the output head), plus Q·Kᵀ and weights·V (2·T·d each per
+    token and layer; the masked half is computed anyway by the dense kernels).
+    """
+    d, L = cfg.d_model, cfg.n_layers
+    per_token = L * (4 * d * d + 2 * d * cfg.d_ff) + d * cfg.vocab_size
+    forward = 2 * batch * seq * per_token + L * 2 * 2 * batch * seq * seq * d
+    return 3.0 * forward
+
+
+def matmul_peak_gflops(n: int = 1024, repeats: int = 10) -> float:
+    """Best observed float32 matmul throughput of this machine (with the current thread count)."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(2):
+        a @ b
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best / 1e9
+
+
+def time_steps(vocab_size=16, batch=128, seq=60, rounds=8, steps_per_round=10, capture_every=10, warmup=3):
+    """Median step time (seconds) of ours without capture, ours with capture every
+    `capture_every` steps, and the reference; the three take turns each round."""
+    cfg, ours, ref = _models(vocab_size, seq)
+    gen = torch.Generator().manual_seed(0)
+    idx = torch.randint(5, vocab_size, (batch, seq), generator=gen)
+    targets = torch.randint(5, vocab_size, (batch, seq), generator=gen)
+    opts = {id(m): torch.optim.AdamW(m.parameters(), lr=1e-3) for m in (ours, ref)}
+
+    def step(model, captured=False):
+        opt = opts[id(model)]
+        start = time.perf_counter()
+        if captured:
+            with capture(model):
+                _, loss = model(idx, targets)
+        else:
+            _, loss = model(idx, targets)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return time.perf_counter() - start
+
+    for _ in range(warmup):
+        step(ours), step(ours, True), step(ref)
+    times = {"ours": [], "ours_capture": [], "reference": []}
+    for _ in range(rounds):
+        times["ours"] += [step(ours) for _ in range(steps_per_round)]
+        times["ours_capture"] += [step(ours, i % capture_every == 0) for i in range(steps_per_round)]
+        times["reference"] += [step(ref) for _ in range(steps_per_round)]
+    # Capture every 10th step: its cost is the mean over a window of 10, not the median step.
+    per_window = []
+    for i in range(0, len(times["ours_capture"]) - capture_every + 1, capture_every):
+        per_window.append(statistics.mean(times["ours_capture"][i : i + capture_every]))
+    return cfg, {
+        "ours": statistics.median(times["ours"]),
+        "ours_capture": statistics.median(per_window),
+        "reference": statistics.median(times["reference"]),
+    }
+
+
+def time_to_accuracy(length=30, target=0.99, max_seconds=75.0, chunk=25, seed=0, batch_size=64, lr=3e-3,
+                     steps=3000, warmup=100):
+    """Train ours and the reference on reverse(length) with the same trainer and data, in turns
+    of `chunk` steps. -> {name: (seconds or None, step, seq_acc)} (None: not reached in time)."""
+    from .tasks import get_task
+    from .training import Trainer, TrainConfig
+
+    task = get_task("reverse", length=length)
+    cfg = ModelConfig(vocab_size=len(task.vocab), max_len=task.max_len("lm"), arch="decoder",
+                      pad_id=task.vocab.pad_id, **SIZE)
+    train_cfg = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, warmup=warmup, eval_every=chunk,
+                            eval_size=256, seed=seed, device="cpu")
+    torch.manual_seed(seed)
+    ref_model = ReferenceLM(cfg)
+    trainers = {"ours": Trainer(task, cfg, train_cfg), "reference": Trainer(task, cfg, train_cfg, model=ref_model)}
+    result = {}
+    while len(result) < len(trainers):
+        for name, tr in trainers.items():
+            if name in result:
+                continue
+            for _ in range(chunk):
+                tr.train_step()
+            row = tr.evaluate_and_log()
+            if row["seq_acc"] >= target:
+                result[name] = (tr.elapsed, tr.step_count, row["seq_acc"])
+            elif tr.elapsed >= max_seconds or tr.step_count >= steps:
+                result[name] = (None, tr.step_count, row["seq_acc"])
+    return result
+
+
+def run(quick: bool = False, threads: int = 2) -> dict:
+    """All measurements as a dict (see `table` for the printed form)."""
+    torch.set_num_threads(threads)
+    if quick:
+        cfg, steps = time_steps(rounds=2, steps_per_round=10, warmup=1)
+        converge = time_to_accuracy(length=8, max_seconds=10.0, chunk=25)
+    else:
+        cfg, steps = time_steps()
+        converge = time_to_accuracy()
+    peak = matmul_peak_gflops(512 if quick else 1024, 3 if quick else 10)
+    flops = step_flops(cfg, 128, 60)
+    return {
+        "threads": threads,
+        "quick": quick,
+        "step_s": steps,
+        "gflops": {k: flops / v / 1e9 for k, v in steps.items()},
+        "peak_gflops": peak,
+        "to_99": {k: {"seconds": v[0], "step": v[1], "seq_acc": v[2]} for k, v in converge.items()},
+        "reverse_length": 8 if quick else 30,
+    }
+
+
+def table(res: dict) -> str:
+    s, g, peak, acc = res["step_s"], res["gflops"], res["peak_gflops"], res["to_99"]
+    ref = s["reference"]
+    lines = [
+        f"Benchmark ({res['threads']} CPU threads{', quick' if res['quick'] else ''}; batch 128 x 60 tokens, "
+        "d_model 64, 4 heads, 2 layers, d_ff 256)",
+        "",
+        "| measurement | ours | ours, capture every 10 steps | torch.nn.TransformerEncoder |",
+        "|---|---|---|---|",
+        f"| training step (median) | {s['ours'] * 1e3:.1f} ms | {s['ours_capture'] * 1e3:.1f} ms | {ref * 1e3:.1f} ms |",
+        f"| ratio to reference | {s['ours'] / ref:.2f} | {s['ours_capture'] / ref:.2f} | 1.00 |",
+        f"| achieved GFLOP/s (peak matmul {peak:.1f}) | {g['ours']:.1f} ({g['ours'] / peak:.0%}) "
+        f"| {g['ours_capture']:.1f} ({g['ours_capture'] / peak:.0%}) | {g['reference']:.1f} ({g['reference'] / peak:.0%}) |",
+    ]
+
+    def reached(name):
+        r = acc[name]
+        if r["seconds"] is None:
+            return f"not reached ({r['seq_acc']:.0%} at step {r['step']})"
+        return f"{r['seconds']:.1f} s (step {r['step']})"
+
+    lines.append(f"| time to 99% on reverse-{res['reverse_length']} | {reached('ours')} | - | {reached('reference')} |")
+    return "\n".join(lines)
+
+
+def main(quick: bool = False, threads: int = 2, as_json: bool = False) -> int:
+    if threads < 1:
+        raise ValueError(f"--threads must be at least 1 (got {threads}).")
+    res = run(quick=quick, threads=threads)
+    print(table(res))
+    if as_json:
+        print(json.dumps(res))
+    return 0
