@@ -77,6 +77,44 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+# Every AppTest in a process shares this session id (streamlit/testing/v1/local_script_runner.py),
+# so session-scoped resources would leak from one test into the next.
+APPTEST_SESSION_ID = "test session id"
+
+
+def end_apptest_session() -> None:
+    """What closing the browser tab does: drop the session's resources (stopping its run)."""
+    from streamlit.runtime.caching.cache_resource_api import clear_session_cache
+
+    clear_session_cache(APPTEST_SESSION_ID)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_apptest_session():
+    """Each test starts with a fresh Streamlit session (only matters once streamlit is loaded)."""
+    yield
+    if "streamlit.runtime.caching.cache_resource_api" in sys.modules:
+        end_apptest_session()
+
+
+@pytest.fixture
+def stop_live_runs():
+    """Stop every `LiveRun` still alive when the test ends (AppTest sessions never 'close').
+
+    Use it in tests that start runs through a page; it fails the test if a thread will not end.
+    """
+    yield
+    import gc
+
+    from transformer.live import LiveRun
+
+    stuck = []
+    for obj in gc.get_objects():
+        if type(obj) is LiveRun and obj.alive and not obj.stop(timeout=15):
+            stuck.append(obj)
+    assert not stuck, f"{len(stuck)} training thread(s) did not stop within 15 s"
+
+
 # --------------------------------------------------------------------------- browser harness
 
 

@@ -1,0 +1,54 @@
+"""Transformer Lab: the entry script. `streamlit run app.py`
+
+It sets up the page, lists the pages in teaching order (Learn / Explore / Compare), draws the
+sidebar every page shares, and runs the page the URL asks for. Pages are listed explicitly, and
+only those whose file exists, so the app runs at every stage of its construction.
+"""
+from pathlib import Path
+
+import streamlit as st
+
+from transformer.ui.sidebar import render_sidebar
+
+ROOT = Path(__file__).resolve().parent
+
+# (file, title, icon, url path); the first page of the first section is the home page.
+PAGES = {
+    "Learn": [
+        ("pages/home.py", "Home", ":material/home:", None),
+        ("pages/lessons.py", "Guided lessons", ":material/school:", "lessons"),
+    ],
+    "Explore": [
+        ("pages/train.py", "Train a model", ":material/model_training:", "train"),
+        ("pages/attention.py", "Attention", ":material/grid_on:", "attention"),
+        ("pages/positional_encoding.py", "Positional encoding", ":material/waves:", "positional-encoding"),
+        ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "embeddings"),
+    ],
+    "Compare": [
+        ("pages/rnn_vs_transformer.py", "RNN vs Transformer", ":material/compare_arrows:", "rnn-vs-transformer"),
+    ],
+}
+
+
+def navigation_pages() -> dict[str, list]:
+    """The st.Page entries of the pages that exist, grouped by section."""
+    sections = {}
+    for section, entries in PAGES.items():
+        pages = []
+        for path, title, icon, url_path in entries:
+            if not (ROOT / path).is_file():
+                continue
+            if url_path is None:
+                pages.append(st.Page(path, title=title, icon=icon, default=True))
+            else:
+                pages.append(st.Page(path, title=title, icon=icon, url_path=url_path))
+        if pages:
+            sections[section] = pages
+    return sections
+
+
+st.set_page_config(page_title="Transformer Lab", page_icon=":material/neurology:", layout="wide",
+                   initial_sidebar_state="expanded")
+page = st.navigation(navigation_pages())
+render_sidebar()
+page.run()

@@ -1,0 +1,403 @@
+"""Train: pick a task and a model, press Train, and watch it learn once a second.
+
+The settings (filled from the task's preset, mirrored in the URL) sit at the top; below them a
+fragment that refreshes itself once a second while the run is active shows the buttons,
+progress, the loss / accuracy / learning-rate / gradient-norm curves and the model's current
+answers. The run trains in a background thread (`transformer.live.LiveRun`); this page only
+reads what it publishes.
+"""
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from transformer.build import build_model, count_parameters
+from transformer.checkpoint import checkpoint_bytes
+from transformer.config import ARCH_LABELS, RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, ModelConfig
+from transformer.decoding import predict
+from transformer.devices import available_devices
+from transformer.figures.training import accuracy_figure, columns, grad_norm_figure, loss_figure, lr_figure
+from transformer.live import ACTIVE, LiveRun, max_concurrent_runs
+from transformer.snapshot import grade_answers
+from transformer.tasks import TASKS, list_tasks
+from transformer.training import lr_curve
+from transformer.ui import settings as S
+from transformer.ui.session import get_lab, load_checkpoint_bytes, presenter_mode, set_run
+from transformer.ui.widgets import progress_text, show_answers
+
+K = "train."  # prefix of this page's widget keys in st.session_state
+N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
+
+
+# --------------------------------------------------------------------------- settings state
+# Widget values vanish from session_state while another page is shown, so the settings are
+# also kept in one plain dict ("train.saved") that refills the widgets on return.
+
+
+def _apply(settings: dict) -> None:
+    old = st.session_state.get(K + "saved") or {}
+    for name in set(old) - set(settings):  # the previous task's own parameters
+        st.session_state.pop(K + name, None)
+    st.session_state[K + "saved"] = dict(settings)
+    for name, value in settings.items():
+        st.session_state[K + name] = value
+
+
+def _init_settings() -> None:
+    if st.session_state.get(K + "saved") is None:
+        settings, notes = S.settings_from_query(st.query_params.to_dict())
+        st.session_state[K + "link_notes"] = notes
+        _apply(settings)
+    for name, value in st.session_state[K + "saved"].items():
+        if K + name not in st.session_state:
+            st.session_state[K + name] = value
+
+
+def _current_settings() -> dict:
+    saved = st.session_state[K + "saved"]
+    return {name: st.session_state.get(K + name, value) for name, value in saved.items()}
+
+
+def _on_task_change() -> None:
+    _apply(S.preset_settings(st.session_state[K + "task"]))
+
+
+def _on_arch_change() -> None:
+    settings = _current_settings()
+    try:
+        _apply(S.preset_settings(settings["task"], st.session_state[K + "arch"], S.task_params_of(settings)))
+    except ValueError:  # the task parameters are invalid right now: keep the sizes as they are
+        pass
+
+
+def _on_preset() -> None:
+    settings = _current_settings()
+    try:
+        _apply(S.preset_settings(settings["task"], settings["arch"], S.task_params_of(settings)))
+    except ValueError:
+        _apply(S.preset_settings(settings["task"], settings["arch"]))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _parameter_count(cfg: dict) -> int | None:
+    """Parameters of a model, built on the meta device (no memory, no time)."""
+    try:
+        with torch.device("meta"):
+            return count_parameters(build_model(ModelConfig.from_dict(cfg)))
+    except Exception:  # an exotic config the meta device cannot build: just leave the count out
+        return None
+
+
+def _settings_panel() -> S.Built:
+    """Draw the task / model / training controls; return the validated configs."""
+    saved = st.session_state[K + "saved"]
+    task_name = saved["task"]
+    task_cls = TASKS[task_name]
+    col_task, col_model, col_train = st.columns(3, gap="large")
+
+    with col_task:
+        st.subheader("Task")
+        st.selectbox("Task", list_tasks(), key=K + "task", on_change=_on_task_change,
+                     format_func=lambda n: TASKS[n].title or n, label_visibility="collapsed")
+        st.caption(task_cls.description)
+        ranges = task_cls.param_ranges
+        for name in task_cls.params:
+            lo, hi = ranges.get(name, (0, 10_000))
+            st.number_input(name.replace("_", " "), min_value=lo, max_value=hi, step=1, key=K + name,
+                            help=task_cls.param_help.get(name))
+        if task_cls.teaches:
+            st.caption(f"**What it shows:** {task_cls.teaches}")
+
+    settings = _current_settings()
+    built = S.build(settings)
+    arch = settings["arch"]
+    recurrent = arch in RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS
+
+    with col_model:
+        st.subheader("Model")
+        st.selectbox("Architecture", list(task_cls.archs), key=K + "arch", on_change=_on_arch_change,
+                     format_func=lambda a: ARCH_LABELS.get(a, a))
+        a, b = st.columns(2)
+        a.number_input("hidden size" if recurrent else "d_model (width)", *S.INT_RANGES["d_model"], step=8,
+                       key=K + "d_model", help="Size of every token's vector.")
+        b.number_input("layers", *S.INT_RANGES["n_layers"], step=1, key=K + "n_layers")
+        if not recurrent:
+            a.number_input("heads", *S.INT_RANGES["n_heads"], step=1, key=K + "n_heads",
+                           help="d_model must be divisible by the number of heads.")
+            b.number_input("d_ff (feed-forward width)", *S.INT_RANGES["d_ff"], step=32, key=K + "d_ff")
+            a.selectbox("positional encoding", S.CHOICES["pos_encoding"], key=K + "pos_encoding")
+        b.number_input("dropout", *S.FLOAT_RANGES["dropout"], step=0.05, format="%.2f", key=K + "dropout")
+        if "model" in built.errors:
+            st.error(built.errors["model"])
+        elif built.model_cfg is not None:
+            count = _parameter_count(built.model_cfg.to_dict())
+            if count is not None:
+                st.caption(f"{count:,} parameters")
+
+    with col_train:
+        st.subheader("Training")
+        a, b = st.columns(2)
+        a.number_input("learning rate", *S.FLOAT_RANGES["lr"], step=0.001, format="%g", key=K + "lr",
+                       help="Peak rate after warm-up. Try 10 to see a loss blow up.")
+        b.number_input("warm-up steps", *S.INT_RANGES["warmup"], step=10, key=K + "warmup")
+        a.number_input("batch size", *S.INT_RANGES["batch_size"], step=16, key=K + "batch_size")
+        b.number_input("steps", *S.INT_RANGES["steps"], step=100, key=K + "steps")
+        a.selectbox("schedule", S.CHOICES["schedule"], key=K + "schedule")
+        b.number_input("seed", *S.INT_RANGES["seed"], step=1, key=K + "seed",
+                       help="Same seed, same settings: the same run.")
+        devices = ["auto", *available_devices()]
+        if st.session_state.get(K + "device") not in devices:
+            st.session_state[K + "device"] = "auto"
+        a.selectbox("device", devices, key=K + "device")
+        if "train" in built.errors:
+            st.error(built.errors["train"])
+
+    if "task" in built.errors:
+        col_task.error(built.errors["task"])
+    st.button("Back to the preset", on_click=_on_preset, key=K + "preset",
+              help="Refill the model and training settings with the values that work for this task.")
+    # Remember the settings for the return to this page, and mirror them in the URL.
+    st.session_state[K + "saved"] = settings
+    query = S.settings_to_query(settings)
+    if query != st.query_params.to_dict():
+        st.query_params.from_dict(query)
+    return built
+
+
+# --------------------------------------------------------------------------- the live dashboard
+
+
+def _figures(run: LiveRun, run_key: int) -> dict:
+    """The four curves, built once per new history row (not once per refresh per chart)."""
+    history, evals = run.history, run.evals
+    big = presenter_mode()
+    key = (run_key, len(history), len(evals), big)
+    cached = st.session_state.get(K + "figs")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    steps, loss, lr, grad_norm = columns(history, "step", "loss", "lr", "grad_norm")
+    e_steps, val_loss = columns(evals, "step", "val_loss")
+    a_steps, token_acc, seq_acc = columns(evals, "step", "token_acc", "seq_acc")
+    plan_steps, plan_lr = lr_curve(run.train_cfg)
+    preset = run.task.preset(run.model_cfg.arch)
+    revision = f"run-{run_key}"  # zoom survives refreshes; a new run starts unzoomed
+    height = 420 if big else 320
+    figs = {
+        "loss": loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss", height=height),
+        "accuracy": accuracy_figure(a_steps, token_acc, None if run.task.kind == "text" else seq_acc,
+                                    target=preset.target_acc, uirevision=revision + "-acc", height=height),
+        "lr": lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr, uirevision=revision + "-lr",
+                        height=height - 40),
+        "grad_norm": grad_norm_figure(steps, grad_norm, clip=run.train_cfg.grad_clip,
+                                      uirevision=revision + "-gn", height=height - 40),
+    }
+    if big:
+        for fig in figs.values():
+            fig.update_layout(font_size=20, title_font_size=24)
+    st.session_state[K + "figs"] = (key, figs)
+    return figs
+
+
+def _status_message(run: LiveRun) -> None:
+    status, step = run.status, run.progress["step"]
+    if status == "queued":
+        st.warning(f"Queued, position {run.queue_position or 1}: this server trains {max_concurrent_runs()} "
+                   "run(s) at a time, and yours starts as soon as one ends.")
+    elif status == "failed":
+        st.error(run.message or "Training stopped with an error.")
+    elif status == "paused":
+        st.info(f"Paused at step {step}. **Step** takes one optimizer step at a time; **Resume** goes on.")
+    elif status == "stopped":
+        st.info(f"Stopped at step {step}. The model is kept: explore it on the other pages, save it below, "
+                "or press Train to start again.")
+    elif status == "finished":
+        last = run.evals[-1] if run.evals else {}
+        acc = last.get("token_acc" if run.task.kind == "text" else "seq_acc")
+        what = "tokens right" if run.task.kind == "text" else "answers right"
+        tail = f" with {100 * acc:.1f} % of held-out {what}" if acc is not None else ""
+        st.success(f"Finished after {step} steps{tail}. Explore the model on the other pages, or save it below.")
+
+
+def _blow_up_warning(run: LiveRun) -> None:
+    """A loss far above where it started means the steps overshoot: say so while it happens.
+
+    (A loss that turns NaN or infinite stops the run with its own message; a too-high learning
+    rate often does not get that far, because clipping and LayerNorm keep the numbers finite.)
+    """
+    history = run.history
+    if len(history) < 10 or run.status == "failed":
+        return
+    start = history[0]["loss"]  # measured before the first update: the untrained model's loss
+    recent = sum(r["loss"] for r in history[-10:]) / 10
+    if recent > 2 * start and recent > start + 1:
+        st.warning(f"The loss ({recent:.3g}) is far above where it started ({start:.3g}): the learning rate "
+                   f"({run.train_cfg.lr:g}) is too high, so each step overshoots. Stop, lower it (e.g. to 0.003) "
+                   "and press Train.")
+
+
+def _buttons(run: LiveRun | None, built: S.Built) -> None:
+    status = run.status if run is not None else "idle"
+    active = status in ACTIVE
+    c1, c2, c3, c4, c5 = st.columns(5)
+    if c1.button("Train", type="primary", key=K + "b.train", disabled=not built.ok, width="stretch",
+                 help="Start a new run with the settings above (replaces the current one)."):
+        _start(built, step_only=False)
+    paused = status == "paused"
+    if c2.button("Resume" if paused else "Pause", key=K + "b.pause", disabled=status not in ("training", "paused"),
+                 width="stretch"):
+        run.resume() if paused else run.pause()
+        st.rerun(scope="fragment")
+    can_step = active or (run is None and built.ok)
+    if c3.button("Step", key=K + "b.step", disabled=not can_step, width="stretch",
+                 help="One optimizer step, then pause: to watch a single update."):
+        if run is None:
+            _start(built, step_only=True)
+        run.step_once()
+        st.rerun(scope="fragment")
+    if c4.button("Stop", key=K + "b.stop", disabled=not active, width="stretch",
+                 help="End the run; the model trained so far is kept."):
+        run.stop()
+        st.rerun()
+    if c5.button("Reset", key=K + "b.reset", disabled=run is None, width="stretch",
+                 help="Stop and forget the run: back to an untrained model."):
+        set_run(None)
+        st.session_state.pop(K + "figs", None)
+        st.rerun()
+
+
+def _start(built: S.Built, step_only: bool) -> None:
+    try:
+        run = LiveRun(built.task, built.model_cfg, built.train_cfg)
+    except ValueError as err:
+        st.session_state[K + "start_error"] = str(err)
+        st.rerun()
+    st.session_state.pop(K + "start_error", None)
+    set_run(run, origin="train")
+    if step_only:
+        run.step_once()  # starts the thread paused, with one step to take
+    else:
+        run.start()
+    st.rerun()  # the whole app, so the sidebar starts following the run
+
+
+def _dashboard(built: S.Built) -> None:
+    lab = get_lab()
+    run = lab.run
+    if run is not None and run.status not in ACTIVE and st.session_state.get(K + "ticking"):
+        # The run ended since the last refresh: one full rerun turns the refresh off.
+        st.session_state[K + "ticking"] = False
+        st.rerun()
+    _buttons(run, built)
+    if st.session_state.get(K + "start_error"):
+        st.error(st.session_state[K + "start_error"])
+    if run is None:
+        _idle(built)
+        return
+    progress = run.progress
+    with st.container(key="train-progress"):
+        st.progress(min(1.0, progress["step"] / max(1, progress["total"])),
+                    text=progress_text(progress, run.status))
+    _status_message(run)
+    _blow_up_warning(run)
+    figs = _figures(run, lab.run_id)
+    left, right = st.columns(2)
+    with left.container(key="loss-chart"):
+        st.plotly_chart(figs["loss"], key=K + "c.loss", config={"displaylogo": False})
+    with right.container(key="accuracy-chart"):
+        st.plotly_chart(figs["accuracy"], key=K + "c.acc", config={"displaylogo": False})
+    left, right = st.columns(2)
+    left.plotly_chart(figs["lr"], key=K + "c.lr", config={"displaylogo": False})
+    right.plotly_chart(figs["grad_norm"], key=K + "c.gn", config={"displaylogo": False})
+    st.subheader("The model's answers on fixed examples")
+    snapshot = run.latest()
+    if snapshot is None or not snapshot.answers:
+        st.caption("They appear with the first snapshot, a moment after training starts.")
+    else:
+        st.caption(f"At step {snapshot.step}. Wrong tokens are marked; a row is ✓ when every token is right.")
+        with st.container(key="answers"):
+            show_answers(snapshot.answers, run.task)
+
+
+def _idle(built: S.Built) -> None:
+    if _checkpoint_shown():
+        return
+    st.info("Pick a task and a model above, then press **Train**: the curves below fill in as it learns, "
+            "and the table shows its answers going from nonsense to right.")
+    if built.train_cfg is not None:
+        plan_steps, plan_lr = lr_curve(built.train_cfg)
+        st.plotly_chart(lr_figure([], [], planned_steps=plan_steps, planned_lr=plan_lr, uirevision="plan"),
+                        key=K + "c.plan", config={"displaylogo": False})
+
+
+def _checkpoint_shown() -> bool:
+    """With no run, an uploaded checkpoint is what the other pages show: say so, with its answers."""
+    loaded = get_lab().checkpoint
+    if loaded is None:
+        return False
+    st.success(f"Loaded **{loaded.label}**: the attention and embedding pages now explore it. "
+               "Press Train to train a new model instead.")
+    cache = st.session_state.get(K + "ckpt_answers")
+    if cache is None or cache[0] is not loaded:
+        examples = loaded.task.examples(N_EXAMPLES, seed=10_000)
+        answers = grade_answers(loaded.task, examples, predict(loaded.model, loaded.task, [e.src for e in examples]))
+        cache = (loaded, answers)
+        st.session_state[K + "ckpt_answers"] = cache
+    show_answers(cache[1], loaded.task)
+    return True
+
+
+# --------------------------------------------------------------------------- save and load
+
+
+def _save_load() -> None:
+    lab = get_lab()
+    current = lab.current_model()
+    with st.expander("Save or load a model", expanded=False):
+        left, right = st.columns(2)
+        with left:
+            if current is None:
+                st.caption("Train a model first; then you can download it here.")
+
+            def data() -> bytes:
+                # Runs on a worker thread when clicked: read the lab, never st.*.
+                now = lab.current_model()
+                if now is None:  # reset between drawing the button and the click
+                    return b""
+                extra = {}
+                if now.run is not None:
+                    extra = {"train_config": now.run.train_cfg.to_dict(),
+                             "metrics": dict(now.run.evals[-1]) if now.run.evals else {}}
+                return checkpoint_bytes(now.model, now.task, extra=extra)
+
+            name = f"{current.task.name}-{current.model.cfg.arch}.pt" if current else "model.pt"
+            st.download_button("Download the current model (.pt)", data=data, file_name=name,
+                               mime="application/octet-stream", disabled=current is None,
+                               on_click="ignore", key=K + "save")
+        with right:
+            upload = st.file_uploader("Load a checkpoint saved by this app", type=["pt"], key=K + "upload")
+            if upload is not None and st.session_state.get(K + "upload_id") != upload.file_id:
+                st.session_state[K + "upload_id"] = upload.file_id
+                try:
+                    load_checkpoint_bytes(upload.getvalue(), upload.name)
+                    st.session_state[K + "upload_error"] = None
+                except ValueError as err:
+                    st.session_state[K + "upload_error"] = str(err)
+                st.rerun()
+            if st.session_state.get(K + "upload_error"):
+                st.error(st.session_state[K + "upload_error"])
+
+
+# --------------------------------------------------------------------------- the page
+
+st.title("Train a model")
+_init_settings()
+for note in st.session_state.pop(K + "link_notes", []):
+    st.warning(note)
+with st.container(border=True):
+    built = _settings_panel()
+
+run = get_lab().run
+active = run is not None and run.status in ACTIVE
+st.session_state[K + "ticking"] = active
+st.fragment(_dashboard, run_every=1.0 if active else None)(built)
+_save_load()

@@ -1,0 +1,184 @@
+"""The Train page through Streamlit's AppTest: settings, links, buttons, live progress, checkpoints.
+
+AppTest does not tick `run_every` fragments, so tests poll with `at.run()`. Runs use a tiny
+model (set through the page's own link parameters) so each takes a second or two.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from transformer.build import build_model
+from transformer.checkpoint import checkpoint_bytes
+from transformer.tasks import get_task
+
+PAGE = "../pages/train.py"  # relative to this file, as AppTest resolves it
+TINY = dict(task="reverse", arch="decoder", length="4", d_model="16", n_heads="2", n_layers="1", d_ff="32",
+            steps="3000", seed="0")
+
+
+def open_page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def poll(at: AppTest, predicate, timeout: float = 60.0) -> bool:
+    """Rerun the page until `predicate(at)` holds (AppTest does not tick run_every)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, at.exception[0].value
+        if predicate(at):
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def step_of(at: AppTest) -> int | None:
+    """The N of the progress text "Step N of M ..." (None when there is no run)."""
+    bars = at.get("progress")
+    if not bars:
+        return None
+    match = re.match(r"Step ([\d,]+) of", bars[0].proto.text)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def texts(at: AppTest, kind: str) -> list[str]:
+    return [el.value for el in getattr(at, kind)]
+
+
+def live_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "tlab-live-run" and t.is_alive()]
+
+
+def test_page_runs_clean_with_the_preset_mirrored_in_the_url():
+    at = open_page()
+    assert not at.exception
+    task = get_task("reverse")
+    preset = task.preset("decoder")
+    assert at.selectbox(key="train.task").value == "reverse"
+    assert at.number_input(key="train.steps").value == preset.train["steps"]
+    assert at.number_input(key="train.d_model").value == preset.model["d_model"]
+    assert at.query_params["task"] == "reverse" and at.query_params["arch"] == "decoder"
+    assert at.query_params["steps"] == str(preset.train["steps"])
+    assert not at.button(key="train.b.train").disabled
+    assert at.button(key="train.b.stop").disabled, "nothing to stop before a run"
+
+
+def test_a_link_reopens_its_settings():
+    at = open_page(task="sort", arch="encoder-decoder", length="6", d_model="32", n_heads="2",
+                   lr="0.001", steps="300", seed="3", pos_encoding="learned")
+    assert not at.exception and not at.warning
+    assert at.selectbox(key="train.task").value == "sort"
+    assert at.selectbox(key="train.arch").value == "encoder-decoder"
+    assert at.number_input(key="train.length").value == 6
+    assert at.number_input(key="train.d_model").value == 32
+    assert at.number_input(key="train.n_heads").value == 2
+    assert at.number_input(key="train.lr").value == pytest.approx(0.001)
+    assert at.number_input(key="train.steps").value == 300
+    assert at.number_input(key="train.seed").value == 3
+    assert at.selectbox(key="train.pos_encoding").value == "learned"
+    # ...and the page writes the same link back.
+    assert at.query_params["d_model"] == "32" and at.query_params["pos_encoding"] == "learned"
+
+
+def test_bad_link_values_are_ignored_with_a_sentence():
+    at = open_page(task="no-such-task", d_model="abc", steps="-5")
+    assert not at.exception
+    notes = " ".join(texts(at, "warning"))
+    assert "no-such-task" in notes and "d_model" in notes and "steps" in notes
+    assert at.selectbox(key="train.task").value == "reverse"
+    assert at.number_input(key="train.d_model").value == get_task("reverse").preset().model["d_model"]
+
+
+def test_changing_the_task_fills_its_preset():
+    at = open_page()
+    at.selectbox(key="train.task").set_value("addition").run()
+    assert not at.exception
+    preset = get_task("addition").preset()
+    assert at.number_input(key="train.steps").value == preset.train["steps"]
+    keys = {w.key for w in at.number_input}
+    assert "train.n_digits" in keys and "train.length" not in keys
+    assert at.query_params["task"] == "addition"
+
+
+def test_heads_that_do_not_divide_d_model_are_explained_before_train():
+    at = open_page()
+    at.number_input(key="train.d_model").set_value(30).run()
+    assert not at.exception
+    errors = " ".join(texts(at, "error"))
+    assert "divisible" in errors and "heads" in errors
+    assert at.button(key="train.b.train").disabled
+
+
+def test_train_advances_the_step_and_stop_ends_the_thread(stop_live_runs):
+    at = open_page(**TINY)
+    assert step_of(at) is None
+    at.button(key="train.b.train").click().run()
+    assert not at.exception
+    assert poll(at, lambda a: (step_of(a) or 0) >= 5), "the step counter did not advance"
+    assert len(at.get("plotly_chart")) == 4, "loss, accuracy, learning rate and gradient norm"
+    assert live_threads()
+    at.button(key="train.b.stop").click().run()
+    assert not at.exception
+    assert not live_threads(), "Stop must end the training thread"
+    assert any("Stopped at step" in text for text in texts(at, "info"))
+    stopped_at = step_of(at)
+    at.run()
+    assert step_of(at) == stopped_at
+
+
+def test_pause_step_and_resume(stop_live_runs):
+    at = open_page(**TINY)
+    at.button(key="train.b.train").click().run()
+    assert poll(at, lambda a: (step_of(a) or 0) >= 2)
+    at.button(key="train.b.pause").click().run()
+    assert poll(at, lambda a: any(t.startswith("Paused at step") for t in texts(a, "info")))
+    paused_at = step_of(at)
+    at.run()
+    assert step_of(at) == paused_at, "a paused run does not move"
+    at.button(key="train.b.step").click().run()
+    assert poll(at, lambda a: step_of(a) == paused_at + 1), "Step takes exactly one optimizer step"
+    assert at.button(key="train.b.pause").label == "Resume"
+    at.button(key="train.b.pause").click().run()
+    assert poll(at, lambda a: (step_of(a) or 0) > paused_at + 2)
+    at.button(key="train.b.reset").click().run()
+    assert not live_threads() and step_of(at) is None, "Reset forgets the run"
+
+
+def test_a_learning_rate_of_ten_gets_one_sentence_not_a_traceback(stop_live_runs):
+    at = open_page(**{**TINY, "lr": "10", "warmup": "0"})
+    at.button(key="train.b.train").click().run()
+
+    def told(a):
+        return any("learning rate" in t for t in texts(a, "warning") + texts(a, "error"))
+
+    assert poll(at, told), "a diverging run must say the learning rate is too high"
+    at.button(key="train.b.stop").click().run()
+    assert not at.exception
+
+
+def test_uploading_a_bad_file_shows_a_sentence():
+    at = open_page()
+    at.file_uploader(key="train.upload").set_value(("model.pt", b"this is not a checkpoint", "application/octet-stream"))
+    at.run()
+    assert not at.exception
+    errors = " ".join(texts(at, "error"))
+    assert "checkpoint" in errors.lower()
+
+
+def test_uploading_a_checkpoint_makes_it_the_current_model():
+    task = get_task("reverse", length=4)
+    model = build_model(task.model_config("decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    at = open_page()
+    at.file_uploader(key="train.upload").set_value(("tiny.pt", checkpoint_bytes(model, task), "application/octet-stream"))
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Loaded" in text and "reverse" in text for text in texts(at, "success"))
+    assert not at.get("download_button")[0].proto.disabled

@@ -1,0 +1,89 @@
+"""The sidebar every page shares: the device in use, this session's run, presenter mode.
+
+`app.py` calls `render_sidebar()` once per script run, before the page. The run status lives in
+a fragment that refreshes itself once a second while the run is active, so it stays current on
+every page without rerunning the page; when the run ends the fragment reruns the app once, which
+turns the refresh off again.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from ..devices import device_name, resolve_device
+from ..live import ACTIVE
+from .session import get_run, presenter_mode
+
+PRESENTER_CSS = """
+<style>
+/* Presenter mode: everything about a third larger, for a projector at the back of a room. */
+html { font-size: 21px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
+</style>
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _device_label() -> str:
+    """Where runs train by default (`--device auto`): the same answer for every session."""
+    return device_name(resolve_device("auto"))
+
+
+def status_text(run) -> str:
+    """One line for the run's state: idle / queued position K / training step N of M / ..."""
+    if run is None:
+        return "idle: no run yet"
+    status = run.status
+    progress = run.progress
+    step, total = progress["step"], progress["total"]
+    if status == "queued":
+        position = run.queue_position
+        return f"queued, position {position}" if position else "queued"
+    if status == "training":
+        return f"training: step {step} of {total}"
+    if status == "paused":
+        return f"paused at step {step} of {total}"
+    if status == "finished":
+        return f"finished: {step} steps"
+    if status == "stopped":
+        return f"stopped at step {step} of {total}"
+    if status == "failed":
+        return f"failed at step {step + 1}"
+    return "idle: not started"
+
+
+def latest_loss(run) -> float | None:
+    """The loss of the last optimizer step (None before the first)."""
+    if run is None:
+        return None
+    history = run.history
+    return history[-1]["loss"] if history else None
+
+
+def _status_block() -> None:
+    run = get_run()
+    loss = latest_loss(run)
+    st.markdown(f"**Run:** {status_text(run)}")
+    if loss is not None:
+        st.markdown(f"**Loss:** {loss:.4f} nats/token")
+    ticking = st.session_state.get("_sidebar_ticking", False)
+    active = run is not None and run.status in ACTIVE
+    if ticking and not active:
+        # The run just ended: rerun the whole app once so this fragment stops refreshing and
+        # every page redraws its final state.
+        st.session_state["_sidebar_ticking"] = False
+        st.rerun()
+
+
+def render_sidebar() -> None:
+    """Draw the shared sidebar (call once from app.py, before `page.run()`)."""
+    run = get_run()
+    active = run is not None and run.status in ACTIVE
+    st.session_state["_sidebar_ticking"] = active
+    with st.sidebar:
+        st.markdown(f"**Device:** {_device_label()}")
+        st.fragment(_status_block, run_every=1.0 if active else None)()
+        st.toggle("Presenter mode", key="presenter_mode",
+                  help="Larger text for a projector; figures on the pages grow too.")
+    if presenter_mode():
+        st.html(PRESENTER_CSS)

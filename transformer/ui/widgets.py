@@ -1,0 +1,198 @@
+"""Controls and small displays shared by the pages.
+
+The one most pages need is `ensure_model_widget`: it returns the session's current model, or
+offers to train a preset when there is none, so a page that explores a trained model works on
+a first visit too::
+
+    from transformer.ui.widgets import ensure_model_widget
+
+    current = ensure_model_widget(task_default="reverse")
+    if current is None:
+        st.stop()                      # the widget has drawn the offer or the preset's progress
+    model, task, snapshots = current.model, current.task, current.snapshots
+"""
+from __future__ import annotations
+
+import html
+import math
+from typing import Sequence
+
+import streamlit as st
+
+from ..config import ARCH_LABELS
+from ..live import ACTIVE, LiveRun
+from ..tasks import get_task
+from ..training import preset_configs
+from .session import CurrentModel, current_model, get_lab, set_run
+
+
+# --------------------------------------------------------------------------- small formatters
+
+
+def format_duration(seconds: float | None) -> str:
+    """12.3 -> "12 s", 95 -> "1 min 35 s", None -> "unknown"."""
+    if seconds is None or not math.isfinite(seconds):
+        return "unknown"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def progress_text(progress: dict, status: str) -> str:
+    """"Step 120 of 600 · 5,400 tokens/s · about 12 s left" from `LiveRun.progress`."""
+    parts = [f"Step {progress['step']:,} of {progress['total']:,}"]
+    if progress.get("tokens_per_s"):
+        parts.append(f"{progress['tokens_per_s']:,.0f} tokens/s")
+    if status == "training" and progress.get("eta_s") is not None:
+        parts.append(f"about {format_duration(progress['eta_s'])} left")
+    elif status in ("finished", "stopped", "failed", "paused"):
+        parts.append(f"{format_duration(progress.get('elapsed_s'))} of training")
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- the model's answers
+
+# Wrong tokens get a vermillion background *and* an underline, so they stay visible without
+# colour vision; right ones a quiet green.
+ANSWERS_CSS = """<style>
+.tlab-answers { width: 100%; border-collapse: collapse; }
+.tlab-answers th { text-align: left; }
+.tlab-answers code { font-size: 1.05em; }
+.tlab-wrong { background: #D55E00; color: #fff; border-radius: 3px; padding: 0 2px; text-decoration: underline; }
+.tlab-right { color: #0b6e4f; }
+</style>"""
+
+
+def _tokens_html(tokens: Sequence[str], ok: Sequence[bool], joiner: str) -> str:
+    spans = []
+    for tok, good in zip(tokens, ok):
+        text = html.escape(tok)
+        css, title = ("tlab-right", "right") if good else ("tlab-wrong", "wrong")
+        spans.append(f'<span class="{css}" title="{title}">{text}</span>')
+    return html.escape(joiner).join(spans)
+
+
+def answers_html(answers: Sequence[dict], joiner: str = " ") -> str:
+    """An HTML table of snapshot answers: input, expected, predicted (wrong tokens marked).
+
+    Each answer is a dict as in `Snapshot.answers`: input, expected, predicted, correct, and
+    optionally predicted_tokens / token_correct / expected_tokens (then wrong tokens are marked).
+    """
+    rows = []
+    for ans in answers:
+        pred_tokens = ans.get("predicted_tokens")
+        token_ok = ans.get("token_correct")
+        if pred_tokens is not None and token_ok is not None:
+            predicted = _tokens_html(pred_tokens, token_ok, joiner)
+            missing = len(ans.get("expected_tokens") or []) - len(pred_tokens)
+            if missing > 0:
+                predicted += f' <span class="tlab-wrong">+{missing} missing</span>'
+        else:
+            predicted = html.escape(str(ans.get("predicted", "")))
+        if not (pred_tokens or ans.get("predicted")):
+            predicted = '<span class="tlab-wrong">(nothing)</span>'
+        mark = "✓" if ans.get("correct") else "✗"
+        rows.append(
+            "<tr>"
+            f"<td><code>{html.escape(str(ans.get('input', '')))}</code></td>"
+            f"<td><code>{html.escape(str(ans.get('expected', '')))}</code></td>"
+            f"<td><code>{predicted}</code></td>"
+            f'<td style="text-align:center">{mark}</td>'
+            "</tr>"
+        )
+    head = "<tr><th>input</th><th>expected</th><th>model's answer</th><th>right?</th></tr>"
+    return f'{ANSWERS_CSS}<table class="tlab-answers">{head}{"".join(rows)}</table>'
+
+
+def show_answers(answers: Sequence[dict], task=None) -> None:
+    """Draw `answers_html` (the task's token joiner keeps multi-character tokens apart)."""
+    joiner = getattr(getattr(task, "vocab", None), "joiner", " ") if task is not None else " "
+    st.markdown(answers_html(answers, joiner), unsafe_allow_html=True)
+
+
+# --------------------------------------------------------------------------- the current model
+
+
+def start_preset_run(task_name: str, arch: str | None = None, task_params: dict | None = None,
+                     origin: str = "preset") -> LiveRun:
+    """Start the task's preset (stopping at its target accuracy) as this session's run."""
+    task = get_task(task_name, **(task_params or {}))
+    model_cfg, train_cfg = preset_configs(task, arch)
+    preset = task.preset(model_cfg.arch)
+    if preset.metric == "seq_acc":
+        train_cfg.until_acc = preset.target_acc  # a demo needs "good enough", not every step
+    run = LiveRun(task, model_cfg, train_cfg).start()
+    set_run(run, origin=origin)
+    return run
+
+
+def _preset_progress(run: LiveRun) -> None:
+    """Progress of a preset run started by `ensure_model_widget`; reruns the page when done."""
+    status = run.status
+    if status in ACTIVE:
+        progress = run.progress
+        fraction = min(1.0, progress["step"] / max(1, progress["total"]))
+        if status == "queued":
+            text = f"Waiting for a free slot: queued, position {run.queue_position or 1}."
+        else:
+            text = progress_text(progress, status)
+        st.progress(fraction, text=f"Training the preset · {text}")
+    else:
+        st.rerun()
+
+
+def ensure_model_widget(task_default: str = "reverse", *, arch_default: str | None = None,
+                        task_params: dict | None = None, archs: Sequence[str] | None = None,
+                        key: str = "ensure_model", show_caption: bool = True) -> CurrentModel | None:
+    """Return the session's current model, or offer to train a preset and return None.
+
+    task_default:  the task whose preset is offered (a name from `transformer.tasks.TASKS`)
+    arch_default:  the preset's architecture (default: the task's recommended one)
+    task_params:   task parameters for the preset, e.g. {"length": 8}
+    archs:         architectures the page can show (e.g. transformers only for attention);
+                   a current model of another architecture is passed over with a sentence
+    key:           widget key prefix, unique per call site on a page
+    show_caption:  draw one line saying which model is shown
+
+    Returns a `CurrentModel` (model, task, snapshots, source, label, run). Returns None when
+    there is no usable model yet: then it has drawn either the offer ("Train the preset ... about
+    N s") or, once pressed, the preset's progress, refreshed each second; when the preset
+    finishes the page reruns and this returns its model. The caller should `st.stop()` on None.
+    A model trained here stays the session's current model until another run or checkpoint.
+    """
+    lab = get_lab()
+    current = current_model()
+    run = lab.run
+    preset_training = (
+        run is not None and lab.run_origin == "preset" and lab.current == "run" and run.status in ACTIVE
+    )
+    if preset_training:
+        st.fragment(_preset_progress, run_every=1.0)(run)
+        return None
+    if current is not None and (archs is None or current.model.cfg.arch in archs):
+        if show_caption:
+            where = "this session's run" if current.source == "run" else "an uploaded checkpoint"
+            st.caption(f"Showing **{current.label}** ({where}; change it on the Train page).")
+        return current
+
+    task = get_task(task_default, **(task_params or {}))
+    arch = arch_default or next((a for a in task.archs if archs is None or a in archs), task.archs[0])
+    preset = task.preset(arch)
+    if current is not None:
+        st.info(
+            f"The current model is a {ARCH_LABELS.get(current.model.cfg.arch, current.model.cfg.arch)}, "
+            f"which this page cannot show: train the preset below or pick another architecture on the Train page."
+        )
+    else:
+        st.info(f"This page explores a trained model, and this session has none yet. "
+                f"The preset for **{task.title or task.name}** learns it in about {preset.seconds:.0f} s.")
+    if st.button(f"Train the preset ({task.name}, {ARCH_LABELS.get(arch, arch)}, about {preset.seconds:.0f} s)",
+                 key=f"{key}.train_preset", type="primary"):
+        start_preset_run(task.name, arch, task_params)
+        st.rerun()
+    return None
