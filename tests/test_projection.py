@@ -126,6 +126,7 @@ def test_vector_arithmetic_finds_the_parallelogram():
     best, _ = vector_arithmetic(X, tokens, "man", "woman", "king", k=1)[0]
     assert best == "queen"
     assert all(t not in {"man", "woman", "king"} for t, _ in vector_arithmetic(X, tokens, "man", "woman", "king"))
+    assert vector_arithmetic(X, tokens, "man", "woman", "king", k=1, exclude={"queen"})[0][0] == "apple"
 
 
 def test_token_groups():
@@ -197,8 +198,18 @@ def test_polarity_axis_separates_two_clusters_and_scores_the_midpoint_zero():
     np.testing.assert_allclose(flipped, -scores)
     _, mixed = polarity_axis(X, [0, 1, 6, 7], [2, 3, 8, 9])
     assert mixed < 1.0
-    with pytest.raises(ValueError, match="at least one"):
-        polarity_axis(X, [], [1])
+    with pytest.raises(ValueError, match="at least two"):
+        polarity_axis(X, [0], [6, 7])
+
+
+def test_polarity_separation_is_leave_one_out():
+    # Random directions: the in-sample axis always "separates" few points, left-out ones do not.
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(6, 50))
+    _, separation = polarity_axis(X, [0, 1, 2], [3, 4, 5])
+    in_sample, _ = polarity_axis(X, [0, 1, 2], [3, 4, 5])
+    assert np.all(in_sample[:3] > 0) and np.all(in_sample[3:] < 0)  # fitting on them is trivially perfect
+    assert separation < 1.0
 
 
 @pytest.mark.parametrize("arch", ["decoder", "encoder-decoder", "gru"])

@@ -138,16 +138,16 @@ def nearest_neighbours(X, tokens, query: str, k: int = 5, exclude=()) -> list[tu
     return _nearest(X, tokens, np.asarray(X, dtype=np.float64)[index], k, set(exclude) | {query})
 
 
-def vector_arithmetic(X, tokens, a: str, b: str, c: str, k: int = 5) -> list[tuple[str, float]]:
+def vector_arithmetic(X, tokens, a: str, b: str, c: str, k: int = 5, exclude=()) -> list[tuple[str, float]]:
     """Solve "a is to b as c is to ?": nearest rows (by cosine) to X[b] - X[a] + X[c].
 
-    The three given tokens are excluded from the answers, as in word2vec's analogy test
-    (otherwise c itself is almost always the nearest point).
+    The three given tokens (and any in `exclude`) are left out of the answers, as in word2vec's
+    analogy test (otherwise c itself is almost always the nearest point).
     """
     tokens = list(tokens)
     X = np.asarray(X, dtype=np.float64)
     target = X[_index_of(tokens, b)] - X[_index_of(tokens, a)] + X[_index_of(tokens, c)]
-    return _nearest(X, tokens, target, k, {a, b, c})
+    return _nearest(X, tokens, target, k, set(exclude) | {a, b, c})
 
 
 def _nearest(X, tokens, target, k, exclude) -> list[tuple[str, float]]:
@@ -168,21 +168,30 @@ def polarity_axis(X, positive_rows, negative_rows) -> tuple[np.ndarray, float]:
     """Score every row of X [V, d] along the line from the negative words' mean to the positive's.
 
     Returns (scores [V], separation): scores > 0 lean positive, < 0 negative (0 is the midpoint
-    of the two means); separation is the fraction of the given positive and negative rows that
-    land on their own side. The simplest test of "a direction in the space means sentiment".
+    of the two means). separation is the fraction of the given positive and negative rows that
+    land on their own side of an axis built *without them* (leave-one-out), so a word cannot
+    vote for itself: 0.5 is chance, 1.0 means one direction of the space carries sentiment.
     """
     X = np.asarray(X, dtype=np.float64)
     positive_rows, negative_rows = list(positive_rows), list(negative_rows)
-    if not positive_rows or not negative_rows:
-        raise ValueError("A polarity axis needs at least one positive and one negative word.")
-    mu_pos, mu_neg = X[positive_rows].mean(axis=0), X[negative_rows].mean(axis=0)
-    direction = mu_pos - mu_neg
-    norm = np.linalg.norm(direction)
-    if norm == 0:
-        return np.zeros(X.shape[0]), 0.5
-    scores = (X - (mu_pos + mu_neg) / 2) @ (direction / norm)
-    hits = (scores[positive_rows] > 0).sum() + (scores[negative_rows] < 0).sum()
-    return scores, float(hits / (len(positive_rows) + len(negative_rows)))
+    if len(positive_rows) < 2 or len(negative_rows) < 2:
+        raise ValueError("A polarity axis needs at least two positive and two negative words.")
+
+    def axis(pos, neg):
+        mu_pos, mu_neg = X[pos].mean(axis=0), X[neg].mean(axis=0)
+        direction = mu_pos - mu_neg
+        norm = np.linalg.norm(direction)
+        return (mu_pos + mu_neg) / 2, (direction / norm if norm > 0 else direction)
+
+    centre, direction = axis(positive_rows, negative_rows)
+    scores = (X - centre) @ direction
+    hits = 0
+    for sign, rows, other in ((1, positive_rows, negative_rows), (-1, negative_rows, positive_rows)):
+        for r in rows:
+            rest = [q for q in rows if q != r]
+            c, u = axis(rest, other) if sign > 0 else axis(other, rest)
+            hits += sign * float((X[r] - c) @ u) > 0
+    return scores, hits / (len(positive_rows) + len(negative_rows))
 
 
 _LAYER = re.compile(r"^(encoder|decoder|rnn)\.(\d+)$")

@@ -16,7 +16,7 @@ from transformer.projection import GROUP_ORDER
 GROUP_COLOURS = {
     "special": "#999999", "digit": "#0072B2", "letter": "#009E73", "month": "#E69F00",
     "positive": "#56B4E9", "negative": "#D55E00", "negation": "#CC79A7", "word": "#000000",
-    "punctuation": "#8C6D31", "space": "#666666",
+    "punctuation": "#8C6D31", "space": "#666666", "label": "#F0E442", "other": "#BBBBBB",
 }
 _EXTRA_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 

@@ -1,0 +1,133 @@
+"""The positional-encoding lab through Streamlit's AppTest: sliders, bad input, schemes, experiment."""
+from __future__ import annotations
+
+import gc
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from transformer.build import build_model
+from transformer.checkpoint import checkpoint_bytes
+from transformer.tasks import get_task
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "positional_encoding.py")
+
+
+def _fresh_session(page, checkpoint=None):
+    """AppTest script: start from a clean session (AppTests share one session id, so a model or
+    experiment left by another test would leak in), optionally load a checkpoint, run the page."""
+    import runpy
+
+    import streamlit as st
+
+    from transformer.ui.session import load_checkpoint_bytes
+
+    if "test.fresh" not in st.session_state:
+        st.session_state["test.fresh"] = True
+        st.cache_resource.clear()  # drops (and stops) the shared session's runs and experiments
+        if checkpoint is not None:
+            load_checkpoint_bytes(checkpoint, "test.pt")
+    runpy.run_path(page, run_name="__main__")
+
+
+def open_page(checkpoint=None) -> AppTest:
+    return AppTest.from_function(_fresh_session, args=(PAGE, checkpoint), default_timeout=90).run()
+
+
+def titles(at: AppTest) -> list[str]:
+    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+def chart(at: AppTest, title_part: str) -> dict:
+    """The first Plotly figure (as a dict) whose title contains `title_part`."""
+    return next(spec for spec in (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+                if title_part in spec["layout"]["title"]["text"])
+
+
+def shape(array) -> tuple:
+    """Shape of an array in a figure's JSON: Plotly sends numpy arrays as {"bdata", "shape"}."""
+    if isinstance(array, dict):
+        return tuple(int(n) for n in str(array["shape"]).split(","))
+    return (len(array), len(array[0])) if array and isinstance(array[0], list) else (len(array),)
+
+
+def metric(at: AppTest, startswith: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(startswith))
+
+
+def test_page_draws_every_section_without_a_model():
+    at = open_page()
+    assert not at.exception
+    names = titles(at)
+    assert any("wave" in t for t in names)
+    assert any("depends on the distance" in t for t in names)
+    assert any("rotated" in t for t in names)
+    assert any("Four ways" in t for t in names)
+    assert float(metric(at, "largest |R_3")) < 1e-4
+    schemes = chart(at, "Four ways")
+    notes = " ".join(a["text"] for a in schemes["layout"]["annotations"])
+    assert "no trained model yet" in notes and "nothing is added" in notes
+
+
+@pytest.mark.parametrize("d_model,positions,base", [(4, 8, 10), (256, 512, 100_000), (6, 12, 10_000)])
+def test_slider_extremes_cannot_break_the_figures(d_model, positions, base):
+    at = open_page()
+    at.slider(key="pe.d_model").set_value(d_model)
+    at.slider(key="pe.positions").set_value(positions)
+    at.select_slider(key="pe.base").set_value(base).run()
+    assert not at.exception, at.exception[0].value
+    assert at.slider(key="pe.k").max == min(positions - 1, 64)
+    assert at.slider(key="pe.pos_b").max == positions - 1
+    assert float(metric(at, "largest |R_")) < 1e-4
+    heat = chart(at, "Every row")
+    assert shape(heat["data"][0]["z"]) == (positions, d_model)
+
+
+def test_empty_word_and_empty_choices_get_a_sentence():
+    at = open_page()
+    at.text_input(key="pe.word").set_value("   ")
+    at.multiselect(key="pe.dims.64").set_value([])
+    at.multiselect(key="pe.pairs.64").set_value([]).run()
+    assert not at.exception
+    assert any("Type a word" in w.value for w in at.warning)
+    infos = " ".join(i.value for i in at.info)
+    assert "at least one dimension" in infos and "at least one pair" in infos
+
+
+@pytest.mark.parametrize("pos_encoding,expected", [("learned", "Learned table from the current model"),
+                                                   ("rope", "uses rope positions")])
+def test_learned_column_comes_from_the_current_model_or_says_why_not(pos_encoding, expected):
+    task = get_task("reverse", length=4)
+    model = build_model(task.model_config("decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32,
+                                          pos_encoding=pos_encoding))
+    at = open_page(checkpoint_bytes(model, task))
+    assert not at.exception, at.exception[0].value
+    spec = chart(at, "Four ways")
+    texts = " ".join(a["text"] for a in spec["layout"]["annotations"]) + " ".join(c.value for c in at.caption)
+    assert expected in texts
+
+
+@pytest.mark.slow
+def test_experiment_trains_four_schemes_and_plots_them(stop_live_runs):
+    at = open_page()
+    at.selectbox(key="pe.experiment").set_value("Encoder (BERT-style) on reverse")
+    at.slider(key="pe.steps").set_value(100)
+    at.button(key="pe.run").click().run()
+    assert not at.exception
+    from transformer.live import LiveRun
+
+    runs = [o for o in gc.get_objects() if type(o) is LiveRun and o.train_cfg.steps == 100]
+    assert sorted(r.model_cfg.pos_encoding for r in runs) == ["learned", "none", "rope", "sinusoidal"]
+    assert {r.model_cfg.arch for r in runs} == {"encoder"}
+    for run in runs:
+        assert run.join(timeout=150)
+    at.run()
+    assert not at.exception
+    assert any("Final token accuracy" in s.value for s in at.success)
+    curves = chart(at, "which learns order")
+    assert [t["name"] for t in curves["data"]] == ["sinusoidal", "learned", "rope", "none"]
+    assert all(t["x"][-1] == 100 for t in curves["data"])
+    # The learned run's table now fills the "learned" column.
+    assert any("experiment's learned-position run" in c.value for c in at.caption)
