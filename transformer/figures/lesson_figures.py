@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import ACCENT_COLOR, FONT_SIZE, MUTED_COLOR, SEQUENTIAL, TRAIN_COLOR, VAL_COLOR
+from . import ACCENT_COLOR, DIVERGING, FONT_SIZE, MUTED_COLOR, SEQUENTIAL, TRAIN_COLOR, VAL_COLOR
 
 # --------------------------------------------------------------------------- attention by hand
 
@@ -362,4 +362,29 @@ def image_patches_figure(image: np.ndarray, patch: int, per_row: int = 8) -> go.
                             f"{patch}×{patch}×3 = {patch * patch * 3} numbers",
                       height=380, font=dict(size=FONT_SIZE), margin=dict(l=10, r=10, t=90, b=10),
                       uirevision="patches")
+    return fig
+
+
+# --------------------------------------------------------------------------- vectors side by side
+
+
+def vectors_figure(rows, labels: Sequence[str], title: str) -> go.Figure:
+    """Vectors [N, d] as rows of coloured cells on a diverging scale centred on 0 (RdBu).
+
+    Used to put the same word's vector from two sentences, and their difference, one above
+    the other: identical rows look identical, and a zero difference is a white row.
+    """
+    m = np.asarray(rows, dtype=float)
+    if m.ndim != 2 or m.shape[0] != len(labels):
+        raise ValueError("Give one label per row of a 2-D array of vectors.")
+    bound = float(np.abs(m).max()) or 1.0
+    fig = go.Figure(go.Heatmap(
+        z=m, y=list(labels), x=list(range(m.shape[1])), colorscale=DIVERGING, reversescale=True, zmid=0.0,
+        zmin=-bound, zmax=bound, colorbar=dict(title="value"), xgap=1, ygap=3,
+        hovertemplate="%{y}<br>dimension %{x}: %{z:.4f}<extra></extra>",
+    ))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(title_text="dimension of the output vector")
+    fig.update_layout(title=title, height=120 + 50 * m.shape[0], font=dict(size=FONT_SIZE),
+                      margin=dict(l=10, r=10, t=60, b=40), uirevision="vectors")
     return fig

@@ -1,0 +1,183 @@
+"""Trained models for the lessons: the preset a step needs, trained on demand and kept.
+
+A lesson step that shows a trained model names its task and architecture (``task = "dates"``,
+``arch = "encoder-decoder"``). `lesson_model` finds one in this order:
+
+1. the session's current model (Train page, uploaded checkpoint), when it is that task and
+   architecture and is not still training;
+2. a model this session already trained for a lesson (kept, so going back a step is instant);
+3. otherwise it draws a button "Train the preset (about N s)" and returns None.
+
+Lesson runs are `LiveRun`s with the task's preset and the link's seed, stopping at the preset's
+target accuracy. They are kept apart from the session's own run (a lesson never throws away
+what a student trained on the Train page) in a session-scoped resource that stops them when
+the browser tab closes, like the other pages' experiment runs.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import streamlit as st
+import torch
+
+from ..capture import capture
+from ..config import ARCH_LABELS
+from ..live import ACTIVE, LiveRun
+from ..tasks import get_task, make_batch
+from ..tasks.base import Example
+from ..training import forward_batch, preset_configs
+from .session import CurrentModel, current_model
+from .widgets import progress_text
+
+# Lesson runs keep fewer snapshots than a Train-page run: a class of thirty, each with a few
+# lesson models, must fit in the server's memory.
+LESSON_MAX_SNAPSHOTS = 30
+
+
+class LessonRuns:
+    """This session's lesson runs, keyed by (task, arch, seed), and models rebuilt from them."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.runs: dict[tuple, LiveRun] = {}
+        self._models: dict[tuple, tuple] = {}  # key -> (step, model)
+
+    def get(self, key: tuple) -> LiveRun | None:
+        with self._lock:
+            return self.runs.get(key)
+
+    def start(self, key: tuple, task_name: str, arch: str, seed: int) -> LiveRun:
+        """Start the task's preset for `arch` with `seed`, stopping at the preset's target."""
+        task = get_task(task_name)
+        model_cfg, train_cfg = preset_configs(task, arch)
+        preset = task.preset(arch)
+        train_cfg = replace(train_cfg, seed=seed)
+        if preset.metric == "seq_acc":
+            train_cfg.until_acc = preset.target_acc  # a demo needs "good enough", not every step
+        return self.start_configs(key, task, model_cfg, train_cfg)
+
+    def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:
+        """Start a run with explicit configs under `key` (a previous run there is stopped)."""
+        run = LiveRun(task, model_cfg, train_cfg, max_snapshots=LESSON_MAX_SNAPSHOTS).start()
+        with self._lock:
+            old, self.runs[key] = self.runs.get(key), run
+            self._models.pop(key, None)
+        if old is not None:
+            old.stop(timeout=5.0)
+        return run
+
+    def model(self, key: tuple, run: LiveRun):
+        """The run's model at its newest snapshot (rebuilt once per snapshot, then cached)."""
+        snapshots = run.snapshots
+        step = snapshots[-1].step if snapshots else -1
+        with self._lock:
+            cached = self._models.get(key)
+            if cached is not None and cached[0] == step:
+                return cached[1]
+        model = run.model_copy(snapshots[-1] if snapshots else None)
+        with self._lock:
+            self._models[key] = (step, model)
+        return model
+
+    def close(self) -> None:
+        with self._lock:
+            runs, self.runs = list(self.runs.values()), {}
+            self._models.clear()
+        for run in runs:
+            run.stop(timeout=5.0)
+
+
+def _close(runs: LessonRuns) -> None:
+    runs.close()
+
+
+@st.cache_resource(scope="session", on_release=_close, show_spinner=False)
+def lesson_runs() -> LessonRuns:
+    """This browser session's lesson runs (stopped when the session ends)."""
+    return LessonRuns()
+
+
+def _progress(run: LiveRun, label: str) -> None:
+    """Progress of a lesson run; reruns the page once when the run ends."""
+    if run.status not in ACTIVE:
+        st.rerun()
+    progress = run.progress
+    fraction = min(1.0, progress["step"] / max(1, progress["total"]))
+    if run.status == "queued":
+        text = f"waiting for a free slot: queued, position {run.queue_position or 1}"
+    else:
+        text = progress_text(progress, run.status)
+    st.progress(fraction, text=f"Training {label} · {text}")
+
+
+def preset_button_label(task_name: str, arch: str) -> str:
+    task = get_task(task_name)
+    seconds = task.preset(arch).seconds
+    return f"Train the preset: {task.title or task.name}, {ARCH_LABELS.get(arch, arch)} (about {seconds:.0f} s)"
+
+
+def lesson_run(task_name: str, arch: str, seed: int, key: str, offer: bool = True) -> LiveRun | None:
+    """This session's lesson run for (task, arch, seed), or None after drawing the offer.
+
+    The run may still be training: callers that draw live curves use it as it is;
+    `lesson_model` waits for it to end.
+    """
+    runs = lesson_runs()
+    run_key = (task_name, arch, int(seed))
+    run = runs.get(run_key)
+    if run is not None and run.status != "failed":
+        return run
+    if run is not None:
+        st.warning(f"The last training run failed: {run.message or 'no reason given'} Try again below.")
+    if offer and st.button(preset_button_label(task_name, arch), key=f"{key}.train", type="primary"):
+        runs.start(run_key, task_name, arch, int(seed))
+        st.rerun()
+    return None
+
+
+def lesson_model(task_name: str, arch: str, seed: int, key: str) -> CurrentModel | None:
+    """A trained model of `task_name` with `arch` for a lesson step, or None (offer/progress drawn)."""
+    current = current_model()
+    if (current is not None and current.task.name == task_name and current.model.cfg.arch == arch
+            and (current.run is None or current.run.status not in ACTIVE)):
+        st.caption(f"Showing **{current.label}**, this session's current model.")
+        return current
+    run = lesson_run(task_name, arch, seed, key)
+    if run is None:
+        return None
+    label = f"{task_name} · {ARCH_LABELS.get(arch, arch)}"
+    if run.status in ACTIVE:
+        st.fragment(_progress, run_every=1.0)(run, label)
+        return None
+    model = lesson_runs().model((task_name, arch, int(seed)), run)
+    snapshots = run.snapshots
+    step = snapshots[-1].step if snapshots else 0
+    st.caption(f"Showing the lesson's **{label}** model, trained for {step} steps with seed {seed}.")
+    return CurrentModel(model=model, task=run.task, snapshots=snapshots, source="run",
+                        label=f"{label} · step {step}", run=run)
+
+
+def attention_on(model, task, src: list[str]) -> dict:
+    """Run `model` on one question (teacher-forced with the right answer) and capture attention.
+
+    Returns {"cache": name -> [1, H, T, S] tensors, "tokens": the input tokens (encoder input
+    for seq2seq), "tgt_tokens": the decoder's input tokens (seq2seq only), "written": the
+    token each decoder position writes (seq2seq only)}.
+    """
+    layout = model.cfg.layout
+    example = Example(src=list(src), tgt=list(task.solve(list(src))))
+    batch = make_batch(task, [example], layout)
+    max_len = model.cfg.max_len
+    width = max(batch[k].shape[1] for k in ("idx", "src", "tgt_in") if k in batch)
+    if width > max_len:
+        raise ValueError(f"This input needs {width} positions but the model was trained for at most "
+                         f"{max_len}: type a shorter one.")
+    model.eval()
+    with torch.no_grad(), capture(model) as cache:
+        forward_batch(model, batch, layout)
+    out = {"cache": dict(cache), "tokens": batch["tokens"][0]}
+    if layout == "seq2seq":
+        out["tgt_tokens"] = batch["tgt_tokens"][0]
+        out["written"] = list(example.tgt) + ["<eos>"]
+    return out
