@@ -141,9 +141,9 @@ class JsonLines:
 class ProgressBar:
     """Callback: a one-line progress bar on a terminal, or a line per evaluation in a log."""
 
-    def __init__(self, stream=sys.stderr, width: int = 30):
-        self.stream, self.width = stream, width
-        self.tty = stream.isatty()
+    def __init__(self, stream=None, width: int = 30):
+        self.stream, self.width = stream or sys.stderr, width
+        self.tty = self.stream.isatty()
         self.last_draw = 0.0
         self.last_eval = None
 
@@ -263,7 +263,7 @@ def cmd_generate(args) -> int:
         if n_new < 1:
             raise ValueError(f"--max-new-tokens must be at least 1 (got {n_new}).")
         idx = torch.tensor([[vocab.bos_id] + vocab.encode(src)])
-        out = generate(model, idx, n_new, temperature=args.temperature, top_k=args.top_k, generator=generator)
+        out = generate(_TextOnly(model, vocab), idx, n_new, temperature=args.temperature, top_k=args.top_k, generator=generator)
         answer = vocab.to_tokens(out[0, idx.size(1):].tolist())
         text = "".join(src) + "".join(answer)
     else:
@@ -288,6 +288,25 @@ def cmd_generate(args) -> int:
     else:
         print(text)
     return 0
+
+
+class _TextOnly:
+    """Wraps a character LM so generation never writes a special token (<pad>, <eos>, ...).
+
+    The training text never contains them, so a trained model gives them almost no weight;
+    an undertrained one may, and they would show up as "<sep>" in the middle of the text.
+    """
+
+    def __init__(self, model, vocab):
+        self.model, self.cfg = model, model.cfg
+        from .tasks import SPECIALS
+
+        self.special = [i for i, tok in enumerate(vocab.tokens) if tok in SPECIALS]
+
+    def __call__(self, idx):
+        logits, _ = self.model(idx)
+        logits[..., self.special] = float("-inf")  # (B, T, V)
+        return logits, None
 
 
 def _until_eos(ids, vocab):
