@@ -173,3 +173,22 @@ def test_snapshot_history_is_capped(make_run):
     steps = [s.step for s in run.snapshots]
     assert len(steps) <= 8 and steps[0] == 0 and steps[-1] == 40
     assert steps == sorted(steps) and math.isfinite(run.evals[-1]["val_loss"])
+
+
+@pytest.mark.parametrize("task_name, arch", [("dates", "encoder-decoder"), ("recall", "lstm"), ("charlm", "decoder")])
+def test_snapshots_of_other_model_families(task_name, arch):
+    from transformer.snapshot import take_snapshot
+    from transformer.training import Trainer
+
+    task = get_task(task_name, **({"length": 16} if task_name == "charlm" else {}))
+    cfg = ModelConfig(arch=arch, d_model=16, n_heads=2, n_layers=1, d_ff=32)
+    trainer = Trainer(task, cfg, TrainConfig(steps=1, batch_size=4, eval_size=4, device="cpu", threads=1))
+    snap = take_snapshot(trainer, trainer.val_examples[:2])
+    assert all(a.ndim == 4 and a.shape[0] == 2 for a in snap.attention.values())
+    assert len(snap.answers) == 2 and snap.seconds > 0
+    if arch == "encoder-decoder":
+        assert snap.attention["decoder.0.cross_attn"].shape[2:] == (len(snap.probe_tgt_tokens[0]), len(snap.probe_tokens[0]))
+    if arch == "lstm":
+        assert snap.attention == {} and snap.activations["rnn.hidden"].shape[:2] == (2, len(snap.probe_tokens[0]))
+    if task_name == "charlm":  # a language model continues half a window of its text
+        assert 0 < len(snap.answers[0]["expected_tokens"]) and len(snap.answers[0]["predicted_tokens"]) <= 16

@@ -32,6 +32,8 @@ class Snapshot:
                  token_correct (one bool per predicted token, to mark the wrong ones)
     state_dict:  CPU tensors, to rebuild the model as it was at this step
     seconds:     how long taking this snapshot took
+    activations: other recorded activations by name, e.g. a recurrent model's "rnn.hidden"
+                 [B, T, hidden] on the probe batch
     """
 
     step: int
@@ -46,6 +48,7 @@ class Snapshot:
     probe_tgt_tokens: list | None = None
     vocab: list = field(default_factory=list)
     seconds: float = 0.0
+    activations: dict = field(default_factory=dict)
 
 
 def _frozen(t: torch.Tensor) -> np.ndarray:
@@ -111,7 +114,10 @@ def take_snapshot(trainer, probe, metrics: dict | None = None) -> Snapshot:
                 model(batch["src"], batch["tgt_in"])
             else:
                 model(batch["idx"])
-        attention = {name: _frozen(t) for name, t in cache.items()}
+        # Attention maps are the 4-D [B, H, T, S] entries; recurrent models also record their
+        # hidden states ([B, T, H]), kept apart so every value of `attention` is a map.
+        attention = {name: _frozen(t) for name, t in cache.items() if t.dim() == 4 and name.endswith("attn")}
+        activations = {name: _frozen(t) for name, t in cache.items() if name not in attention}
         if trainer.layout == "seq2seq":
             probe_tokens = _row_tokens(batch["src"], task.vocab)
             probe_tgt_tokens = _row_tokens(batch["tgt_in"], task.vocab)
@@ -144,6 +150,7 @@ def take_snapshot(trainer, probe, metrics: dict | None = None) -> Snapshot:
         pos_table=pos_table,
         answers=answers,
         state_dict=state_dict,
+        activations=activations,
         vocab=list(task.vocab.tokens),
         seconds=time.perf_counter() - start,
     )
