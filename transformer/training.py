@@ -25,11 +25,11 @@ import torch.nn.functional as F
 from .build import build_model
 from .config import ModelConfig
 from .devices import resolve_device
+from .tasks.batching import IGNORE_INDEX
 
 SCHEDULES = ("cosine", "inverse_sqrt", "constant")
 AMP_CHOICES = ("auto", "off", "bf16")
 COSINE_FLOOR = 0.1  # cosine decays to 10% of the peak rate, not to 0: the last steps still learn
-IGNORE_INDEX = -100  # same value as transformer.tasks.IGNORE_INDEX (and PyTorch's default)
 
 # Seeding the global generator and building the model must not interleave with another thread
 # doing the same, or two runs with the same seed would start from different weights.
