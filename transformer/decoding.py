@@ -93,16 +93,22 @@ def predict(model, task, srcs: list[list[str]], max_new_tokens: int | None = Non
             if task.kind == "classify":
                 return [[vocab.tokens[row[0]]] for row in ids]
             return [[vocab.tokens[i] for i in row[: len(s)]] for row, s in zip(ids, srcs)]
-        answers = []
-        for s in srcs:  # one at a time: prompts differ in length and are few
+        # Prompts of equal length go through generation together (one forward per new token
+        # for the whole group); the probes of a task mostly share one length.
+        answers: list[list[str]] = [[] for _ in srcs]
+        groups: dict[int, list[int]] = {}
+        for i, s in enumerate(srcs):
+            groups.setdefault(len(s), []).append(i)
+        for rows in groups.values():
             if layout == "seq2seq":
-                src = torch.tensor([vocab.encode(s)], device=device)
-                out = generate_seq2seq(model, src, vocab.bos_id, n_new, vocab.eos_id)[0].tolist()
+                src = torch.tensor([vocab.encode(srcs[i]) for i in rows], device=device)
+                out = generate_seq2seq(model, src, vocab.bos_id, n_new, vocab.eos_id).tolist()
             else:
-                prompt = [vocab.bos_id] + vocab.encode(s) + ([vocab.sep_id] if task.kind != "text" else [])
-                idx = torch.tensor([prompt], device=device)
-                out = generate(model, idx, n_new, eos_id=vocab.eos_id)[0, len(prompt):].tolist()
-            answers.append(_cut(out, vocab))
+                sep = [vocab.sep_id] if task.kind != "text" else []
+                prompt = torch.tensor([[vocab.bos_id] + vocab.encode(srcs[i]) + sep for i in rows], device=device)
+                out = generate(model, prompt, n_new, eos_id=vocab.eos_id)[:, prompt.size(1):].tolist()
+            for i, ids in zip(rows, out):
+                answers[i] = _cut(ids, vocab)
         return answers
     finally:
         model.train(was_training)
