@@ -114,7 +114,7 @@ base = c3.select_slider("base", options=BASES, value=10_000, key="pe.base",
                         help="The 2017 paper uses 10000. A smaller base makes the slowest wave shorter.")
 pe = sinusoidal_encoding(n_pos, d_model, base=float(base)).double().numpy()  # (n_pos, d_model)
 
-default_dims = sorted({0, 1, 2 * (d_model // 8), d_model - 2})
+default_dims = sorted({0, 1, 2 * (d_model // 12), 2 * (d_model // 6)})  # fast to slow waves
 dims = st.multiselect("dimensions to plot", list(range(d_model)), default=default_dims, key=f"pe.dims.{d_model}",
                       help="Even dimensions are sines, odd ones cosines; dimensions 2i and 2i+1 share a wavelength.")
 st.caption(
@@ -163,12 +163,12 @@ st.header("3 · Relative position is a rotation")
 c1, c2 = st.columns(2)
 k = c1.slider("offset k", 1, min(n_pos - 1, 64), min(3, n_pos - 1), key="pe.k")
 n_pairs = d_model // 2
-default_pairs = sorted({0, n_pairs // 8, n_pairs // 4})
+default_pairs = sorted({n_pairs // 16, n_pairs // 8, n_pairs // 4})
 pairs = c2.multiselect("pairs (i = dims 2i, 2i+1)", list(range(n_pairs)), default=default_pairs,
                        key=f"pe.pairs.{d_model}", max_selections=4)
 R = sinusoidal_rotation(k, d_model, base=float(base))
 if pairs:
-    st.plotly_chart(figs.relative_rotation_figure(pe, k, pairs, base=base), key="pe.rotation")
+    st.plotly_chart(figs.relative_rotation_figure(pe, k, pairs), key="pe.rotation")
 else:
     st.info("Pick at least one pair of dimensions.")
 left, right = st.columns([3, 2])
@@ -212,7 +212,8 @@ q, kv = rng.normal(size=d_model), rng.normal(size=d_model)
 scores = rope_scores(q, kv, P, base=float(base))
 left, right = st.columns(2)
 left.plotly_chart(figs.position_similarity_figure(
-    scores, title="RoPE: q at position m · k at position n; every diagonal is constant", colorbar="q·k"),
+    scores, title="RoPE: q at position m · k at position n; every diagonal is constant", colorbar="q·k",
+    x_title="key position n", y_title="query position m"),
     key="pe.rope_scores")
 right.plotly_chart(figs.offset_lines_figure(scores), key="pe.rope_offsets")
 spread = max(np.ptp(np.diagonal(scores, o)) for o in range(-P + 1, P))

@@ -68,14 +68,18 @@ def test_same_word_rows_show_the_difference(pe):
     assert "PE(2)" in fig.data[0].y[1] and "PE(9)" in fig.data[0].y[2]
 
 
-def test_rotation_figure_draws_one_arrow_per_position_and_pair(pe):
+def test_rotation_figure_draws_one_equal_arc_per_position_and_pair(pe):
     fig = relative_rotation_figure(pe, 3, pairs=[0, 4], positions=[0, 5, 10])
-    arrows = [t for t in fig.data if t.mode == "lines+markers+text"]
-    assert len(arrows) == 6
-    for t in arrows[:3]:  # pair 0 holds columns 0 and 1
-        p = int(t.text[0])
-        np.testing.assert_allclose(t.x, [pe[p, 0], pe[p + 3, 0]])
-    assert "pair 4" in fig.layout.annotations[1].text
+    arcs = [t for t in fig.data if t.mode == "lines+markers+text"]
+    assert len(arcs) == 6
+    for j, arc in enumerate(arcs[:3]):  # pair 0 holds columns 0 and 1
+        p = int(arc.text[0])
+        r = 1.0 - 0.1 * j
+        np.testing.assert_allclose([arc.x[0] / r, arc.y[0] / r], pe[p, 0:2], atol=1e-6)
+        np.testing.assert_allclose([arc.x[-1] / r, arc.y[-1] / r], pe[p + 3, 0:2], atol=1e-6)
+    # The turn read off the table matches k·ω_i, the same for every position.
+    omega = 10000 ** (-2 * 4 / 16)
+    assert f"turn {math.degrees(3 * omega) % 360:.1f}°" in fig.layout.annotations[1].text
     with pytest.raises(ValueError, match="offset"):
         relative_rotation_figure(pe, 0, pairs=[0])
     with pytest.raises(ValueError, match="Pair 8"):
@@ -88,6 +92,7 @@ def test_rotation_matrix_and_rope_figures():
     S = rope_scores(np.ones(8), np.arange(8.0), 10)
     fig = offset_lines_figure(S, rows=[0, 4])
     assert [t.name for t in fig.data] == ["query at position 0", "query at position 4"]
+    assert fig.data[0].line.width > fig.data[1].line.width  # the first drawn stays visible underneath
     np.testing.assert_array_equal(fig.data[1].x, 4 - np.arange(10))
 
 
@@ -97,6 +102,8 @@ def test_scheme_comparison_explains_missing_schemes(pe):
     texts = [a.text for a in fig.layout.annotations]
     assert "train a model with learned positions" in texts
     assert {"sinusoidal", "learned", "none"} <= set(texts)
+    heatmaps = [t for t in fig.data if t.type == "heatmap" and t.name]
+    assert [t.showscale for t in heatmaps] == [False, True]  # one colour bar, on the last real matrix
 
 
 def test_experiment_curves_skip_rows_without_the_metric():

@@ -62,7 +62,7 @@ def test_page_draws_every_section_without_a_model():
     assert not at.exception
     names = titles(at)
     assert any("wave" in t for t in names)
-    assert any("depends on the distance" in t for t in names)
+    assert any("depends only on the distance" in t for t in names)
     assert any("rotated" in t for t in names)
     assert any("Four ways" in t for t in names)
     assert float(metric(at, "largest |R_3")) < 1e-4
@@ -81,7 +81,7 @@ def test_slider_extremes_cannot_break_the_figures(d_model, positions, base):
     assert at.slider(key="pe.k").max == min(positions - 1, 64)
     assert at.slider(key="pe.pos_b").max == positions - 1
     assert float(metric(at, "largest |R_")) < 1e-4
-    heat = chart(at, "Every row")
+    heat = chart(at, "Left columns flicker")
     assert shape(heat["data"][0]["z"]) == (positions, d_model)
 
 

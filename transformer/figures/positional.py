@@ -67,12 +67,13 @@ def encoding_heatmap_figure(pe, title: str | None = None) -> go.Figure:
     ))
     fig.update_xaxes(title_text="dimension (column of the encoding)")
     fig.update_yaxes(title_text="position (token index)", autorange="reversed")
-    return _layout(fig, title or "Every row is a different pattern: left columns flicker, right columns barely change",
+    return _layout(fig, title or "Left columns flicker, right columns barely change",
                    height=460, key="pe-heatmap")
 
 
 def position_similarity_figure(sim, title: str | None = None, colorbar: str = "dot product",
-                               symmetric: bool = True) -> go.Figure:
+                               symmetric: bool = True, x_title: str = "position j",
+                               y_title: str = "position i") -> go.Figure:
     """A [P, P] position-to-position similarity matrix (rows: position i, columns: position j)."""
     sim = np.asarray(sim, dtype=float)
     m = _symmetric_range(sim) if symmetric else None
@@ -81,9 +82,9 @@ def position_similarity_figure(sim, title: str | None = None, colorbar: str = "d
         zmid=0.0, zmin=-m if m else None, zmax=m, colorbar=dict(title=colorbar),
         hovertemplate="position %{y} vs %{x}<br>" + colorbar + " %{z:.3f}<extra></extra>",
     ))
-    fig.update_xaxes(title_text="position j")
-    fig.update_yaxes(title_text="position i", autorange="reversed", scaleanchor="x")
-    return _layout(fig, title or "Nearby positions look alike: similarity depends on the distance |i - j|",
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title, autorange="reversed", scaleanchor="x")
+    return _layout(fig, title or "Similarity depends only on the distance |i − j|",
                    height=460, key="pe-similarity")
 
 
@@ -107,43 +108,55 @@ def same_word_figure(word_vec, pe_a, pe_b, pos_a: int, pos_b: int, word: str = "
                    height=320, key="pe-same-word")
 
 
-def relative_rotation_figure(pe, k: int, pairs, positions=None, base: float = 10000.0) -> go.Figure:
-    """For each pair i in `pairs`, plot (PE[pos, 2i], PE[pos, 2i+1]) as points on the unit circle
-    and arrows pos -> pos + k: every arrow turns by the same angle k·ω_i, whatever pos is.
+def relative_rotation_figure(pe, k: int, pairs, positions=None) -> go.Figure:
+    """For each pair i in `pairs`, the points (PE[pos, 2i], PE[pos, 2i+1]) on the unit circle and an
+    arc from pos to pos + k for a few positions: every arc spans the same angle, whatever pos is.
+
+    The angles are read off the table itself, not from the formula. Arcs are drawn at slightly
+    smaller radii (1, 0.9, 0.8, ...) so that arcs of different positions do not hide each other.
     """
     pe = np.asarray(pe, dtype=float)
     n_pos, d_model = pe.shape
     if not 0 < k < n_pos:
         raise ValueError(f"The offset k must be between 1 and {n_pos - 1}.")
-    positions = list(range(0, n_pos - k, max(1, (n_pos - k) // 6))) if positions is None else list(positions)
+    if positions is None:
+        positions = list(range(0, n_pos - k, max(1, (n_pos - k) // 4)))[:4]
     pairs = list(pairs)
-    titles = []
     for i in pairs:
-        angle = k * base ** (-2 * i / d_model)
-        titles.append(f"pair {i} (dims {2 * i}, {2 * i + 1}): turn {math.degrees(angle) % 360:.1f}°")
-    fig = make_subplots(rows=1, cols=len(pairs), subplot_titles=titles)
-    circle = np.linspace(0, 2 * np.pi, 181)
-    for c, i in enumerate(pairs, start=1):
         if not 0 <= 2 * i + 1 < d_model:
             raise ValueError(f"Pair {i} does not exist for d_model {d_model}: pick 0..{d_model // 2 - 1}.")
+    # Angle of each position on the circle of pair i: x = sin(θ), y = cos(θ).
+    theta = {i: np.arctan2(pe[:, 2 * i], pe[:, 2 * i + 1]) for i in pairs}  # (n_pos,) each
+    turn = {i: float((theta[i][k] - theta[i][0]) % (2 * np.pi)) for i in pairs}
+    titles = [f"pair {i} (dims {2 * i}, {2 * i + 1}): turn {math.degrees(turn[i]):.1f}°" for i in pairs]
+    fig = make_subplots(rows=1, cols=len(pairs), subplot_titles=titles)
+    circle = np.linspace(0, 2 * np.pi, 181)
+    t = np.linspace(0.0, 1.0, 40)
+    for c, i in enumerate(pairs, start=1):
         fig.add_trace(go.Scatter(x=np.sin(circle), y=np.cos(circle), mode="lines", showlegend=False,
                                  line=dict(color="#cccccc", width=1), hoverinfo="skip"), row=1, col=c)
-        x, y = pe[:, 2 * i], pe[:, 2 * i + 1]
         for j, p in enumerate(positions):
             colour = LINE_COLOURS[j % len(LINE_COLOURS)]
+            r = 1.0 - 0.1 * (j % 5)
+            start = theta[i][p]
+            # The arc the table actually takes from p to p + k (same turn for every p).
+            step = (theta[i][p + k] - start) % (2 * np.pi)
+            angles = start + t * step
+            text = [str(p)] + [""] * (len(t) - 2) + [str(p + k)]
             fig.add_trace(go.Scatter(
-                x=[x[p], x[p + k]], y=[y[p], y[p + k]], mode="lines+markers+text",
-                text=[str(p), str(p + k)], textposition="top center",
-                marker=dict(size=[7, 11], color=colour, symbol=["circle", "arrow"], angleref="previous"),
-                line=dict(color=colour, width=2), showlegend=c == 1, legendgroup=f"pos{p}",
+                x=r * np.sin(angles), y=r * np.cos(angles), mode="lines+markers+text", text=text,
+                textposition="top center",
+                marker=dict(size=[8] + [0] * (len(t) - 2) + [12], color=colour,
+                            symbol=["circle"] + ["circle"] * (len(t) - 2) + ["arrow"], angleref="previous"),
+                line=dict(color=colour, width=2.5), showlegend=c == 1, legendgroup=f"pos{p}",
                 name=f"pos {p} → {p + k}",
-                hovertemplate="position %{text}<br>sin %{x:.3f}<br>cos %{y:.3f}<extra></extra>",
+                hovertemplate=f"pos {p} → {p + k}<br>turn {math.degrees(step):.1f}°<extra></extra>",
             ), row=1, col=c)
         axis = "" if c == 1 else str(c)
         fig.update_xaxes(range=[-1.25, 1.25], title_text=f"dim {2 * i} (sin)", row=1, col=c)
         fig.update_yaxes(range=[-1.25, 1.25], title_text=f"dim {2 * i + 1} (cos)", row=1, col=c,
                          scaleanchor=f"x{axis}", scaleratio=1)
-    return _layout(fig, f"PE(pos + {k}) is PE(pos) rotated: in each pair every arrow turns by the same angle",
+    return _layout(fig, f"PE(pos + {k}) is PE(pos) rotated: in each pair every arc turns by the same angle",
                    height=420, key="pe-rotation")
 
 
@@ -171,14 +184,16 @@ def offset_lines_figure(scores, rows=None) -> go.Figure:
     fig = go.Figure()
     for j, m in enumerate(rows):
         offsets = m - np.arange(scores.shape[1])
+        # Wide lines first, thin ones on top: where curves coincide, all of them stay visible.
+        width = 2 + 2.5 * (len(rows) - 1 - j)
         fig.add_trace(go.Scatter(
-            x=offsets, y=scores[m], mode="lines+markers", name=f"query at position {m}",
-            line=dict(color=LINE_COLOURS[j % len(LINE_COLOURS)], width=2), marker=dict(size=5),
+            x=offsets, y=scores[m], mode="lines", name=f"query at position {m}", opacity=0.85,
+            line=dict(color=LINE_COLOURS[j % len(LINE_COLOURS)], width=width),
             hovertemplate=f"query position {m}<br>offset %{{x}}<br>q·k %{{y:.3f}}<extra></extra>",
         ))
     fig.update_xaxes(title_text="offset m - n (query position minus key position)")
     fig.update_yaxes(title_text="q·k after rotation")
-    return _layout(fig, "RoPE: the curves for different query positions coincide, q·k depends only on m - n",
+    return _layout(fig, "Same offset, same q·k, whatever the query position",
                    height=420, key="rope-offsets")
 
 
@@ -186,6 +201,7 @@ def scheme_similarity_figure(matrices: dict, notes: dict | None = None) -> go.Fi
     """Side by side cosine-similarity matrices [P, P] per scheme; a None matrix shows its note instead."""
     notes = notes or {}
     names = list(matrices)
+    last = next((n for n in reversed(names) if matrices[n] is not None), None)  # carries the colour bar
     fig = make_subplots(rows=1, cols=len(names), subplot_titles=names, horizontal_spacing=0.04)
     for c, name in enumerate(names, start=1):
         sim = matrices[name]
@@ -200,7 +216,7 @@ def scheme_similarity_figure(matrices: dict, notes: dict | None = None) -> go.Fi
             continue
         sim = np.asarray(sim, dtype=float)
         fig.add_trace(go.Heatmap(
-            z=sim, colorscale=DIVERGING, zmid=0.0, zmin=-1, zmax=1, showscale=c == len(names),
+            z=sim, colorscale=DIVERGING, zmid=0.0, zmin=-1, zmax=1, showscale=name == last,
             colorbar=dict(title="cosine"), name=name,
             hovertemplate=f"{name}<br>position %{{y}} vs %{{x}}<br>cosine %{{z:.3f}}<extra></extra>",
         ), row=1, col=c)
