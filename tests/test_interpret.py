@@ -19,10 +19,10 @@ from transformer.interpret import (
     induction_score,
     induction_targets,
     previous_token_score,
-    query_walkthrough,
     row_entropy,
     sink_score,
 )
+from transformer.inspection import query_walkthrough
 
 
 def previous_token_matrix(T: int) -> np.ndarray:

@@ -10,11 +10,11 @@ same code describes a head in the app, in a test on a synthetic matrix, and in a
   the mean attention weight that lands on the cells the pattern names, so it lies in [0, 1]
   and a head that does exactly that pattern scores 1.
 * `describe_head` turns those scores and the entropy of each row into one plain sentence.
-* `query_walkthrough` recomputes one query's attention from the captured q, k, v and mask, step
-  by step, with the model's real numbers.
-* `ablation_accuracy` switches heads off (the capture context's `ablate=` option) and re-scores.
 * `head_scores_over_time` and `detect_formation` track scores over training snapshots and find
-  the step at which an induction head forms (the score jumps while the loss drops).
+  the step at which an induction head forms (the score jumps while the loss drops);
+  `INDUCTION_DEMO` is a preset on which that happens within a few hundred steps.
+
+Running a model on one input (capture, one query step by step, ablation) is in `inspection.py`.
 """
 from __future__ import annotations
 
@@ -263,99 +263,6 @@ def describe_heads(weights, q_tokens, k_tokens=None, causal: bool = True) -> lis
 
 
 # ---------------------------------------------------------------------------------------------
-# One query, step by step, from the captured q, k, v.
-# ---------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class QueryWalkthrough:
-    """Attention for one query recomputed by hand. Shapes: d = d_head, S = number of keys."""
-
-    query: int
-    head: int
-    d_head: int
-    q: np.ndarray          # [d]     the query vector
-    k: np.ndarray          # [S, d]  every key
-    v: np.ndarray          # [S, d]  every value
-    dots: np.ndarray       # [S]     q · k_j
-    scaled: np.ndarray     # [S]     q · k_j / sqrt(d)
-    allowed: np.ndarray    # [S]     bool, True = the mask lets the query see key j
-    masked: np.ndarray     # [S]     scaled, with -inf where not allowed
-    weights: np.ndarray    # [S]     softmax(masked)
-    out: np.ndarray        # [S]     sum_j weights_j v_j  -> [d]
-    captured_weights: np.ndarray  # [S] what the model itself produced, for comparison
-
-    @property
-    def max_abs_error(self) -> float:
-        """Largest difference between our recomputation and the model's own weights."""
-        return float(np.abs(self.weights - self.captured_weights).max())
-
-
-def query_walkthrough(cache, name: str, query: int, head: int = 0, batch: int = 0) -> QueryWalkthrough:
-    """Recompute the attention of one query from a `capture(model, qkv=True)` cache.
-
-    `name` is the attention module ("decoder.0.self_attn"); the cache must hold `name`,
-    `name.q`, `name.k`, `name.v` and `name.mask`.
-    """
-    missing = [n for n in (name, f"{name}.q", f"{name}.k", f"{name}.v") if n not in cache]
-    if missing:
-        raise ValueError(f"The capture has no {', '.join(missing)}: capture with qkv=True.")
-    q_all = _as_numpy(cache[f"{name}.q"])  # (B, H, T, d_head)
-    k_all = _as_numpy(cache[f"{name}.k"])  # (B, H, S, d_head)
-    v_all = _as_numpy(cache[f"{name}.v"])  # (B, H, S, d_head)
-    w_all = _as_numpy(cache[name])         # (B, H, T, S)
-    B, H, T, d = q_all.shape
-    S = k_all.shape[2]
-    if not (0 <= batch < B and 0 <= head < H and 0 <= query < T):
-        raise ValueError(f"Pick a row below {B}, a head below {H} and a query position below {T}.")
-    q = q_all[batch, head, query]   # (d,)
-    k = k_all[batch, head]          # (S, d)
-    v = v_all[batch, head]          # (S, d)
-    if f"{name}.mask" in cache and cache[f"{name}.mask"] is not None:
-        mask = np.broadcast_to(np.asarray(_as_numpy(cache[f"{name}.mask"]) > 0), (B, H, T, S))
-        allowed = np.array(mask[batch, head, query])  # (S,)
-    else:
-        allowed = np.ones(S, dtype=bool)
-    dots = k @ q                     # (S,)
-    scaled = dots / math.sqrt(d)
-    masked = np.where(allowed, scaled, -np.inf)
-    shifted = np.exp(masked - masked[allowed].max())  # subtract the max: same softmax, no overflow
-    weights = shifted / shifted.sum()
-    out = weights @ v                # (d,)
-    return QueryWalkthrough(query, head, d, q, k, v, dots, scaled, allowed, masked, weights, out,
-                            w_all[batch, head, query])
-
-
-# ---------------------------------------------------------------------------------------------
-# Head ablation.
-# ---------------------------------------------------------------------------------------------
-
-def ablation_accuracy(model, task, examples, heads: dict | None = None) -> dict:
-    """Answer `examples` with the given heads switched off; return accuracies and answers.
-
-    heads: {"decoder.0.self_attn": [1, 3], ...}, passed to `capture(..., ablate=heads)` which
-    zeroes those heads' outputs. Returns {"seq_acc", "token_acc", "answers": [{"input",
-    "expected", "predicted", "correct"}]}, where token accuracy compares answer tokens by position.
-    """
-    from transformer.capture import capture
-    from transformer.decoding import predict
-
-    srcs = [ex.src for ex in examples]
-    with capture(model, ablate=heads or None):
-        predictions = predict(model, task, srcs)
-    answers, right_tokens, total_tokens = [], 0, 0
-    for ex, pred in zip(examples, predictions):
-        pred = list(pred)
-        expected = list(ex.tgt)
-        right_tokens += sum(a == b for a, b in zip(pred, expected))
-        total_tokens += max(len(expected), 1)
-        answers.append({"input": task.format_src(ex.src), "expected": task.format_tgt(expected),
-                        "predicted": task.format_tgt(pred), "correct": pred == expected})
-    n = max(len(answers), 1)
-    return {"seq_acc": sum(a["correct"] for a in answers) / n,
-            "token_acc": right_tokens / max(total_tokens, 1), "answers": answers}
-
-
-# ---------------------------------------------------------------------------------------------
 # Scores over training time, and the step at which an induction head forms.
 # ---------------------------------------------------------------------------------------------
 
@@ -412,8 +319,9 @@ class Formation:
     score_before: float
     score_after: float
     loss_step: int | None  # first step at which the loss fell halfway from its plateau to its end
-    loss_before: float
+    loss_before: float     # the loss when the score started to rise (the plateau)
     loss_after: float
+    onset: int | None = None   # last snapshot step before formation with the score still low
 
 
 def _halfway_crossing(xs: np.ndarray, ys: np.ndarray, lo: float, hi: float, rising: bool):
@@ -439,9 +347,9 @@ def detect_formation(steps, scores: dict, loss_steps=None, losses=None, min_jump
     steps [N] and scores {name: [N, H]} as from `head_scores_over_time(kind="induction")`;
     loss_steps/losses: the training-loss curve. A head "forms" when its score rises by at least
     `min_jump` from its lowest early level to its final level; the formation step is the first
-    snapshot past halfway. The loss drop is found the same way: from the plateau level (the
-    median loss over the stretch before the formation step, after the first fast fall) down to
-    the final level. Returns None when no head rises by `min_jump`.
+    snapshot past halfway. The loss is read the same way: its level when the score starts to
+    rise (the plateau), its final level, and the first step past halfway between them.
+    Returns None when no head rises by `min_jump`.
     """
     steps = np.asarray(steps)
     best = None
@@ -460,15 +368,48 @@ def detect_formation(steps, scores: dict, loss_steps=None, losses=None, min_jump
         return None
     _, name, h, lo, hi, s = best
     step = _halfway_crossing(steps, s, lo, hi, rising=True)
+    # The onset: the last snapshot before formation at which the score had barely moved.
+    quiet = np.flatnonzero((steps <= step) & (s <= lo + 0.1 * (hi - lo)))
+    onset = int(steps[quiet[-1]]) if quiet.size else int(steps[0])
     loss_step, loss_before, loss_after = None, float("nan"), float("nan")
     if loss_steps is not None and losses is not None and len(losses) >= 4:
         ls, lv = np.asarray(loss_steps), _smooth(np.asarray(losses, dtype=np.float64), 9)
         tail = max(1, lv.size // 10)
         loss_after = float(np.median(lv[-tail:]))
-        # The plateau: the second half of the stretch before formation (the first half holds the
-        # fast initial fall from log V to the unigram level).
-        before = lv[(ls <= step) & (ls >= step / 2)]
-        loss_before = float(np.median(before)) if before.size else float(lv[0])
-        after_plateau = ls >= step / 2
-        loss_step = _halfway_crossing(ls[after_plateau], lv[after_plateau], loss_before, loss_after, rising=False)
-    return Formation(step, name, h, lo, hi, loss_step, loss_before, loss_after)
+        loss_before = float(np.interp(onset, ls, lv))
+        later = ls >= onset
+        loss_step = _halfway_crossing(ls[later], lv[later], loss_before, loss_after, rising=False)
+    return Formation(step, name, h, lo, hi, loss_step, loss_before, loss_after, onset)
+
+
+# ---------------------------------------------------------------------------------------------
+# The induction-head demo preset.
+# ---------------------------------------------------------------------------------------------
+
+# A two-layer decoder with ONE head per layer and a small feed-forward layer, on repeated random
+# letters. One head per layer makes the circuit legible: layer 0's head becomes the
+# previous-token head, layer 1's the induction head. The loss sits near ln 26 ≈ 3.26 (guessing a
+# letter) for about 50 steps, then falls to ~0 within about 60 steps as layer 1's induction
+# score jumps from ~0.1 to ~0.8 (seed 0). RoPE makes "the previous token" an easy relative
+# offset; with learned positions the same circuit forms, but more slowly and less sharply.
+INDUCTION_DEMO = {
+    "task": {"length": 12, "min_length": 6, "n_symbols": 26},
+    "model": {"arch": "decoder", "n_layers": 2, "n_heads": 1, "d_model": 64, "d_ff": 64,
+              "pos_encoding": "rope", "dropout": 0.0},
+    "train": {"steps": 300, "batch_size": 64, "lr": 3e-3, "warmup": 50, "schedule": "cosine",
+              "eval_every": 10, "eval_size": 128, "seed": 0},
+    "seconds": 30,
+}
+
+
+def induction_demo_configs(steps: int | None = None):
+    """(task, ModelConfig, TrainConfig) of the induction demo; `steps` shortens it (tests)."""
+    from .tasks import get_task
+    from .training import TrainConfig
+
+    task = get_task("induction", **INDUCTION_DEMO["task"])
+    model_cfg = task.model_config(**INDUCTION_DEMO["model"])
+    train = dict(INDUCTION_DEMO["train"])
+    if steps is not None:
+        train["steps"] = steps
+    return task, model_cfg, TrainConfig(**train)
