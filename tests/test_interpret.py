@@ -1,4 +1,4 @@
-"""Head descriptions, the step-by-step recomputation, ablation and induction-formation detection."""
+"""Head descriptions from attention patterns, scores over training, and induction-formation detection."""
 from __future__ import annotations
 
 import math
@@ -6,10 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import torch
 
-from transformer import ModelConfig, build_model
-from transformer.capture import capture
 from transformer.interpret import (
     anti_diagonal_score,
     describe_head,
@@ -22,7 +19,6 @@ from transformer.interpret import (
     row_entropy,
     sink_score,
 )
-from transformer.inspection import query_walkthrough
 
 
 def previous_token_matrix(T: int) -> np.ndarray:
@@ -126,37 +122,6 @@ def test_describe_heads_one_per_head():
 
 def test_previous_token_score_of_uniform_is_low():
     assert previous_token_score(uniform_causal(12)) < 0.3
-
-
-# --------------------------------------------------------------------------- walkthrough
-
-
-@pytest.fixture(scope="module")
-def tiny_decoder():
-    torch.manual_seed(0)
-    cfg = ModelConfig(vocab_size=11, max_len=16, d_model=16, n_heads=2, n_layers=1, d_ff=32)
-    return build_model(cfg).eval()
-
-
-@pytest.mark.parametrize("query", [0, 3, 6])
-def test_walkthrough_reproduces_the_models_weights(tiny_decoder, query):
-    idx = torch.tensor([[1, 4, 5, 6, 4, 5, 7]])
-    with capture(tiny_decoder, qkv=True) as cache:
-        tiny_decoder(idx)
-    wt = query_walkthrough(cache, "decoder.0.self_attn", query=query, head=1)
-    assert wt.max_abs_error < 1e-5
-    assert wt.allowed.sum() == query + 1  # causal: itself and earlier tokens
-    assert np.isneginf(wt.masked[~wt.allowed]).all()
-    assert wt.weights.sum() == pytest.approx(1.0)
-    np.testing.assert_allclose(wt.scaled, cache["decoder.0.self_attn.scores"][0, 1, query].numpy(), atol=1e-5)
-    np.testing.assert_allclose(wt.out, wt.weights @ wt.v)
-
-
-def test_walkthrough_without_qkv_says_how_to_fix(tiny_decoder):
-    with capture(tiny_decoder) as cache:
-        tiny_decoder(torch.tensor([[1, 4, 5]]))
-    with pytest.raises(ValueError, match="qkv=True"):
-        query_walkthrough(cache, "decoder.0.self_attn", query=1)
 
 
 # --------------------------------------------------------------------------- formation
