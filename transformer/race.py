@@ -25,6 +25,7 @@ from typing import Optional, Sequence
 
 from .build import count_parameters
 from .compare import accuracy_by_length, task_at_length
+from .devices import resolve_device
 from .live import ACTIVE, RunLimiter, default_limiter, threads_per_run
 from .training import TrainConfig, Trainer, TrainingDiverged
 
@@ -45,24 +46,34 @@ class RaceEntry:
     model_cfg: object
 
 
-def check_budget(trainers: dict, batch_size: int, device_type: str) -> None:
-    """Raise ValueError naming the limit when a race is too big for this machine."""
+def check_budget(entries: Sequence[RaceEntry], batch_size: int, device_type: str = "cpu") -> dict[str, int]:
+    """Refuse (ValueError naming the limit) a race too big for this machine, before any model
+    is built; return {name: parameter count}. Counting happens on the meta device: shapes only."""
+    import torch
+
+    from .build import build_model
+
     budget = BUDGETS["gpu" if device_type in ("cuda", "mps") else "cpu"]
-    if len(trainers) > budget["max_models"]:
+    if len(entries) > budget["max_models"]:
         raise ValueError(f"A race takes at most {budget['max_models']} models on this machine: remove some.")
-    for name, trainer in trainers.items():
-        n = count_parameters(trainer.model)
+    counts = {}
+    for e in entries:
+        # The trainer sizes the vocabulary and max_len from the task; count what it will build.
+        cfg = replace(e.model_cfg, vocab_size=len(e.task.vocab), max_len=e.task.max_len(e.model_cfg.layout))
+        with torch.device("meta"):
+            counts[e.name] = n = count_parameters(build_model(cfg))
         if n > budget["max_parameters"]:
             raise ValueError(
-                f"{name} has {n:,} parameters; this machine's limit is {budget['max_parameters']:,} per model: "
+                f"{e.name} has {n:,} parameters; this machine's limit is {budget['max_parameters']:,} per model: "
                 "make d_model smaller or use fewer layers."
             )
-        tokens = batch_size * trainer.model_cfg.max_len
+        tokens = batch_size * cfg.max_len
         if tokens > budget["max_tokens_per_step"]:
             raise ValueError(
-                f"{name} would read {tokens:,} tokens per step; this machine's limit is "
+                f"{e.name} would read {tokens:,} tokens per step; this machine's limit is "
                 f"{budget['max_tokens_per_step']:,}: use a smaller batch or a shorter length."
             )
+    return counts
 
 
 class RaceRun:
@@ -86,11 +97,12 @@ class RaceRun:
         train_cfg = train_cfg or TrainConfig()
         if train_cfg.threads is None:
             train_cfg = replace(train_cfg, threads=threads_per_run(self.limiter.limit))
+        train_cfg.validate()
+        check_budget(entries, train_cfg.batch_size, resolve_device(train_cfg.device).type)
         # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
         self.trainers = {e.name: Trainer(e.task, e.model_cfg, train_cfg) for e in entries}
         self.entries = {e.name: e for e in entries}
         self.train_cfg = next(iter(self.trainers.values())).cfg
-        check_budget(self.trainers, self.train_cfg.batch_size, next(iter(self.trainers.values())).device.type)
         self.parameters = {name: count_parameters(t.model) for name, t in self.trainers.items()}
         self.test_lengths, self.test_examples = tuple(test_lengths), test_examples
 
@@ -351,3 +363,90 @@ def _reason_text(reason: str, trainer: Trainer) -> str:
     if reason == "max_seconds":
         return f"used its {trainer.cfg.max_seconds:g} s of compute"
     return f"finished its {trainer.cfg.steps} steps"
+
+
+# --------------------------------------------------------------------------------------------
+# Planning a race: the transformer and parameter-matched recurrent models on one task
+# --------------------------------------------------------------------------------------------
+
+SHORT_NAMES = {"decoder": "Transformer", "rnn": "RNN", "gru": "GRU", "lstm": "LSTM",
+               "lstm-seq2seq": "LSTM enc-dec", "lstm-seq2seq-attn": "LSTM enc-dec + attention"}
+RACE_ARCHS = ("decoder", "rnn", "gru", "lstm")
+
+
+def default_test_lengths(task) -> tuple[int, ...]:
+    """N/2, N, 3N/2 and 2N in the task's own length unit (N = its training length)."""
+    from .compare import task_length
+
+    n = task_length(task)
+    lengths = set()
+    for want in (max(1, n // 2), n, max(n + 1, (3 * n) // 2), 2 * n):
+        for length in (want, want + 1):  # brackets only come in even lengths
+            try:
+                task_at_length(task, length)
+            except ValueError:
+                continue
+            lengths.add(length)
+            break
+    return tuple(sorted(lengths))
+
+
+def plan_race(task, archs: Sequence[str] = RACE_ARCHS, transformer: Optional[dict] = None,
+              rnn_layers: int = 1) -> list[RaceEntry]:
+    """Entries for a fair race on `task`: the transformer (the task's preset, with `transformer`
+    overrides such as d_model, n_heads, n_layers, d_ff, pos_encoding) and each recurrent arch
+    in `archs` with its hidden size matched to the transformer's parameter count (±10%).
+
+    Recurrent models default to one layer: for a fixed parameter budget one wide layer keeps
+    more memory in its state than two narrow ones, which gives them their best chance.
+    """
+    from .compare import matched_configs
+
+    unknown = [a for a in archs if a not in RACE_ARCHS]
+    if unknown:
+        raise ValueError(f"A race takes {', '.join(RACE_ARCHS)}; '{unknown[0]}' is not one of them.")
+    if not archs:
+        raise ValueError("Pick at least one model for the race.")
+    for arch in archs:
+        task.check_arch(arch)
+    t_cfg = task.model_config("decoder", **(transformer or {}))
+    recurrent = [a for a in archs if a != "decoder"]
+    configs = matched_configs(t_cfg, recurrent, n_layers=rnn_layers)
+    return [RaceEntry(SHORT_NAMES[a], task, configs[a]) for a in RACE_ARCHS if a in archs]
+
+
+# Tasks a race runs on, the unit of their length, and how their training inputs vary in length.
+RACE_TASKS = {
+    "reverse": {"unit": "letters", "fixed": {"min_length": 1}},
+    "copy": {"unit": "letters", "fixed": {"min_length": 1}},
+    "recall": {"unit": "key-value pairs", "fixed": {}},
+    "parity": {"unit": "bits", "fixed": {"min_length": 1}},
+    "brackets": {"unit": "brackets", "fixed": {"min_length": 2}},
+}
+
+
+def race_task(name: str, length: int):
+    """The task `name` with inputs up to `length` long (in its own unit; recall: pairs).
+
+    Training inputs vary in length (from 1 up to `length`) where the task allows, so a
+    model meets every length up to N and "accuracy against length" compares like with like.
+    """
+    from .compare import length_param
+    from .tasks import TASKS, get_task
+
+    if name not in RACE_TASKS:
+        raise ValueError(f"The race runs on {', '.join(RACE_TASKS)}; '{name}' is not one of them.")
+    key = length_param(TASKS[name]())
+    return get_task(name, **{key: int(length), **RACE_TASKS[name]["fixed"]})
+
+
+# Presets: each tells one honest part of the story within about a minute on two CPU cores.
+# "story" says what the class should expect; it was checked by running the preset (seed 0).
+RACE_PRESETS = {
+    "reverse-short": {"title": "Reverse 6 letters: everyone learns it", "task": "reverse", "length": 6,
+                      "steps": 500, "story": "TODO"},
+    "reverse-long": {"title": "Reverse 16 letters: recurrent memory runs out", "task": "reverse", "length": 16,
+                     "steps": 500, "story": "TODO"},
+    "parity": {"title": "Parity of 16 bits: recurrence wins", "task": "parity", "length": 16,
+               "steps": 500, "story": "TODO"},
+}

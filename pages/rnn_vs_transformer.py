@@ -1,0 +1,487 @@
+"""RNN vs Transformer: race recurrent models against a transformer, then see why they differ.
+
+The race trains a transformer and parameter-matched RNN / GRU / LSTM models on the same data in
+one background thread (`transformer.race.RaceRun`), and the curves refresh once a second. The
+tabs below explain the result with measurements on the race's own models: step time against
+length, gradient against distance, the LSTM's memory next to attention, the LSTM
+encoder-decoder with and without attention on dates, and the complexity table.
+"""
+from __future__ import annotations
+
+import streamlit as st
+import torch
+
+from transformer.build import build_model
+from transformer.capture import capture
+from transformer.compare import (attention_map_mb, complexity_rows, gradient_by_distance, step_time_by_length,
+                                 task_at_length, task_length)
+from transformer.decoding import predict
+from transformer.figures.attention import attention_heatmap
+from transformer.figures.compare import (accuracy_by_length_figure, gradient_distance_figure, hidden_state_heatmap,
+                                         race_curves, step_time_figure)
+from transformer.live import ACTIVE
+from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHORT_NAMES, RaceEntry, RaceRun,
+                              check_budget, default_test_lengths, plan_race, race_task)
+from transformer.tasks import TASKS, get_task, make_batch
+from transformer.training import TrainConfig
+from transformer.ui.session import presenter_mode
+
+K = "rnn."
+CHART = {"displaylogo": False}
+BATCH_SIZE = 64
+DATES_MODELS = ("lstm-seq2seq", "lstm-seq2seq-attn")
+# The transformer is the tasks' preset size; recurrent widths are then matched to it.
+SIZE_DEFAULTS = {"d_model": 64, "n_heads": 4, "t_layers": 2, "d_ff": 256, "pos": "sinusoidal", "rnn_layers": 1}
+SAVED = [K + name for name in ("preset", "task", "length", "models", "steps", "seed", "d_model", "n_heads",
+                                "t_layers", "d_ff", "pos", "rnn_layers")]
+
+
+# --------------------------------------------------------------------------- this session's races
+
+class SessionRaces:
+    """The page's background races ("main" and "dates"); all stopped when the session ends."""
+
+    def __init__(self):
+        self.races: dict[str, RaceRun] = {}
+        self.ids: dict[str, int] = {}
+
+    def get(self, slot: str) -> RaceRun | None:
+        return self.races.get(slot)
+
+    def put(self, slot: str, race: RaceRun) -> None:
+        old = self.races.get(slot)
+        self.races[slot] = race
+        self.ids[slot] = self.ids.get(slot, 0) + 1
+        if old is not None:
+            old.stop()
+
+    def stop_all(self) -> None:
+        for race in list(self.races.values()):
+            race.stop()
+
+    def any_active(self) -> bool:
+        return any(r.status in ACTIVE for r in self.races.values())
+
+
+@st.cache_resource(scope="session", on_release=lambda races: races.stop_all(), show_spinner=False)
+def session_races() -> SessionRaces:
+    return SessionRaces()
+
+
+# --------------------------------------------------------------------------- settings
+
+def _apply_preset(key: str) -> None:
+    preset = RACE_PRESETS[key]
+    st.session_state[K + "preset"] = key
+    st.session_state[K + "task"] = preset["task"]
+    st.session_state[K + "length"] = preset["length"]
+    st.session_state[K + "steps"] = preset["steps"]
+    st.session_state[K + "models"] = list(preset.get("archs", RACE_ARCHS))
+
+
+def _init_settings() -> None:
+    """First visit: the preset named in the link (or the first), then the link's own values."""
+    if K + "preset" in st.session_state:
+        return
+    saved = st.session_state.get(K + "saved")
+    if saved:  # back from another page: Streamlit forgot the widgets, not us
+        st.session_state.update(saved)
+        return
+    query = st.query_params.to_dict()
+    _apply_preset(query.get("preset") if query.get("preset") in RACE_PRESETS else next(iter(RACE_PRESETS)))
+    st.session_state.update({K + k: v for k, v in SIZE_DEFAULTS.items()})
+    st.session_state[K + "seed"] = 0
+    if query.get("task") in RACE_TASKS:
+        st.session_state[K + "task"] = query["task"]
+    for name, lo, hi in (("length", 1, 64), ("steps", 10, 5000), ("seed", 0, 2**31 - 1)):
+        value = query.get(name, "")
+        if value.isdigit() and lo <= int(value) <= hi:
+            st.session_state[K + name] = int(value)
+    if "models" in query:
+        models = [a for a in query["models"].split(",") if a in RACE_ARCHS]
+        if models:
+            st.session_state[K + "models"] = models
+
+
+def _sync_link() -> None:
+    """Mirror the settings in the URL, so a link reopens this exact race."""
+    query = {"preset": st.session_state[K + "preset"], "task": st.session_state[K + "task"],
+             "length": str(st.session_state[K + "length"]), "models": ",".join(st.session_state[K + "models"]),
+             "steps": str(st.session_state[K + "steps"]), "seed": str(st.session_state[K + "seed"])}
+    if st.query_params.to_dict() != query:
+        st.query_params.from_dict(query)
+
+
+def _settings() -> tuple[list[RaceEntry] | None, TrainConfig | None]:
+    """Draw the race's controls; return (entries, train config) or (None, None) with an error shown."""
+    st.selectbox("Preset", list(RACE_PRESETS), key=K + "preset", format_func=lambda k: RACE_PRESETS[k]["title"],
+                 on_change=lambda: _apply_preset(st.session_state[K + "preset"]))
+    st.caption("**What to expect:** " + RACE_PRESETS[st.session_state[K + "preset"]]["story"])
+    c1, c2, c3, c4 = st.columns([2, 1, 3, 1])
+    task_name = c1.selectbox("Task", list(RACE_TASKS), key=K + "task", format_func=lambda n: TASKS[n].title)
+    unit = RACE_TASKS[task_name]["unit"]
+    c2.number_input(f"length N ({unit})", 1, 64, step=1, key=K + "length",
+                    help="Training inputs are up to N long; afterwards every model is also tested on 2N.")
+    c3.multiselect("Models", list(RACE_ARCHS), key=K + "models", format_func=lambda a: SHORT_NAMES[a])
+    c4.number_input("steps each", 10, 5000, step=50, key=K + "steps")
+    with st.expander("Model sizes, seed and budget"):
+        a, b, c, d, e, f = st.columns(6)
+        t_over = {
+            "d_model": a.number_input("transformer d_model", 8, 1024, step=8, key=K + "d_model"),
+            "n_heads": b.number_input("heads", 1, 16, key=K + "n_heads"),
+            "n_layers": c.number_input("transformer layers", 1, 12, key=K + "t_layers"),
+            "d_ff": d.number_input("d_ff", 8, 4096, step=32, key=K + "d_ff"),
+            "pos_encoding": e.selectbox("positions", ("sinusoidal", "rope", "learned", "none"), key=K + "pos"),
+        }
+        rnn_layers = f.number_input("recurrent layers", 1, 4, key=K + "rnn_layers",
+                                    help="Their hidden size is chosen to match the transformer's parameters.")
+        st.number_input("seed (same seed, same race)", 0, 2**31 - 1, key=K + "seed")
+        cpu = BUDGETS["cpu"]
+        st.caption(f"Budget on a CPU: at most {cpu['max_parameters']:,} parameters per model and "
+                   f"{cpu['max_tokens_per_step']:,} tokens per step.")
+    _sync_link()
+    st.session_state[K + "saved"] = {k: st.session_state[k] for k in SAVED if k in st.session_state}
+    try:
+        task = race_task(task_name, st.session_state[K + "length"])
+        entries = plan_race(task, st.session_state[K + "models"], t_over, rnn_layers)
+        steps = int(st.session_state[K + "steps"])
+        train = TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr=3e-3, warmup=50, eval_every=max(10, steps // 12),
+                            seed=int(st.session_state[K + "seed"]), until_acc=0.99).validate()
+        counts = check_budget(entries, BATCH_SIZE)
+    except ValueError as err:
+        st.error(str(err))
+        return None, None
+    st.dataframe([{"model": e.name, "width (d_model / hidden)": e.model_cfg.d_model, "layers": e.model_cfg.n_layers,
+                   "parameters": counts[e.name]} for e in entries], hide_index=True, key=K + "sizes")
+    st.caption(f"Same data (seed {train.seed}), batch of {BATCH_SIZE}, AdamW at 3e-3 with warm-up and cosine decay, "
+               f"up to {steps} steps each; a model stops early at 99 % of answers right.")
+    return entries, train
+
+
+# --------------------------------------------------------------------------- the live race
+
+def _start(entries, train) -> None:
+    try:
+        race = RaceRun(entries, train, test_lengths=default_test_lengths(entries[0].task))
+    except ValueError as err:
+        st.session_state[K + "error"] = str(err)
+        return
+    st.session_state.pop(K + "error", None)
+    session_races().put("main", race.start())
+
+
+def _buttons(race: RaceRun | None, entries, train) -> None:
+    status = race.status if race is not None else "idle"
+    b1, b2, b3 = st.columns(3)
+    if b1.button("Start the race", type="primary", disabled=entries is None, key=K + "start", width="stretch"):
+        _start(entries, train)
+        st.rerun()
+    paused = status == "paused"
+    if b2.button("Resume" if paused else "Pause", disabled=status not in ("training", "paused"), key=K + "pause",
+                 width="stretch"):
+        race.resume() if paused else race.pause()
+        st.rerun(scope="fragment")
+    if b3.button("Stop", disabled=not session_races().any_active(), key=K + "stop", width="stretch",
+                 help="Stops every model of every race on this page; what they learned is kept."):
+        session_races().stop_all()
+        st.rerun()
+
+
+def _race_view(entries, train) -> None:
+    race = session_races().get("main")
+    if race is not None and race.status not in ACTIVE and st.session_state.get(K + "ticking"):
+        st.session_state[K + "ticking"] = False  # it just ended: one full rerun stops the refresh
+        st.rerun()
+    _buttons(race, entries, train)
+    if st.session_state.get(K + "error"):
+        st.error(st.session_state[K + "error"])
+    if race is None:
+        st.info("Press **Start the race**: every model trains on the same examples, in turns, with the same "
+                "optimizer; the curves appear here and refresh every second.")
+        return
+    status = race.status
+    if status == "queued":
+        st.warning(f"Queued, position {race.queue_position or 1}: the race starts when a training slot frees up.")
+    elif status == "failed":
+        st.error(race.message)
+    else:
+        st.caption(f"**{status.capitalize()}.** {race.message}")
+    progress, evals, states = race.progress, race.evals, race.model_messages
+    st.dataframe([{
+        "model": name, "parameters": race.parameters[name], "step": p["step"],
+        "own compute (s)": round(p["train_s"], 1),
+        "sequence accuracy": round(evals[name][-1]["seq_acc"], 3) if evals[name] else None,
+        "status": p["status"] + (f": {states[name]}" if states[name] else ""),
+    } for name, p in progress.items()], hide_index=True, key=K + "progress")
+    big = presenter_mode()
+    for x in ("step", "train_s"):
+        fig = race_curves(evals, x=x)
+        if big:
+            fig.update_layout(font_size=20, height=520)
+        with st.container(key=f"race-{x.replace('_', '-')}"):
+            st.plotly_chart(fig, key=K + "c." + x, config=CHART)
+    lengths = race.length_results
+    if lengths:
+        task = race.entries[race.names[0]].task
+        n = default_test_lengths(task)
+        st.plotly_chart(accuracy_by_length_figure(lengths, train_length=task_length(task),
+                                                  length_label=f"input length ({RACE_TASKS[task.name]['unit']})"),
+                        key=K + "c.len", config=CHART)
+        st.dataframe([{"model": name, **{f"length {r['length']}": (round(r["seq_acc"], 3) if "seq_acc" in r else "—")
+                                         for r in rows}} for name, rows in lengths.items()], hide_index=True)
+        st.caption(f"Trained on inputs up to {task_length(task)} long, tested on exactly {', '.join(map(str, n))}: "
+                   "sequence accuracy on 256 new examples each. A dash: that model cannot read that length.")
+
+
+# --------------------------------------------------------------------------- the models the tabs explain
+
+def _analysis_models(entries) -> tuple[dict, dict, object, str]:
+    """({name: trained model}, {name: model at initialisation}, task, caption).
+
+    From the race when there is one (its weights at the latest evaluation), else the planned,
+    untrained models: the architecture alone already shows much of the story.
+    """
+    race = session_races().get("main")
+    if race is not None:
+        task = race.entries[race.names[0]].task
+        cfgs = {n: t.model_cfg for n, t in race.trainers.items()}
+        seed, trained = race.train_cfg.seed, {n: race.model_copy(n) for n in race.names}
+        steps = min(p["step"] for p in race.progress.values())
+        caption = f"The race's models after {steps}+ steps on {task.title.lower()} (N = {task_length(task)})."
+    elif entries:
+        task, cfgs, seed, trained = entries[0].task, {e.name: e.model_cfg for e in entries}, 0, {}
+        caption = "Untrained models (start a race to compare trained ones)."
+    else:
+        return {}, {}, None, ""
+    initial = {}
+    for name, cfg in cfgs.items():
+        torch.manual_seed(seed)  # the same initial weights the race started from
+        initial[name] = build_model(cfg).eval()
+    return trained, initial, task, caption
+
+
+def _probe_batch(task, n: int, seed: int):
+    fixed = task_at_length(task, task_length(task))
+    return make_batch(fixed, fixed.examples(n, seed), "lm")
+
+
+def _gradient_tab(entries) -> None:
+    st.markdown("How much does the loss at the **last answer token** change when we nudge the input "
+                "*k* tokens earlier? The size of that gradient, on a log scale, against *k*. Through a recurrence "
+                "the signal is multiplied by the same matrix at every step, so it shrinks geometrically "
+                "(Bengio et al. 1994); the LSTM's additive cell path slows the fall; attention reaches every "
+                "position in one step.")
+    trained, initial, task, caption = _analysis_models(entries)
+    if task is None:
+        st.info("Pick at least one model above.")
+        return
+    batch = _probe_batch(task, 32, seed=4321)
+    pick = [n for n in initial if n in ("Transformer", "RNN", "LSTM", "GRU")]
+    left, right = st.columns(2)
+    with left:
+        grads = {n: gradient_by_distance(initial[n], batch["idx"], batch["targets"]) for n in pick}
+        st.plotly_chart(gradient_distance_figure(grads, title="At initialisation: the architecture alone"),
+                        key=K + "c.grad0", config=CHART)
+    with right:
+        if trained:
+            grads = {n: gradient_by_distance(trained[n], batch["idx"], batch["targets"]) for n in pick}
+            st.plotly_chart(gradient_distance_figure(grads, title="After training: what each model learned to use"),
+                            key=K + "c.grad1", config=CHART)
+        else:
+            st.info("Start a race to see the trained models here.")
+    st.caption(caption + " Mean over 32 examples; distance 0 is the answer position itself.")
+
+
+def _memory_tab(entries) -> None:
+    trained, initial, task, caption = _analysis_models(entries)
+    models = trained or initial
+    recurrent = next((n for n in ("LSTM", "GRU", "RNN") if n in models), None)
+    if task is None or recurrent is None:
+        st.info("Add an LSTM, GRU or RNN to the race to see its memory.")
+        return
+    batch = _probe_batch(task, 6, seed=99)
+    row = st.slider("example", 0, 5, 0, key=K + "mem_row")
+    idx, tokens = batch["idx"][row:row + 1], batch["tokens"][row]
+    with torch.no_grad(), capture(models[recurrent]) as cache:
+        models[recurrent](idx)
+    left, right = st.columns(2)
+    with left:
+        what = "hidden"
+        if "rnn.cell" in cache:
+            what = st.radio("LSTM state", ("cell", "hidden"), horizontal=True, key=K + "mem_state",
+                            format_func=lambda w: {"cell": "cell c (its memory)", "hidden": "hidden h (what it shows)"}[w])
+        states = cache[f"rnn.{what}"][0].numpy()
+        st.plotly_chart(hidden_state_heatmap(
+            states, tokens, value_label=what,
+            title=f"{recurrent} {what} state: a colour held across columns is remembered; a sudden change is a write "
+                  "or a forget"), key=K + "c.mem", config=CHART)
+    with right:
+        if "Transformer" not in models:
+            st.info("Add the Transformer to the race to compare its attention.")
+        else:
+            model = models["Transformer"]
+            layer = model.cfg.n_layers - 1
+            with torch.no_grad(), capture(model) as att:
+                model(idx)
+            weights = att[f"decoder.{layer}.self_attn"][0]                     # (H, T, T)
+            head = st.selectbox("head", ["mean of heads", *range(weights.shape[0])], key=K + "mem_head")
+            w = weights.mean(0) if head == "mean of heads" else weights[head]
+            st.plotly_chart(attention_heatmap(
+                w.numpy(), tokens, allowed=torch.ones_like(w, dtype=torch.bool).tril().numpy(),
+                title=f"Transformer, last layer: no state to keep, each token looks back directly"),
+                key=K + "c.att", config=CHART)
+    st.caption(caption + " Both read the same input; only the first 64 units of the state are drawn.")
+
+
+def _parallel_tab(entries) -> None:
+    st.markdown("A recurrent layer must finish token *t* before it can start token *t + 1*: its sequential steps "
+                "grow with the length. Attention handles all positions in one matrix product, but compares every "
+                "pair of tokens, so its score matrices grow with the **square** of the length.")
+    busy = session_races().any_active()
+    go = st.button("Measure on this machine (about 20 s)", disabled=busy or not entries, key=K + "measure",
+                   help="Times a full training step (forward, backward, AdamW) at several lengths.")
+    if busy:
+        st.caption("Wait for the race to end: measured times would include its work.")
+    if go:
+        cfgs = {e.name: e.model_cfg for e in entries}
+        with st.spinner("Timing training steps at lengths 16, 32, 64 and 128…"):
+            measured = step_time_by_length(cfgs, (16, 32, 64, 128), batch_size=16, repeats=2)
+        attn = {n: [attention_map_mb(c, 16, t) for t in (16, 32, 64, 128)] for n, c in cfgs.items()
+                if not c.is_recurrent}
+        st.session_state[K + "timing"] = (measured, attn, {e.name: e.model_cfg.arch for e in entries})
+    timing = st.session_state.get(K + "timing")
+    if timing:
+        measured, attn, _ = timing
+        st.plotly_chart(step_time_figure(measured, attention_mb=attn), key=K + "c.time", config=CHART)
+        st.caption("Batch of 16, median of 2 steps after a warm-up, on this machine now (other work on it makes "
+                   "the numbers noisy). Dashed: the size of the attention weights of one step; PyTorch's fused "
+                   "attention computes them in tiles and never keeps them all, which is why the measured memory "
+                   "grows more slowly.")
+
+
+def _complexity_tab() -> None:
+    timing = st.session_state.get(K + "timing")
+    if timing:
+        measured, _, archs = timing
+        rows = complexity_rows({archs[n]: r for n, r in measured.items()}, labels=SHORT_NAMES)
+    else:
+        rows = complexity_rows()
+    st.table(rows)
+    st.caption("n = sequence length, d = width. Self-attention costs more per layer when n > d but needs no "
+               "sequential steps and connects any two tokens directly (Vaswani et al. 2017, Table 1)."
+               + ("" if timing else " Measure on the *Parallelism* tab to add this machine's numbers."))
+
+
+# --------------------------------------------------------------------------- from recurrence to attention
+
+ATTN_NAME = SHORT_NAMES["lstm-seq2seq-attn"]
+
+
+def _start_dates(steps: int) -> None:
+    task = get_task("dates")
+    entries = [RaceEntry(SHORT_NAMES[a], task, task.model_config(a)) for a in DATES_MODELS]
+    try:
+        race = RaceRun(entries, TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr=3e-3, warmup=50,
+                                            eval_every=max(10, steps // 12), until_acc=0.99))
+    except ValueError as err:
+        st.session_state[K + "dates_error"] = str(err)
+        return
+    st.session_state.pop(K + "dates_error", None)
+    session_races().put("dates", race.start())
+
+
+def _alignment(race: RaceRun) -> None:
+    task = race.entries[ATTN_NAME].task
+    text = st.text_input("A date to translate", "22 Nov 2026", key=K + "date")
+    try:
+        src = task.parse(text)
+    except ValueError as err:
+        st.error(str(err))
+        return
+    answers = {}
+    for name in race.names:
+        answers[name] = predict(race.model_copy(name), task, [src])[0]
+    cols = st.columns(len(answers))
+    for col, (name, pred) in zip(cols, answers.items()):
+        right = pred == task.solve(src)
+        col.metric(name, task.format_tgt(pred) or "(nothing)", "right" if right else "wrong",
+                   delta_color="normal" if right else "inverse")
+    model = race.model_copy(ATTN_NAME)
+    vocab = task.vocab
+    src_ids = torch.tensor([vocab.encode(src)])
+    tgt_in = torch.tensor([[vocab.bos_id] + vocab.encode(answers[ATTN_NAME])])
+    with torch.no_grad(), capture(model) as cache:
+        model(src_ids, tgt_in)
+    weights = cache["decoder.cross_attn"][0, 0].numpy()                       # (T, S)
+    outputs = (answers[ATTN_NAME] + ["<eos>"])[: weights.shape[0]]
+    st.plotly_chart(attention_heatmap(
+        weights, outputs, src,
+        title="Additive attention: for each output character (row), where the decoder looked in the source"),
+        key=K + "c.align", config=CHART)
+    st.caption("Rows: the characters the attention model wrote; columns: the source. Year digits should align "
+               "in order, the day jumps back to the start, and both month digits look at the month word. "
+               "The model without attention has no such map: all it gets is the encoder's final state.")
+
+
+def _dates_view() -> None:
+    race = session_races().get("dates")
+    if race is not None and race.status not in ACTIVE and st.session_state.get(K + "dates_ticking"):
+        st.session_state[K + "dates_ticking"] = False
+        st.rerun()
+    if st.session_state.get(K + "dates_error"):
+        st.error(st.session_state[K + "dates_error"])
+    if race is None:
+        return
+    progress, evals = race.progress, race.evals
+    st.caption(f"**{race.status.capitalize()}.** " + " · ".join(
+        f"{n}: step {p['step']}, {100 * evals[n][-1]['seq_acc']:.0f} % right" for n, p in progress.items()
+        if evals[n]))
+    st.plotly_chart(race_curves(evals, x="step", title="The same LSTMs, with and without attention"),
+                    key=K + "c.dates", config=CHART)
+    if race.status not in ACTIVE:
+        _alignment(race)
+
+
+def _dates_tab() -> None:
+    st.markdown("Before transformers, translation used an LSTM **encoder-decoder** (Sutskever et al. 2014): the "
+                "decoder starts from the encoder's final state and never sees the source again. Bahdanau et al. "
+                "(2015) let every decoder step look back at all encoder states with learned weights — "
+                "*additive attention*. The transformer keeps the attention and drops the recurrence.")
+    race = session_races().get("dates")
+    active = race is not None and race.status in ACTIVE
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    steps = left.number_input("steps each", 10, 5000, 600, step=50, key=K + "dates_steps")
+    if right.button("Train both on dates", disabled=active, key=K + "dates_start",
+                    help="Both LSTM encoder-decoders, same size and data, on the same examples."):
+        _start_dates(int(steps))
+        st.rerun()
+    st.session_state[K + "dates_ticking"] = active
+    st.fragment(_dates_view, run_every=1.0 if active else None)()
+
+
+# --------------------------------------------------------------------------- the page
+
+st.title("RNN vs Transformer")
+st.markdown("Recurrent networks read one token at a time and carry a memory; a transformer looks at every "
+            "token at once. Race them on the same task with the same number of parameters, then see why one "
+            "wins — and where it does not.")
+_init_settings()
+with st.container(border=True):
+    planned, train_cfg = _settings()
+main_race = session_races().get("main")
+active = main_race is not None and main_race.status in ACTIVE
+st.session_state[K + "ticking"] = active
+st.fragment(_race_view, run_every=1.0 if active else None)(planned, train_cfg)
+
+st.header("Why?")
+tabs = st.tabs(["Parallelism", "Vanishing gradients", "Memory", "Recurrence → attention", "Complexity"])
+with tabs[0]:
+    _parallel_tab(planned)
+with tabs[1]:
+    _gradient_tab(planned)
+with tabs[2]:
+    _memory_tab(planned)
+with tabs[3]:
+    _dates_tab()
+with tabs[4]:
+    _complexity_tab()

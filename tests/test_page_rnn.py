@@ -1,0 +1,165 @@
+"""The RNN vs Transformer page under Streamlit's AppTest: settings, a real tiny race, stop, refusals.
+
+AppTest does not tick `st.fragment(run_every=...)`, so tests poll with `at.run()`.
+"""
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from transformer.race import RaceRun
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "rnn_vs_transformer.py")
+
+
+@pytest.fixture
+def stop_races():
+    """Stop every race a test started through the page (AppTest sessions never close)."""
+    yield
+    stuck = [r for r in gc.get_objects() if type(r) is RaceRun and r.alive and not r.stop(timeout=15)]
+    assert not stuck, f"{len(stuck)} race thread(s) did not stop within 15 s"
+
+
+def page(query: dict | None = None, **sizes) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    for key, value in sizes.items():
+        at.number_input(key=f"rnn.{key}").set_value(value)
+    if sizes:
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def tiny(at: AppTest, models=("decoder", "lstm"), length=3, steps=20) -> AppTest:
+    """Shrink the race so a test trains it in seconds."""
+    at.number_input(key="rnn.length").set_value(length)
+    at.number_input(key="rnn.steps").set_value(steps)
+    at.multiselect(key="rnn.models").set_value(list(models))
+    for key, value in (("d_model", 16), ("n_heads", 2), ("t_layers", 1), ("d_ff", 32)):
+        at.number_input(key=f"rnn.{key}").set_value(value)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def poll(at: AppTest, done, timeout=120.0) -> AppTest:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if done(at):
+            return at
+        time.sleep(0.3)
+    raise AssertionError("the page did not reach the expected state in time")
+
+
+def table_with(at: AppTest, column: str):
+    """The first dataframe on the page that has `column` (AppTest does not expose their keys)."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a '{column}' column")
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_page_opens_with_parameter_matched_models():
+    at = page()
+    sizes = table_with(at, "width (d_model / hidden)")
+    assert list(sizes["model"]) == ["Transformer", "RNN", "GRU", "LSTM"]
+    counts = list(sizes["parameters"])
+    assert max(counts) <= 1.1 * min(counts)           # "about the same number of parameters"
+    assert not at.error
+    assert at.button(key="rnn.start").disabled is False
+    assert at.button(key="rnn.stop").disabled is True
+    # The explanation tabs draw from untrained models before any race: gradients and memory.
+    assert len(at.get("plotly_chart")) >= 2
+
+
+def test_preset_and_link_fill_the_settings():
+    at = page({"preset": "parity"})
+    assert at.selectbox(key="rnn.task").value == "parity"
+    at.selectbox(key="rnn.preset").set_value("reverse-long").run()
+    assert at.selectbox(key="rnn.task").value == "reverse"
+    assert at.number_input(key="rnn.length").value == 16
+    assert at.query_params["preset"] == "reverse-long"
+    at = page({"task": "recall", "length": "5", "models": "lstm,decoder", "steps": "70"})
+    assert at.selectbox(key="rnn.task").value == "recall"
+    assert at.number_input(key="rnn.length").value == 5
+    assert at.multiselect(key="rnn.models").value == ["lstm", "decoder"]
+    assert at.number_input(key="rnn.steps").value == 70
+
+
+def test_bad_settings_get_one_sentence_and_no_start():
+    at = page({"task": "brackets"})
+    at.number_input(key="rnn.length").set_value(7).run()
+    assert "must be even" in at.error[0].value
+    assert at.button(key="rnn.start").disabled
+    at.number_input(key="rnn.length").set_value(8)
+    at.multiselect(key="rnn.models").set_value([]).run()
+    assert "at least one model" in at.error[0].value
+
+
+def test_a_model_too_big_for_the_machine_is_refused_naming_the_limit():
+    at = page()
+    at.number_input(key="rnn.d_model").set_value(512)
+    at.number_input(key="rnn.d_ff").set_value(2048)
+    at.number_input(key="rnn.t_layers").set_value(4).run()
+    assert "limit is 1,000,000" in at.error[0].value
+    assert at.button(key="rnn.start").disabled
+
+
+def test_a_tiny_race_runs_to_the_end_and_tests_longer_inputs(stop_races):
+    at = tiny(page())
+    at.button(key="rnn.start").click().run()
+    poll(at, lambda at: "Race finished" in captions(at))
+    progress = table_with(at, "own compute (s)")
+    assert list(progress["step"]) == [20, 20]
+    assert all("finished" in s for s in progress["status"])
+    lengths = table_with(at, "length 6")                    # trained on up to 3, tested up to 2N = 6
+    assert list(lengths["model"]) == ["Transformer", "LSTM"]
+    assert at.button(key="rnn.stop").disabled
+    # Curves against steps and against seconds, accuracy against length, and the trained gradients.
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 6
+
+
+def test_stop_ends_the_race_thread(stop_races):
+    at = tiny(page(), steps=5000)
+    at.button(key="rnn.start").click().run()
+    poll(at, lambda at: at.button(key="rnn.stop").disabled is False and "Training" in captions(at))
+    at.button(key="rnn.stop").click().run()
+    races = [r for r in gc.get_objects() if type(r) is RaceRun]
+    assert races and not any(r.alive for r in races)
+    poll(at, lambda at: "Stopped" in captions(at))
+    assert at.button(key="rnn.stop").disabled
+
+
+def test_measuring_step_time_fills_the_complexity_table():
+    at = tiny(page(), models=("decoder", "rnn"))
+    at.button(key="rnn.measure").click().run()
+    assert not at.exception
+    table = at.table[0].value
+    assert "ms/step at 128 tokens" in table.columns
+    assert list(table["sequential steps"]) == ["O(1)", "O(n)"]
+
+
+def test_dates_race_draws_the_alignment_and_rejects_a_bad_date(stop_races):
+    at = page()
+    at.number_input(key="rnn.dates_steps").set_value(10)
+    at.button(key="rnn.dates_start").click().run()
+    poll(at, lambda at: len(at.text_input) > 0)       # the alignment appears when training ends
+    assert len([m for m in at.metric]) == 2
+    before = len(at.get("plotly_chart"))
+    at.text_input(key="rnn.date").set_value("31 Foo 2020").run()
+    assert "month" in at.error[0].value.lower() or "unknown" in at.error[0].value.lower()
+    assert len(at.get("plotly_chart")) == before - 1
