@@ -7,6 +7,7 @@ with the lesson controls folded into an expander.
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,7 +20,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(_ROOT) / "pages":
     sys.path.insert(0, _ROOT)
     sys.modules.pop("lessons", None)
 
-from lessons import LessonError, load_all  # noqa: E402
+from lessons import LESSONS_DIR, LessonError, load_all  # noqa: E402
 from transformer.ui import lesson as L  # noqa: E402
 from transformer.ui.session import presenter_mode  # noqa: E402
 
@@ -29,16 +30,20 @@ PICKER_KEY = "lessons.picker"
 
 
 @st.cache_resource(show_spinner=False)
-def course():
+def course(directory: str):
     """Every lesson, validated once per server process (lesson files change only on deploy)."""
-    return load_all()
+    return load_all(directory)
 
 
 try:
-    LESSONS = course()
+    # A teacher can point the app at a folder of their own lessons (same format).
+    LESSONS = course(os.environ.get("TLAB_LESSONS_DIR") or str(LESSONS_DIR))
 except LessonError as err:
     st.error("A lesson file is broken, so the lessons cannot open. Fix it and restart the app:\n\n"
              + "\n".join(f"- `{line}`" for line in str(err).splitlines()))
+    st.stop()
+if not LESSONS:
+    st.error("There are no lesson files in the lessons folder: add files named like 01_my_lesson.toml.")
     st.stop()
 
 
@@ -51,9 +56,8 @@ def _go(lesson: int, step: int, seed: int | None = None) -> None:
     st.session_state[PLACE_KEY] = L.Place(lesson, step, seed)
 
 
-def _on_pick() -> None:
-    ids = [l.id for l in LESSONS]
-    _go(ids.index(st.session_state[PICKER_KEY]), 0)
+def _on_pick(labels: list[str]) -> None:
+    _go(labels.index(st.session_state[PICKER_KEY]), 0)
 
 
 def _on_jump(key: str) -> None:
@@ -75,6 +79,8 @@ if set(query) & {"lesson", "step", "seed"} and query != st.session_state.get(LIN
     for note in notes:
         st.warning(note)
 place = _place()
+if place.lesson >= len(LESSONS):
+    place = L.Place(0, 0, place.seed)
 lesson = LESSONS[place.lesson]
 step = min(place.step, len(lesson.steps) - 1)
 presenter = presenter_mode()
@@ -89,10 +95,11 @@ def _label(l) -> str:
 
 
 def controls() -> None:
-    st.session_state[PICKER_KEY] = lesson.id
+    # Plain labels as options (not ids with a format_func): the ✅ marks change as lessons get done.
+    labels = [_label(l) for l in LESSONS]
+    st.session_state[PICKER_KEY] = labels[place.lesson]
     c1, c2, c3 = st.columns([3, 2, 1])
-    c1.selectbox("Lesson", [l.id for l in LESSONS], key=PICKER_KEY, on_change=_on_pick,
-                 format_func=lambda i: _label(next(l for l in LESSONS if l.id == i)))
+    c1.selectbox("Lesson", labels, key=PICKER_KEY, on_change=_on_pick, args=(labels,))
     jump_key = f"lessons.jump.{lesson.id}"
     st.session_state[jump_key] = step
     c2.selectbox("Step", list(range(len(lesson.steps))), key=jump_key, on_change=_on_jump, args=(jump_key,),

@@ -59,7 +59,10 @@ class LessonRuns:
 
     def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:
         """Start a run with explicit configs under `key` (a previous run there is stopped)."""
-        run = LiveRun(task, model_cfg, train_cfg, max_snapshots=LESSON_MAX_SNAPSHOTS).start()
+        return self.add(key, LiveRun(task, model_cfg, train_cfg, max_snapshots=LESSON_MAX_SNAPSHOTS).start())
+
+    def add(self, key: tuple, run):
+        """Keep a started run (anything with `stop`, e.g. a RaceRun) under `key`; stop the one it replaces."""
         with self._lock:
             old, self.runs[key] = self.runs.get(key), run
             self._models.pop(key, None)

@@ -1,83 +1,74 @@
-"""A small race for lesson 9: a transformer and recurrent models on one task, drawn together.
+"""A small race for lesson 9, on the RNN vs Transformer page's machinery (`transformer.race`).
 
-The models get about the same number of parameters (`transformer.compare.matched_configs`), the
-same data, seed, optimizer and number of steps. They train as this session's lesson runs (see
-`lesson_models`), at the same time when the server has a free slot for each; a run that has to
-wait says so, and the curves are drawn against optimizer steps so that waiting does not
-distort the comparison. The full comparison lives on the RNN vs Transformer page.
+`plan_race` gives the task's transformer preset and recurrent models with about the same number
+of parameters; `RaceRun` trains them in one background thread, always stepping the model that
+has used the least compute, so they share the same data, seed, optimizer and budget. The race
+is kept as one of this session's lesson runs (stopped when the tab closes). The page with every
+option is "RNN vs Transformer"; here a lesson gets one button and the live curves.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 import streamlit as st
 
-from ..config import ARCH_LABELS
 from ..live import ACTIVE
-from ..tasks import get_task
-from ..training import preset_configs
 from .lesson_models import lesson_runs
 
-SHORT = {"decoder": "Transformer", "encoder": "Transformer (encoder)", "encoder-decoder": "Transformer (enc-dec)",
-         "lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}
 
+def _plan(task_name: str, length: int | None, archs: list[str], seed: int):
+    from dataclasses import replace
 
-def race_configs(task_name: str, archs: list[str], seed: int) -> tuple:
-    """(task, {arch: ModelConfig}, TrainConfig): the transformer's preset, recurrent models matched to it."""
-    from ..compare import matched_configs
+    from ..compare import task_length
+    from ..race import plan_race, race_task
+    from ..tasks import get_task
+    from ..training import preset_configs
 
-    task = get_task(task_name)
-    model_cfg, train_cfg = preset_configs(task, archs[0])
-    configs = matched_configs(model_cfg, [a for a in archs[1:]])
-    return task, configs, replace(train_cfg, seed=seed)
-
-
-def _keys(task_name: str, archs: list[str], seed: int) -> dict[str, tuple]:
-    return {arch: ("race", task_name, arch, int(seed)) for arch in archs}
+    task = race_task(task_name, length if length is not None else task_length(get_task(task_name)))
+    entries = plan_race(task, archs)
+    _, train_cfg = preset_configs(task, "decoder")
+    return task, entries, replace(train_cfg, seed=seed)
 
 
 def race_widget(ctx) -> None:
-    """Draw the race for ctx.params task / archs: a start button, then live curves."""
-    task_name = ctx.get("task", "recall")
-    archs = list(ctx.get("archs", ["decoder", "lstm", "rnn"]))
-    runs = lesson_runs()
-    keys = _keys(task_name, archs, ctx.seed)
-    current = {arch: runs.get(key) for arch, key in keys.items()}
-    task, configs, train_cfg = race_configs(task_name, archs, ctx.seed)
-    if any(run is None for run in current.values()):
-        from ..build import build_model, count_parameters
+    """ctx.params: task, archs (decoder first), optional length. A start button, then live curves."""
+    from ..race import RaceRun
 
-        sizes = ", ".join(f"{SHORT.get(a, a)} {count_parameters(build_model(c)):,}" for a, c in configs.items())
-        seconds = task.preset(archs[0]).seconds
-        st.markdown(f"**{task.title or task.name}**: {train_cfg.steps} steps each, seed {ctx.seed}. "
-                    f"Parameters: {sizes}.")
-        names = " vs ".join(SHORT.get(a, a) for a in archs)
-        if st.button(f"Start the race: {names} (about {seconds * len(archs) / 2:.0f} s on 2 cores)",
-                     key=f"{ctx.key}.race", type="primary"):
-            for arch, cfg in configs.items():
-                runs.start_configs(keys[arch], task, cfg, train_cfg)
+    task_name = ctx.get("task", "reverse")
+    archs = list(ctx.get("archs", ["decoder", "lstm", "rnn"]))
+    length = ctx.get("length")
+    key = ("race", task_name, length, tuple(archs), int(ctx.seed))
+    runs = lesson_runs()
+    race = runs.get(key)
+    if race is None or race.status == "failed":
+        if race is not None:
+            st.warning(f"The last race failed: {race.message or 'no reason given'} Try again below.")
+        task, entries, train_cfg = _plan(task_name, length, archs, ctx.seed)
+        seconds = task.preset("decoder").seconds
+        sizes = ", ".join(e.name for e in entries)
+        st.markdown(f"**{task.title or task.name}**, {train_cfg.steps} steps for each of {sizes} "
+                    f"(about the same number of parameters), seed {ctx.seed}.")
+        if st.button(f"Start the race (about {seconds * len(entries):.0f} s)", key=f"{ctx.key}.race",
+                     type="primary"):
+            runs.add(key, RaceRun(entries, train_cfg).start())
             st.rerun()
         return
-    active = any(run.status in ACTIVE for run in current.values())
-    if active:
-        st.fragment(_draw, run_every=1.0)(ctx, current, live=True)
+    if race.status in ACTIVE:
+        st.fragment(_draw, run_every=1.0)(ctx, race, live=True)
     else:
-        _draw(ctx, current)
+        _draw(ctx, race)
 
 
-def _draw(ctx, runs: dict, live: bool = False) -> None:
+def _draw(ctx, race, live: bool = False) -> None:
     from ..figures.compare import race_curves
 
-    if live and not any(run.status in ACTIVE for run in runs.values()):
+    if live and race.status not in ACTIVE:
         st.rerun()                                    # the race just ended: redraw the page once
-    histories = {SHORT.get(arch, arch): run.evals for arch, run in runs.items()}
-    ctx.plot(race_curves(histories, x="step", title="Same task, same steps: who learns it?"), "race")
+    ctx.plot(race_curves(race.evals, x="step", title="Same task, same data, same steps: who learns it?"), "race")
     cells = []
-    for arch, run in runs.items():
-        evals = run.evals
-        acc = f"{evals[-1]['seq_acc']:.0%}" if evals else "–"
-        state = run.status if run.status != "queued" else f"queued (position {run.queue_position or 1})"
-        cells.append(f"**{SHORT.get(arch, arch)}**: {state}, step {run.progress['step']}, accuracy {acc}")
-    st.markdown(" · ".join(cells))
-    st.caption(f"{ARCH_LABELS.get(next(iter(runs)), '')} and recurrent models with about the same number of "
-               "parameters. More on the RNN vs Transformer page.")
+    for name, p in race.progress.items():
+        rows = race.evals[name]
+        acc = f"{rows[-1]['seq_acc']:.0%}" if rows else "–"
+        cells.append(f"**{name}** ({race.parameters[name]:,} parameters): step {p['step']} of {p['total']}, "
+                     f"{p['train_s']:.0f} s of compute, {acc} right")
+    state = race.status if race.status != "queued" else f"queued (position {race.queue_position or 1})"
+    st.markdown(f"Race {state}.  \n" + "  \n".join(cells))
+    st.caption("More races, lengths and the per-second view on the RNN vs Transformer page.")
