@@ -51,7 +51,7 @@ QUESTION_KINDS = ("choice", "predict")
 WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxyType({
     "embedding_space": {"task": str, "arch": str, "dims": int},
     "rnn_unroll": {"cell": str, "length": int},
-    "race": {"task": str, "length": int, "archs": list},
+    "race": {"preset": str, "task": str, "length": int, "archs": list},
     "vanishing_gradients": {"length": int},
     "step_time": {"max_len": int},
     "attention_by_hand": {"scaled": bool},
@@ -62,7 +62,7 @@ WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxy
     "positional_curves": {"d_model": int, "positions": int},
     "positional_similarity": {"d_model": int, "positions": int},
     "rotary": {"d_head": int},
-    "block_diagram": {"norm": str, "arch": str},
+    "block_diagram": {"norm": str, "arch": str, "counts": bool},
     "causal_mask": {"length": int},
     "date_cross_attention": {"layer": int},
     "training_curves": {"task": str, "arch": str},

@@ -154,9 +154,12 @@ if step + 1 == len(lesson.steps):
         answered = set(p["answers"]) | set(p["predictions"])
         missing = [i + 1 for i, _ in lesson.questions if i not in answered]
         unseen = [i + 1 for i in range(len(lesson.steps)) if i not in p["seen"]]
-        parts = ([f"questions on step {', '.join(map(str, missing))}"] if missing else []) + \
-                ([f"step {', '.join(map(str, unseen))} not seen yet"] if unseen else [])
-        mid_col.info("To finish this lesson: " + "; ".join(parts) + ".")
+        def steps_text(numbers):
+            return ("step " if len(numbers) == 1 else "steps ") + ", ".join(map(str, numbers))
+
+        parts = ([f"visit {steps_text(unseen)}"] if unseen else []) + \
+                ([f"answer the question on {steps_text(missing)}"] if missing else [])
+        mid_col.info("To finish this lesson, " + " and ".join(parts) + ".")
 
 # The URL always says where we are, so copying it shares this exact step.
 link = L.link_params(lesson, step, place.seed)

@@ -14,7 +14,7 @@ from ..live import ACTIVE
 from .lesson_models import lesson_runs
 
 
-def _plan(task_name: str, length: int | None, archs: list[str], seed: int):
+def _plan(task_name: str, length: int | None, archs: list[str], seed: int, steps: int | None = None):
     from dataclasses import replace
 
     from ..compare import task_length
@@ -25,24 +25,37 @@ def _plan(task_name: str, length: int | None, archs: list[str], seed: int):
     task = race_task(task_name, length if length is not None else task_length(get_task(task_name)))
     entries = plan_race(task, archs)
     _, train_cfg = preset_configs(task, "decoder")
-    return task, entries, replace(train_cfg, seed=seed)
+    return task, entries, replace(train_cfg, seed=seed, steps=steps or train_cfg.steps)
+
+
+def race_settings(params) -> tuple[str, int | None, list[str], int | None]:
+    """(task, length, archs, steps) from a lesson's params: a named preset of the RNN vs
+    Transformer page (`transformer.race.RACE_PRESETS`), or task / length / archs given directly."""
+    from ..race import RACE_PRESETS
+
+    archs = list(params.get("archs", ["decoder", "lstm", "rnn"]))
+    name = params.get("preset")
+    if name is not None:
+        if name not in RACE_PRESETS:
+            raise ValueError(f"There is no race preset '{name}': choose one of {', '.join(RACE_PRESETS)}.")
+        preset = RACE_PRESETS[name]
+        return preset["task"], preset.get("length"), list(preset.get("archs", archs)), preset.get("steps")
+    return params.get("task", "reverse"), params.get("length"), archs, None
 
 
 def race_widget(ctx) -> None:
-    """ctx.params: task, archs (decoder first), optional length. A start button, then live curves."""
+    """ctx.params: a race preset, or task / archs (decoder first) / length. A start button, then live curves."""
     from ..race import RaceRun
 
-    task_name = ctx.get("task", "reverse")
-    archs = list(ctx.get("archs", ["decoder", "lstm", "rnn"]))
-    length = ctx.get("length")
-    key = ("race", task_name, length, tuple(archs), int(ctx.seed))
+    task_name, length, archs, steps = race_settings(ctx.params)
+    key = ("race", task_name, length, tuple(archs), steps, int(ctx.seed))
     runs = lesson_runs()
     race = runs.get(key)
     if race is None or race.status == "failed":
         if race is not None:
             st.warning(f"The last race failed: {race.message or 'no reason given'} Try again below.")
-        task, entries, train_cfg = _plan(task_name, length, archs, ctx.seed)
-        seconds = task.preset("decoder").seconds
+        task, entries, train_cfg = _plan(task_name, length, archs, ctx.seed, steps)
+        seconds = task.preset("decoder").seconds * train_cfg.steps / task.preset("decoder").train["steps"]
         sizes = ", ".join(e.name for e in entries)
         st.markdown(f"**{task.title or task.name}**, {train_cfg.steps} steps for each of {sizes} "
                     f"(about the same number of parameters), seed {ctx.seed}.")

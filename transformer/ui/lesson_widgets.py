@@ -101,7 +101,8 @@ def block_diagram(ctx: WidgetContext) -> None:
         norm = st.radio("layer norm", ["pre", "post"], index=0 if ctx.get("norm", "pre") == "pre" else 1,
                         horizontal=True, key=f"{ctx.key}.norm",
                         format_func=lambda n: {"pre": "pre-norm (GPT-2 and later)", "post": "post-norm (2017 paper)"}[n])
-        counts = st.toggle("show the number of weights (d_model = 64, d_ff = 256)", key=f"{ctx.key}.counts")
+        counts = st.toggle("show the number of weights (d_model = 64, d_ff = 256)", value=bool(ctx.get("counts", False)),
+                           key=f"{ctx.key}.counts")
     ctx.plot(lf.block_diagram_figure(norm, arch, *((64, 256) if counts else (None, None))), "block")
 
 
