@@ -46,7 +46,8 @@ def _groups(task, tokens: list[str]) -> list[str]:
         from transformer.tasks import sentiment as S
 
         groups = token_groups(tokens, positive=set(S.POSITIVE + S.LIKE), negative=set(S.NEGATIVE + S.DISLIKE))
-        return ["label" if t in S.LABELS else g for t, g in zip(tokens, groups)]
+        # Every token here is a word: "a" and "i" are words, not letters.
+        return ["label" if t in S.LABELS else "word" if g == "letter" else g for t, g in zip(tokens, groups)]
     return token_groups(tokens)
 
 

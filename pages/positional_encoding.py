@@ -149,9 +149,10 @@ else:
     st.plotly_chart(figs.same_word_figure(emb, pe[pos_a], pe[pos_b], pos_a, pos_b, word), key="pe.same_word")
     a, b = emb + pe[pos_a], emb + pe[pos_b]
     m1, m2, m3 = st.columns(3)
-    m1.metric("embedding alone: distance between the two", "0.00")
-    m2.metric(f"with positions: distance ‖PE({pos_a}) − PE({pos_b})‖", f"{np.linalg.norm(a - b):.2f}")
-    m3.metric("cosine similarity of the two full vectors", f"{cosine_similarity_matrix(a[None], b[None])[0, 0]:.3f}")
+    m1.metric("distance, embedding alone", "0.00", help="The same row of the embedding table at both places.")
+    m2.metric("distance with positions", f"{np.linalg.norm(a - b):.2f}", help=f"‖PE({pos_a}) − PE({pos_b})‖")
+    m3.metric("cosine of the two vectors", f"{cosine_similarity_matrix(a[None], b[None])[0, 0]:.3f}",
+              help=f"'{word}' + PE({pos_a}) against '{word}' + PE({pos_b}); 1 would be identical.")
     if pos_a == pos_b:
         st.info("Both positions are the same: pick two different positions to see a difference.")
     st.caption(
@@ -177,7 +178,8 @@ left.plotly_chart(figs.rotation_matrix_figure(R[:shown, :shown]), key="pe.rotati
 if shown < d_model:
     left.caption(f"The first {shown} of {d_model} rows and columns; the rest continue the block pattern.")
 error = rotation_error(pe, k, R)
-right.metric(f"largest |R_{k}·PE(pos) − PE(pos+{k})| over all {n_pos - k} positions", f"{error:.1e}")
+right.metric(f"largest |R_{k}·PE(pos) − PE(pos+{k})|", f"{error:.1e}",
+             help=f"Over all {n_pos - k} positions pos with pos + {k} in the table.")
 right.markdown(
     f"Each (sin, cos) pair turns by the angle k·ωᵢ, and **no `pos` appears in R_{k}**: one fixed linear map "
     "takes any position to the position k further on. A layer can therefore learn \"look 3 tokens back\" once, "
@@ -197,8 +199,9 @@ matrices = {
     "none": None,
 }
 notes = {
-    "learned": "no learned table:<br>" + learned_from.replace(", ", ",<br>") + "<br>(run the experiment below)",
-    "none": "nothing is added:<br>every position looks the same.<br>A causal decoder can still<br>count through its mask;<br>an encoder cannot.",
+    "learned": f"No learned table: {learned_from}. Run the experiment below to train one.",
+    "none": "Nothing is added: every position looks the same. A causal decoder can still count "
+            "through its mask; an encoder cannot.",
 }
 st.plotly_chart(figs.scheme_similarity_figure(matrices, notes), key="pe.schemes")
 if learned is not None:
@@ -212,7 +215,7 @@ q, kv = rng.normal(size=d_model), rng.normal(size=d_model)
 scores = rope_scores(q, kv, P, base=float(base))
 left, right = st.columns(2)
 left.plotly_chart(figs.position_similarity_figure(
-    scores, title="RoPE: q at position m · k at position n; every diagonal is constant", colorbar="q·k",
+    scores, title="RoPE q·k: constant along every diagonal", colorbar="q·k",
     x_title="key position n", y_title="query position m"),
     key="pe.rope_scores")
 right.plotly_chart(figs.offset_lines_figure(scores), key="pe.rope_offsets")

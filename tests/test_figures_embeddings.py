@@ -98,6 +98,9 @@ def test_polarity_figure_puts_each_group_on_its_own_row():
     fig = polarity_figure([0.5, -0.4, 0.1], ["good", "bad", "the"], ["positive", "negative", "word"], 0.75)
     assert [t.name for t in fig.data] == ["positive", "negative", "word"]
     assert list(fig.data[1].x) == [-0.4] and list(fig.data[1].y) == ["negative"]
+    two = polarity_figure([0.9, 0.1, 0.5], ["a", "b", "c"], ["word"] * 3)
+    assert list(two.data[0].text) == ["b", "c", "a"]  # sorted along the axis ...
+    assert list(two.data[0].textposition) == ["top center", "bottom center", "top center"]  # ... labels alternate
     assert "75%" in fig.layout.title.text
     with pytest.raises(ValueError, match="one label"):
         polarity_figure([0.5], ["good", "bad"], ["positive"])

@@ -92,7 +92,7 @@ def test_rotation_matrix_and_rope_figures():
     S = rope_scores(np.ones(8), np.arange(8.0), 10)
     fig = offset_lines_figure(S, rows=[0, 4])
     assert [t.name for t in fig.data] == ["query at position 0", "query at position 4"]
-    assert fig.data[0].line.width > fig.data[1].line.width  # the first drawn stays visible underneath
+    assert fig.data[0].marker.size > fig.data[1].marker.size  # rings shrink: coinciding points stay visible
     np.testing.assert_array_equal(fig.data[1].x, 4 - np.arange(10))
 
 
@@ -100,7 +100,9 @@ def test_scheme_comparison_explains_missing_schemes(pe):
     sims = {"sinusoidal": np.eye(4), "learned": None, "none": np.ones((4, 4))}
     fig = scheme_similarity_figure(sims, notes={"learned": "train a model with learned positions"})
     texts = [a.text for a in fig.layout.annotations]
-    assert "train a model with learned positions" in texts
+    note = next(t for t in texts if "<br>" in t)
+    assert note.replace("<br>", " ") == "train a model with learned positions"  # wrapped to fit
+    assert all(len(line) <= 24 for line in note.split("<br>"))
     assert {"sinusoidal", "learned", "none"} <= set(texts)
     heatmaps = [t for t in fig.data if t.type == "heatmap" and t.name]
     assert [t.showscale for t in heatmaps] == [False, True]  # one colour bar, on the last real matrix

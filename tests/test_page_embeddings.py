@@ -79,7 +79,7 @@ def test_trained_run_shows_film_contexts_neighbours_and_words(sentiment_run):
     labels = sum((t["text"] for t in context["data"]), [])
     assert "the·1" in labels and "the·7" in labels  # "[CLS] the movie was not good but the acting ..."
     assert at.dataframe, "a table of cosine similarities of the repeated tokens"
-    cos = chart(at, "Cosine similarity")
+    cos = chart(at, "point the same way")
     assert cos["data"][0]["x"][:3] == ["good", "great", "brilliant"]
     neighbours = chart(at, "Nearest neighbours of 'good'")
     assert "positive" not in neighbours["data"][0]["y"] and "<pad>" not in neighbours["data"][0]["y"]

@@ -65,10 +65,10 @@ def test_page_draws_every_section_without_a_model():
     assert any("depends only on the distance" in t for t in names)
     assert any("rotated" in t for t in names)
     assert any("Four ways" in t for t in names)
-    assert float(metric(at, "largest |R_3")) < 1e-4
+    assert float(metric(at, "largest |R_3")) < 1e-4  # the rotation check, shown as a number
     schemes = chart(at, "Four ways")
-    notes = " ".join(a["text"] for a in schemes["layout"]["annotations"])
-    assert "no trained model yet" in notes and "nothing is added" in notes
+    notes = " ".join(a["text"].replace("<br>", " ") for a in schemes["layout"]["annotations"])
+    assert "no trained model yet" in notes and "Nothing is added" in notes
 
 
 @pytest.mark.parametrize("d_model,positions,base", [(4, 8, 10), (256, 512, 100_000), (6, 12, 10_000)])
@@ -105,7 +105,8 @@ def test_learned_column_comes_from_the_current_model_or_says_why_not(pos_encodin
     at = open_page(checkpoint_bytes(model, task))
     assert not at.exception, at.exception[0].value
     spec = chart(at, "Four ways")
-    texts = " ".join(a["text"] for a in spec["layout"]["annotations"]) + " ".join(c.value for c in at.caption)
+    notes = " ".join(a["text"].replace("<br>", " ") for a in spec["layout"]["annotations"])
+    texts = notes + " ".join(c.value for c in at.caption)
     assert expected in texts
 
 

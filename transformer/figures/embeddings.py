@@ -142,7 +142,7 @@ def embedding_animation_figure(frames, frame_names, labels, groups, explained=No
                           buttons=[dict(label="▶ Play", method="animate", args=[None, play]),
                                    dict(label="❚❚ Pause", method="animate", args=[[None], pause])])],
         sliders=[dict(active=start, x=0.18, len=0.82, y=-0.05, yanchor="top",
-                      currentvalue=dict(prefix=f"{frame_label}: "), pad=dict(t=30),
+                      currentvalue=dict(prefix=f"{frame_label}: ", xanchor="right"), pad=dict(t=30),
                       steps=[dict(label=name, method="animate",
                                   args=[[name], dict(frame=dict(duration=0, redraw=redraw),
                                                      transition=dict(duration=0), mode="immediate")])
@@ -164,7 +164,7 @@ def cosine_matrix_figure(sim, labels, title: str | None = None) -> go.Figure:
     ))
     fig.update_xaxes(title_text="token", type="category")
     fig.update_yaxes(title_text="token", type="category", autorange="reversed")
-    fig.update_layout(title=_title(title or "Cosine similarity: 1 = same direction, 0 = unrelated, -1 = opposite"),
+    fig.update_layout(title=_title(title or "Which tokens point the same way? (cosine)"),
                       font=dict(size=FONT_SIZE),
                       height=max(360, 28 * len(shown) + 140), uirevision="embedding-cosine",
                       margin=dict(l=60, r=20, t=70, b=50))
@@ -203,9 +203,12 @@ def polarity_figure(scores, labels, groups, separation: float | None = None) -> 
     fig = go.Figure()
     for j, g in enumerate(order):
         idx = np.flatnonzero(groups_arr == g)
+        idx = idx[np.argsort(scores[idx], kind="stable")]
+        # Labels alternate above and below the row so that neighbours do not print on each other.
         fig.add_trace(go.Scatter(
             x=scores[idx], y=[g] * len(idx), mode="markers+text", name=g,
-            text=[_display(labels[i]) for i in idx], textposition="top center",
+            text=[_display(labels[i]) for i in idx],
+            textposition=["top center" if n % 2 == 0 else "bottom center" for n in range(len(idx))],
             marker=dict(size=10, color=_colour(g, j)),
             hovertemplate="<b>%{text}</b><br>score %{x:.3f}<extra></extra>",
         ))
@@ -216,6 +219,6 @@ def polarity_figure(scores, labels, groups, separation: float | None = None) -> 
     if separation is not None:
         title += f" ({100 * separation:.0f}% on their own side)"
     fig.update_layout(title=_title(title), font=dict(size=FONT_SIZE), showlegend=False,
-                      height=max(300, 70 * len(order) + 150), uirevision="embedding-polarity",
+                      height=max(320, 95 * len(order) + 150), uirevision="embedding-polarity",
                       margin=dict(l=60, r=20, t=70, b=50))
     return fig

@@ -7,6 +7,7 @@ notice and sets `uirevision` so zoom survives a page refresh.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
@@ -82,8 +83,8 @@ def position_similarity_figure(sim, title: str | None = None, colorbar: str = "d
         zmid=0.0, zmin=-m if m else None, zmax=m, colorbar=dict(title=colorbar),
         hovertemplate="position %{y} vs %{x}<br>" + colorbar + " %{z:.3f}<extra></extra>",
     ))
-    fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title, autorange="reversed", scaleanchor="x")
+    fig.update_xaxes(title_text=x_title, constrain="domain")
+    fig.update_yaxes(title_text=y_title, autorange="reversed", scaleanchor="x", constrain="domain")
     return _layout(fig, title or "Similarity depends only on the distance |i − j|",
                    height=460, key="pe-similarity")
 
@@ -128,7 +129,7 @@ def relative_rotation_figure(pe, k: int, pairs, positions=None) -> go.Figure:
     # Angle of each position on the circle of pair i: x = sin(θ), y = cos(θ).
     theta = {i: np.arctan2(pe[:, 2 * i], pe[:, 2 * i + 1]) for i in pairs}  # (n_pos,) each
     turn = {i: float((theta[i][k] - theta[i][0]) % (2 * np.pi)) for i in pairs}
-    titles = [f"pair {i} (dims {2 * i}, {2 * i + 1}): turn {math.degrees(turn[i]):.1f}°" for i in pairs]
+    titles = [f"pair {i}: turn {math.degrees(turn[i]):.1f}°" for i in pairs]
     fig = make_subplots(rows=1, cols=len(pairs), subplot_titles=titles)
     circle = np.linspace(0, 2 * np.pi, 181)
     t = np.linspace(0.0, 1.0, 40)
@@ -153,10 +154,11 @@ def relative_rotation_figure(pe, k: int, pairs, positions=None) -> go.Figure:
                 hovertemplate=f"pos {p} → {p + k}<br>turn {math.degrees(step):.1f}°<extra></extra>",
             ), row=1, col=c)
         axis = "" if c == 1 else str(c)
-        fig.update_xaxes(range=[-1.25, 1.25], title_text=f"dim {2 * i} (sin)", row=1, col=c)
+        # constrain="domain": keep the circle round by shrinking the plot, not by widening a range.
+        fig.update_xaxes(range=[-1.25, 1.25], title_text=f"dim {2 * i} (sin)", row=1, col=c, constrain="domain")
         fig.update_yaxes(range=[-1.25, 1.25], title_text=f"dim {2 * i + 1} (cos)", row=1, col=c,
                          scaleanchor=f"x{axis}", scaleratio=1)
-    return _layout(fig, f"PE(pos + {k}) is PE(pos) rotated: in each pair every arc turns by the same angle",
+    return _layout(fig, f"PE(pos + {k}) is PE(pos) rotated: every arc in a pair turns by the same angle",
                    height=420, key="pe-rotation")
 
 
@@ -169,7 +171,7 @@ def rotation_matrix_figure(R) -> go.Figure:
     ))
     fig.update_xaxes(title_text="input dimension (PE[pos])")
     fig.update_yaxes(title_text="output dimension (PE[pos + k])", autorange="reversed", scaleanchor="x")
-    return _layout(fig, "R_k is block-diagonal: one 2×2 rotation per pair, and no 'pos' in it",
+    return _layout(fig, "R_k: one 2×2 rotation per pair, no 'pos' in it",
                    height=420, key="pe-rotation-matrix")
 
 
@@ -184,21 +186,23 @@ def offset_lines_figure(scores, rows=None) -> go.Figure:
     fig = go.Figure()
     for j, m in enumerate(rows):
         offsets = m - np.arange(scores.shape[1])
-        # Wide lines first, thin ones on top: where curves coincide, all of them stay visible.
-        width = 2 + 2.5 * (len(rows) - 1 - j)
+        # Rings shrinking from the first query position to the last: where the scores coincide,
+        # the rings are concentric, so every position stays visible.
         fig.add_trace(go.Scatter(
-            x=offsets, y=scores[m], mode="lines", name=f"query at position {m}", opacity=0.85,
-            line=dict(color=LINE_COLOURS[j % len(LINE_COLOURS)], width=width),
+            x=offsets, y=scores[m], mode="markers", name=f"query at position {m}",
+            marker=dict(symbol="circle-open", size=5 + 3 * (len(rows) - 1 - j), line=dict(width=2),
+                        color=LINE_COLOURS[j % len(LINE_COLOURS)]),
             hovertemplate=f"query position {m}<br>offset %{{x}}<br>q·k %{{y:.3f}}<extra></extra>",
         ))
     fig.update_xaxes(title_text="offset m - n (query position minus key position)")
     fig.update_yaxes(title_text="q·k after rotation")
-    return _layout(fig, "Same offset, same q·k, whatever the query position",
+    return _layout(fig, "Same offset → same q·k, at every position",
                    height=420, key="rope-offsets")
 
 
 def scheme_similarity_figure(matrices: dict, notes: dict | None = None) -> go.Figure:
-    """Side by side cosine-similarity matrices [P, P] per scheme; a None matrix shows its note instead."""
+    """Side by side cosine-similarity matrices [P, P] per scheme; a None matrix shows its note
+    instead (plain text, wrapped here to fit a quarter of the figure)."""
     notes = notes or {}
     names = list(matrices)
     last = next((n for n in reversed(names) if matrices[n] is not None), None)  # carries the colour bar
@@ -208,7 +212,8 @@ def scheme_similarity_figure(matrices: dict, notes: dict | None = None) -> go.Fi
         axis = "" if c == 1 else str(c)
         if sim is None:
             fig.add_trace(go.Heatmap(z=[[np.nan]], showscale=False, hoverinfo="skip"), row=1, col=c)
-            fig.add_annotation(text=notes.get(name, "not available"), xref=f"x{axis} domain",
+            note = "<br>".join(textwrap.wrap(notes.get(name, "not available"), width=24))
+            fig.add_annotation(text=note, xref=f"x{axis} domain",
                                yref=f"y{axis} domain", x=0.5, y=0.5, showarrow=False, align="center",
                                font=dict(size=12))
             fig.update_xaxes(visible=False, row=1, col=c)
@@ -220,8 +225,8 @@ def scheme_similarity_figure(matrices: dict, notes: dict | None = None) -> go.Fi
             colorbar=dict(title="cosine"), name=name,
             hovertemplate=f"{name}<br>position %{{y}} vs %{{x}}<br>cosine %{{z:.3f}}<extra></extra>",
         ), row=1, col=c)
-        fig.update_xaxes(title_text="position j", row=1, col=c)
-        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{axis}", row=1, col=c,
+        fig.update_xaxes(title_text="position j", row=1, col=c, constrain="domain")
+        fig.update_yaxes(autorange="reversed", scaleanchor=f"x{axis}", row=1, col=c, constrain="domain",
                          title_text="position i" if c == 1 else None)
     return _layout(fig, "Four ways to encode position: how alike does each scheme make positions i and j?",
                    height=400, key="pe-schemes")
