@@ -84,6 +84,7 @@ if place.lesson >= len(LESSONS):
 lesson = LESSONS[place.lesson]
 step = min(place.step, len(lesson.steps) - 1)
 presenter = presenter_mode()
+L.mark_seen(lesson, step)  # before the picker is drawn, so its ✅ marks are current
 
 
 # --------------------------------------------------------------------------- controls

@@ -40,6 +40,10 @@ def is_done(lesson) -> bool:
     return len(p["seen"]) == len(lesson.steps) and all(i in answered for i, _ in lesson.questions)
 
 
+def mark_seen(lesson, index: int) -> None:
+    progress(lesson.id)["seen"].add(index)
+
+
 def reset_progress(lesson_id: str) -> None:
     st.session_state.setdefault(PROGRESS_KEY, {}).pop(lesson_id, None)
 
@@ -162,7 +166,7 @@ def render_predict(lesson, index: int) -> bool:
 def render_step(lesson, index: int, *, seed: int = 0, presenter: bool = False) -> None:
     """Draw step `index` (0-based) of `lesson` and mark it as seen."""
     step = lesson.steps[index]
-    progress(lesson.id)["seen"].add(index)
+    mark_seen(lesson, index)
     if presenter:
         st.title(step.title)
     else:
