@@ -96,6 +96,55 @@ def _learned_table():
     return None, why
 
 
+# --------------------------------------------------------------------------- the view in the URL
+# The table's settings travel in the URL (?d_model=128&positions=200&base=100&k=5), so a link
+# reopens this exact view, and are kept in session_state, so they survive a visit to another
+# page (Streamlit drops a widget's state while its page is not shown).
+LINKED = {  # name -> (lowest, highest, step)
+    "d_model": (4, 256, 2),
+    "positions": (8, 512, 4),
+    "k": (1, 64, 1),
+}
+DEFAULTS = {"d_model": 64, "positions": 100, "base": 10_000, "k": 3}
+
+
+def _view_from_link(query: dict) -> tuple[dict, list[str]]:
+    """Valid settings from a link's query parameters, and one note per value that was ignored."""
+    view, notes = {}, []
+    for name, raw in query.items():
+        if name == "base":
+            if raw in {str(b) for b in BASES}:
+                view[name] = int(raw)
+            else:
+                notes.append(f"base={raw} (choose one of {', '.join(map(str, BASES))})")
+        elif name in LINKED:
+            lo, hi, step = LINKED[name]
+            try:
+                value = int(raw)
+            except ValueError:
+                value = None
+            if value is None or not lo <= value <= hi or (value - lo) % step:
+                kind = "an even number" if step == 2 else "a multiple of 4" if step == 4 else "a whole number"
+                notes.append(f"{name}={raw} ({kind} from {lo} to {hi})")
+            else:
+                view[name] = value
+    return view, notes
+
+
+def _saved_view() -> dict:
+    if "pe.view" not in st.session_state:
+        view, notes = _view_from_link(st.query_params.to_dict())
+        st.session_state["pe.view"] = {**DEFAULTS, **view}
+        st.session_state["pe.link_notes"] = notes
+    return st.session_state["pe.view"]
+
+
+def _remember(**values) -> None:
+    st.session_state["pe.view"].update(values)
+    for name, value in values.items():
+        st.query_params[name] = str(value)
+
+
 # --------------------------------------------------------------------------- page
 
 st.title("Positional encoding lab")
@@ -105,12 +154,16 @@ st.markdown(
     "This page shows the four ways the library does it."
 )
 
+view = _saved_view()
+if st.session_state.get("pe.link_notes"):
+    st.caption("Ignored from the link: " + "; ".join(st.session_state["pe.link_notes"]) + ".")
+
 st.header("1 · The sinusoidal table")
 c1, c2, c3 = st.columns(3)
-d_model = c1.slider("d_model (numbers per position)", 4, 256, 64, step=2, key="pe.d_model",
+d_model = c1.slider("d_model (numbers per position)", 4, 256, view["d_model"], step=2, key="pe.d_model",
                     help="Even only: the table is made of (sin, cos) pairs.")
-n_pos = c2.slider("positions", 8, 512, 100, step=4, key="pe.positions")
-base = c3.select_slider("base", options=BASES, value=10_000, key="pe.base",
+n_pos = c2.slider("positions", 8, 512, view["positions"], step=4, key="pe.positions")
+base = c3.select_slider("base", options=BASES, value=view["base"], key="pe.base",
                         help="The 2017 paper uses 10000. A smaller base makes the slowest wave shorter.")
 pe = sinusoidal_encoding(n_pos, d_model, base=float(base)).double().numpy()  # (n_pos, d_model)
 
@@ -162,7 +215,8 @@ else:
 
 st.header("3 · Relative position is a rotation")
 c1, c2 = st.columns(2)
-k = c1.slider("offset k", 1, min(n_pos - 1, 64), min(3, n_pos - 1), key="pe.k")
+k = c1.slider("offset k", 1, min(n_pos - 1, 64), min(view["k"], n_pos - 1), key="pe.k")
+_remember(d_model=d_model, positions=n_pos, base=base, k=k)
 n_pairs = d_model // 2
 default_pairs = sorted({n_pairs // 16, n_pairs // 8, n_pairs // 4})
 pairs = c2.multiselect("pairs (i = dims 2i, 2i+1)", list(range(n_pairs)), default=default_pairs,

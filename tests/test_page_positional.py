@@ -132,3 +132,37 @@ def test_experiment_trains_four_schemes_and_plots_them(stop_live_runs):
     assert all(t["x"][-1] == 100 for t in curves["data"])
     # The learned run's table now fills the "learned" column.
     assert any("experiment's learned-position run" in c.value for c in at.caption)
+
+
+def _page_with_link(page, query):
+    """AppTest script: a fresh session opened from a link with `query` parameters."""
+    import runpy
+
+    import streamlit as st
+
+    if "test.fresh" not in st.session_state:
+        st.session_state["test.fresh"] = True
+        st.cache_resource.clear()
+        for name, value in query.items():
+            st.query_params[name] = value
+    runpy.run_path(page, run_name="__main__")
+
+
+def test_a_link_reopens_the_view_and_bad_values_are_named():
+    query = {"d_model": "128", "positions": "200", "base": "100", "k": "5"}
+    at = AppTest.from_function(_page_with_link, args=(PAGE, query), default_timeout=90).run()
+    assert not at.exception
+    assert at.slider(key="pe.d_model").value == 128
+    assert at.slider(key="pe.positions").value == 200
+    assert at.select_slider(key="pe.base").value == 100
+    assert at.slider(key="pe.k").value == 5
+    # Moving a slider writes the new value back into the link.
+    at.slider(key="pe.d_model").set_value(32).run()
+    assert at.query_params["d_model"] == ["32"] or at.query_params["d_model"] == "32"
+
+    bad = {"d_model": "7", "positions": "lots", "base": "42"}
+    at = AppTest.from_function(_page_with_link, args=(PAGE, bad), default_timeout=90).run()
+    assert not at.exception
+    assert at.slider(key="pe.d_model").value == 64  # the default
+    note = next(c.value for c in at.caption if c.value.startswith("Ignored from the link"))
+    assert "d_model=7 (an even number from 4 to 256)" in note and "positions=lots" in note and "base=42" in note
