@@ -175,7 +175,7 @@ if layers:
     coords, basis = project_frames(states, n_dims, fit_on="all")
     st.plotly_chart(figs.embedding_animation_figure(
         coords, [n for n, _ in layers], point_labels, point_groups, basis.explained, start=0, frame_label="layer",
-        title="Each token after each layer (label: token·position); repeated tokens drift apart"),
+        title="Each token after each layer (token·position): one token, several places"),
         key="emb.context")
     repeated = [t for t in dict.fromkeys(seq_tokens) if count[t] > 1]
     if repeated:
@@ -186,8 +186,9 @@ if layers:
                 round(float(cosine_similarity_matrix(s[first][None], s[second][None])[0, 0]), 3) for s in states]
         st.dataframe({"pair": list(rows), **{n: [v[j] for v in rows.values()] for j, (n, _) in enumerate(layers)}},
                      hide_index=True)
-        st.caption("Cosine similarity of the two occurrences after each layer: 1 would mean the same vector. "
-                   "Position vectors already separate them at the embedding; attention moves them further.")
+        st.caption("Cosine similarity of the two occurrences after each layer (1 = the same vector). At the "
+                   "embedding only the position vector tells them apart (with rotary or no positions they are "
+                   "identical there); every layer then mixes in what surrounds each occurrence.")
     else:
         st.caption("No token occurs twice in this input: repeat one to see it land in two places.")
 

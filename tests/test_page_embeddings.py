@@ -124,8 +124,11 @@ def test_a_model_without_a_position_table_says_why(arch, pos_encoding, why):
     at.radio(key="emb.table").set_value("positions").run()
     assert not at.exception
     assert any(why in i.value for i in at.info)
-    # Contextual states work for transformers and recurrent models alike.
+    # Contextual states work for transformers and recurrent models alike. The answer repeats the
+    # question's letters, and with no position vector added the two copies start identical.
     assert chart(at, "after each layer")["frames"][0]["name"] == "embed"
+    table = at.dataframe[0].value
+    assert len(table) >= 1 and (table["embed"] > 0.999).all()
 
 
 def test_learned_positions_are_projected():
