@@ -65,7 +65,7 @@ WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxy
     "block_diagram": {"norm": str, "arch": str, "counts": bool},
     "causal_mask": {"length": int},
     "date_cross_attention": {"layer": int},
-    "training_curves": {"task": str, "arch": str},
+    "training_curves": {"task": str, "arch": str, "demo": str},
     "lr_schedule": {"warmup": int, "steps": int, "schedule": str},
     "quadratic_cost": {"max_len": int},
     "image_patches": {"patch": int},

@@ -55,6 +55,7 @@ def test_every_widget_used_is_in_the_registry_with_known_params(lessons):
 
 def test_task_and_arch_params_name_real_tasks_and_architectures(lessons):
     from transformer.race import RACE_PRESETS
+    from transformer.ui.lesson_models import DEMOS
     from transformer.tasks import list_tasks, get_task
 
     names = set(list_tasks())
@@ -63,6 +64,8 @@ def test_task_and_arch_params_name_real_tasks_and_architectures(lessons):
             params = step.widget.params if step.widget else {}
             if "preset" in params:
                 assert params["preset"] in RACE_PRESETS, (lesson.path.name, params["preset"])
+            if "demo" in params:
+                assert params["demo"] in DEMOS, (lesson.path.name, params["demo"])
             if "task" in params:
                 assert params["task"] in names, (lesson.path.name, params["task"])
                 task = get_task(params["task"])

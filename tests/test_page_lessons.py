@@ -214,13 +214,16 @@ def _trained_lessons_script(page_keys):
         st.cache_resource.clear()
         runs = lesson_runs()
         tiny = dict(d_model=16, n_heads=2, n_layers=2, d_ff=32)
-        for task_name, arch in (("reverse", "decoder"), ("sort", "decoder"), ("dates", "encoder-decoder"),
-                                ("sentiment", "encoder"), ("induction", "decoder")):
+        for key, task_name, arch in ((("reverse", "decoder", 0), "reverse", "decoder"),
+                                     (("sort", "decoder", 0), "sort", "decoder"),
+                                     (("dates", "encoder-decoder", 0), "dates", "encoder-decoder"),
+                                     (("sentiment", "encoder", 0), "sentiment", "encoder"),
+                                     (("demo", "induction", 0), "induction", "decoder")):
             task = get_task(task_name)
             cfg = ModelConfig(vocab_size=task.vocab_size, max_len=task.max_len(ModelConfig(arch=arch).layout),
                               arch=arch, **tiny)
             train = TrainConfig(steps=12, batch_size=8, eval_every=6, eval_size=16, warmup=2, device="cpu", threads=1)
-            runs.start_configs((task_name, arch, 0), task, cfg, train).join(timeout=60)
+            runs.start_configs(key, task, cfg, train).join(timeout=60)
     by_id = {l.id: l for l in load_all()}
     for lesson_id, index in page_keys:
         render_step(by_id[lesson_id], index, seed=0)

@@ -47,8 +47,12 @@ class LessonRuns:
         with self._lock:
             return self.runs.get(key)
 
-    def start(self, key: tuple, task_name: str, arch: str, seed: int) -> LiveRun:
-        """Start the task's preset for `arch` with `seed`, stopping at the preset's target."""
+    def start(self, key: tuple, task_name: str, arch: str, seed: int, demo: str | None = None) -> LiveRun:
+        """Start the task's preset for `arch` with `seed`, stopping at the preset's target;
+        or a named demo from `DEMOS` (which runs its full length: the whole curve is the point)."""
+        if demo is not None:
+            task, model_cfg, train_cfg, _ = DEMOS[demo]()
+            return self.start_configs(key, task, model_cfg, replace(train_cfg, seed=seed))
         task = get_task(task_name)
         model_cfg, train_cfg = preset_configs(task, arch)
         preset = task.preset(arch)
@@ -91,6 +95,17 @@ class LessonRuns:
             run.stop(timeout=5.0)
 
 
+def _induction_demo():
+    from ..interpret import INDUCTION_DEMO, induction_demo_configs
+
+    return (*induction_demo_configs(), INDUCTION_DEMO["seconds"])
+
+
+# Runs that show a phenomenon rather than a task's preset (the Attention page's induction-head
+# demo): name -> () -> (task, ModelConfig, TrainConfig, stated seconds).
+DEMOS = {"induction": _induction_demo}
+
+
 def _close(runs: LessonRuns) -> None:
     runs.close()
 
@@ -120,21 +135,26 @@ def preset_button_label(task_name: str, arch: str) -> str:
     return f"Train the preset: {task.title or task.name}, {ARCH_LABELS.get(arch, arch)} (about {seconds:.0f} s)"
 
 
-def lesson_run(task_name: str, arch: str, seed: int, key: str, offer: bool = True) -> LiveRun | None:
-    """This session's lesson run for (task, arch, seed), or None after drawing the offer.
+def lesson_run(task_name: str, arch: str, seed: int, key: str, demo: str | None = None) -> LiveRun | None:
+    """This session's lesson run for (task, arch, seed) or a named demo, or None after drawing
+    the offer to train it.
 
     The run may still be training: callers that draw live curves use it as it is;
     `lesson_model` waits for it to end.
     """
     runs = lesson_runs()
-    run_key = (task_name, arch, int(seed))
+    run_key = (task_name, arch, int(seed)) if demo is None else ("demo", demo, int(seed))
     run = runs.get(run_key)
     if run is not None and run.status != "failed":
         return run
     if run is not None:
         st.warning(f"The last training run failed: {run.message or 'no reason given'} Try again below.")
-    if offer and st.button(preset_button_label(task_name, arch), key=f"{key}.train", type="primary"):
-        runs.start(run_key, task_name, arch, int(seed))
+    if demo is not None:
+        label = f"Train the {demo} demo (about {DEMOS[demo]()[3]:.0f} s)"
+    else:
+        label = preset_button_label(task_name, arch)
+    if st.button(label, key=f"{key}.train", type="primary"):
+        runs.start(run_key, task_name, arch, int(seed), demo)
         st.rerun()
     return None
 

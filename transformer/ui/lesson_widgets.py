@@ -298,9 +298,13 @@ def attention_heatmap(ctx: WidgetContext) -> None:
     got = attention_on(current.model, current.task, src)
     names = _self_attention_names(got["cache"])
     weights = {n: got["cache"][n][0].numpy() for n in names}                  # name -> (H, T, S)
-    # Open on the most focused head (lowest entropy): the one with a clear job to show.
-    best = min(((n, h) for n in names for h in range(weights[n].shape[0])),
+    # Open on the lesson's layer (default: all), at its most focused head (lowest entropy).
+    layer = ctx.get("layer")
+    candidates = [names[min(int(layer), len(names) - 1)]] if layer is not None else names
+    best = min(((n, h) for n in candidates for h in range(weights[n].shape[0])),
                key=lambda nh: row_entropy(weights[nh[0]][nh[1]])[1])
+    if ctx.get("head") is not None:
+        best = (best[0], min(int(ctx.get("head")), weights[best[0]].shape[0] - 1))
     with ctx.controls():
         c1, c2 = st.columns(2)
         name = c1.selectbox("layer", names, index=names.index(best[0]), key=f"{ctx.key}.layer")
@@ -347,11 +351,12 @@ def date_cross_attention(ctx: WidgetContext) -> None:
         src = task.parse("22 Nov 2026")
     got = attention_on(current.model, task, src)
     names = [k for k in got["cache"] if k.endswith(".cross_attn")]
-    layer = min(int(ctx.get("layer", len(names) - 1)), len(names) - 1)
-    w = got["cache"][names[layer]][0].numpy()                                  # (H, T, S)
     with ctx.controls():
-        H = w.shape[0]
-        head = st.selectbox("head", ["average of all heads"] + list(range(H)), key=f"{ctx.key}.head")
+        c1, c2 = st.columns(2)
+        layer = c1.selectbox("layer", list(range(len(names))), index=min(int(ctx.get("layer", 0)), len(names) - 1),
+                             key=f"{ctx.key}.layer", format_func=lambda i: names[i])
+        w = got["cache"][names[layer]][0].numpy()                              # (H, T, S)
+        head = c2.selectbox("head", ["average of all heads"] + list(range(w.shape[0])), key=f"{ctx.key}.head")
     shown = w.mean(0) if isinstance(head, str) else w[head]
     rows = [f"writes {t}" for t in got["written"]]
     ctx.plot(heatmap(shown, rows, got["tokens"],
@@ -364,33 +369,46 @@ def date_cross_attention(ctx: WidgetContext) -> None:
 
 
 def embedding_space(ctx: WidgetContext) -> None:
+    """The token table of a trained model in 2-D (PCA), over training time.
+
+    A small model trained for seconds moves its randomly initialised vectors only a little
+    (for the sentiment preset the change is about a fifteenth of their length), so the table
+    itself still looks random. By default the widget draws what training *changed*, E_t - E_0:
+    that is where the structure is.
+    """
     from ..figures.embeddings import cosine_matrix_figure, embedding_animation_figure
     from ..projection import cosine_similarity_matrix, project_frames, token_groups
 
     current = lesson_model(ctx.get("task", "sentiment"), ctx.get("arch", "encoder"), ctx.seed, ctx.key)
     if current is None:
         return
-    task = current.task
-    tokens = list(task.vocab.tokens)
+    snapshots = current.snapshots
+    if len(snapshots) < 2:
+        raise ValueError("This model has no training history to compare with; train the preset here instead.")
+    views = ["what training changed (each vector minus its random start)", "the vectors themselves"]
+    with ctx.controls():
+        view = st.radio("draw", views, key=f"{ctx.key}.view", horizontal=True)
+    tokens = list(current.task.vocab.tokens)
     groups = token_groups(tokens)
     keep = [i for i, g in enumerate(groups) if g != "special"]
-    snapshots = current.snapshots
-    tables = [s.embeddings for s in snapshots] or [current.model.tok_emb.weight.detach().numpy()]
+    start = snapshots[0].embeddings
+    tables = [s.embeddings - start if view == views[0] else s.embeddings for s in snapshots]   # (V, d) each
     frames, basis = project_frames([t[keep] for t in tables], int(ctx.get("dims", 2)))
-    names = [s.step for s in snapshots] or ["final"]
-    ctx.plot(embedding_animation_figure(frames, names, [tokens[i] for i in keep], [groups[i] for i in keep],
-                                        basis.explained), "space")
-    chosen = [w for w in ("good", "great", "lovely", "bad", "awful", "dull", "not", "movie", "the") if w in tokens]
+    ctx.plot(embedding_animation_figure(frames, [s.step for s in snapshots], [tokens[i] for i in keep],
+                                        [groups[i] for i in keep], basis.explained), "space")
+    st.caption(f"Average length of a vector at the start: {np.linalg.norm(start[keep], axis=1).mean():.1f}; "
+               f"average change during training: {np.linalg.norm((snapshots[-1].embeddings - start)[keep], axis=1).mean():.2f}.")
+    chosen = [w for w in ("good", "great", "fun", "bad", "boring", "dull", "not", "movie", "the") if w in tokens]
     if len(chosen) >= 2:
-        final = tables[-1]
-        sim = cosine_similarity_matrix(final[[tokens.index(w) for w in chosen]])
-        ctx.plot(cosine_matrix_figure(sim, chosen, title="Cosine similarity of some words, in all the dimensions "
-                                                         "(not only the two drawn above)"), "cosine")
+        sim = cosine_similarity_matrix(tables[-1][[tokens.index(w) for w in chosen]])
+        what = "what training changed" if view == views[0] else "the vectors"
+        ctx.plot(cosine_matrix_figure(sim, chosen, title=f"Cosine similarity of {what}, in all "
+                                                         f"{start.shape[1]} dimensions"), "cosine")
 
 
 def training_curves(ctx: WidgetContext) -> None:
     task_name, arch = ctx.get("task", "reverse"), ctx.get("arch", "decoder")
-    run = lesson_run(task_name, arch, ctx.seed, ctx.key)
+    run = lesson_run(task_name, arch, ctx.seed, ctx.key, demo=ctx.get("demo"))
     if run is None:
         return
     if run.status in ACTIVE:
