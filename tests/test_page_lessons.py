@@ -87,7 +87,7 @@ def test_walk_every_step_answering_wrong_then_right(lesson):
             assert any("Not quite" in e and q.explanation in e for e in bad)
             assert at.radio(key=f"{key}.locked").disabled
             revealed = len(at.get("plotly_chart")) > charts_before or any(
-                b.label.startswith(("Train the preset", "Start the race", "Measure")) for b in at.button)
+                b.label.startswith(("Train the ", "Start the race", "Measure")) for b in at.button)
             assert revealed, f"{lesson.id} step {i + 1}: nothing revealed"
             at.button(key=f"{key}.again").click().run()
             at.radio(key=key).set_value(q.answer).run()
