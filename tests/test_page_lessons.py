@@ -177,7 +177,7 @@ def test_presenter_mode_shows_one_idea_with_controls_folded_away():
     labels = [e.label for e in at.expander]
     assert "Lesson controls" in labels
     # The predict question hides the figure; reveal it, and its knobs sit in a closed expander.
-    key = f"lessons.predict.attention.1"
+    key = "lessons.predict.attention.1"
     at.radio(key=key).set_value("cat").run()
     at.button(key=f"{key}.reveal").click().run()
     assert "Controls" in [e.label for e in at.expander]

@@ -1,0 +1,49 @@
+"""What a lesson's live part gets from the renderer: its parameters, the seed, the display mode.
+
+A widget draws its controls inside `ctx.controls()` — a plain container normally, a closed
+expander in presenter mode, so the projector shows the figure and not the knobs — and its
+figures with `ctx.plot`, which enlarges them for the projector.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import streamlit as st
+
+SENTENCE = ("the", "cat", "sat", "on", "the", "mat", "and", "purred")
+
+
+class NotReady(RuntimeError):
+    """A live part the widget needs is not available in this build of the app."""
+
+
+@dataclass
+class WidgetContext:
+    """What a widget gets: its parameters from the lesson file, the link's seed, the display mode."""
+
+    params: Mapping[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    presenter: bool = False
+    key: str = "lesson"
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.params.get(name, default)
+
+    @contextmanager
+    def controls(self):
+        """Where a widget puts its knobs: hidden behind an expander in presenter mode."""
+        if self.presenter:
+            with st.expander("Controls", expanded=False):
+                yield
+        else:
+            with st.container():
+                yield
+
+    def plot(self, fig, name: str = "fig") -> None:
+        """Draw a plotly figure, about a third larger in presenter mode."""
+        if self.presenter:
+            size = (fig.layout.font.size or 14) + 5
+            fig.update_layout(font=dict(size=size), height=int((fig.layout.height or 400) * 1.3))
+        st.plotly_chart(fig, key=f"{self.key}.{name}", width="stretch")

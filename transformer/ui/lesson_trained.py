@@ -1,0 +1,262 @@
+"""Lesson parts that show a trained model, a training run, or a measured comparison.
+
+The model a step needs is trained on demand (`lesson_models.lesson_model`: the task's preset,
+the link's seed) and kept for the session; until then the part draws the offer to train it.
+Each is `fn(ctx: WidgetContext) -> None`; the names are in `lesson_widgets.WIDGETS`.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ..live import ACTIVE
+from .lesson_context import WidgetContext
+from .lesson_models import attention_on, lesson_model, lesson_run
+
+def _pick_input(ctx: WidgetContext, task, default_text: str | None = None) -> list[str]:
+    """An example question of the task (seeded), or what the student types; bad text -> a sentence."""
+    examples = [ex.src for ex in task.examples(4, seed=ctx.seed + 7)]
+    labels = [task.format_src(src) for src in examples]
+    with ctx.controls():
+        c1, c2 = st.columns(2)
+        choice = c1.selectbox("example input", labels, key=f"{ctx.key}.example")
+        typed = c2.text_input("or type your own", value=default_text or "", key=f"{ctx.key}.typed",
+                              placeholder=labels[0])
+    if typed.strip():
+        try:
+            return task.parse(typed)
+        except ValueError as err:
+            st.warning(f"{err} Showing the example instead.")
+    return examples[labels.index(choice)]
+
+
+def _self_attention_names(cache: dict) -> list[str]:
+    return [k for k in cache if k.endswith(".self_attn")]
+
+
+def attention_heatmap(ctx: WidgetContext) -> None:
+    from ..figures.attention import attention_heatmap as heatmap
+    from ..interpret import describe_head, row_entropy
+
+    current = lesson_model(ctx.get("task", "reverse"), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
+    if current is None:
+        return
+    src = _pick_input(ctx, current.task)
+    got = attention_on(current.model, current.task, src)
+    names = _self_attention_names(got["cache"])
+    weights = {n: got["cache"][n][0].numpy() for n in names}                  # name -> (H, T, S)
+    # Open on the lesson's layer (default: all), at its most focused head (lowest entropy).
+    layer = ctx.get("layer")
+    candidates = [names[min(int(layer), len(names) - 1)]] if layer is not None else names
+    best = min(((n, h) for n in candidates for h in range(weights[n].shape[0])),
+               key=lambda nh: row_entropy(weights[nh[0]][nh[1]])[1])
+    if ctx.get("head") is not None:
+        best = (best[0], min(int(ctx.get("head")), weights[best[0]].shape[0] - 1))
+    with ctx.controls():
+        c1, c2 = st.columns(2)
+        name = c1.selectbox("layer", names, index=names.index(best[0]), key=f"{ctx.key}.layer")
+        H = weights[name].shape[0]
+        head = c2.selectbox("head", list(range(H)), index=best[1] if name == best[0] else 0, key=f"{ctx.key}.head")
+    tokens = got["tokens"]
+    w = weights[name][head]
+    causal = current.model.cfg.arch != "encoder"
+    allowed = np.tril(np.ones(w.shape, dtype=bool)) if causal else None
+    ctx.plot(heatmap(w, tokens, allowed=allowed, title=f"{name}, head {head}: each row is where one token looks"),
+             "heatmap")
+    st.caption(f"{name}, head {head} {describe_head(w, tokens, causal=causal).text}.")
+
+
+def head_grid(ctx: WidgetContext) -> None:
+    from ..figures.attention import attention_grid
+    from ..interpret import describe_heads
+
+    current = lesson_model(ctx.get("task", "sort"), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
+    if current is None:
+        return
+    src = _pick_input(ctx, current.task)
+    got = attention_on(current.model, current.task, src)
+    tokens = got["tokens"]
+    causal = current.model.cfg.arch != "encoder"
+    layers = {n: got["cache"][n][0].numpy() for n in _self_attention_names(got["cache"])}   # name -> (H, T, S)
+    descriptions = {n: [d.short for d in describe_heads(w, tokens, causal=causal)] for n, w in layers.items()}
+    ctx.plot(attention_grid(layers, tokens, descriptions=descriptions), "grid")
+
+
+def date_cross_attention(ctx: WidgetContext) -> None:
+    from ..figures.attention import attention_heatmap as heatmap
+
+    current = lesson_model("dates", "encoder-decoder", ctx.seed, ctx.key)
+    if current is None:
+        return
+    task = current.task
+    with ctx.controls():
+        text = st.text_input("a date", value="22 Nov 2026", key=f"{ctx.key}.date")
+    try:
+        src = task.parse(text)
+    except ValueError as err:
+        st.warning(f"{err} Showing 22 Nov 2026 instead.")
+        src = task.parse("22 Nov 2026")
+    got = attention_on(current.model, task, src)
+    names = [k for k in got["cache"] if k.endswith(".cross_attn")]
+    with ctx.controls():
+        c1, c2 = st.columns(2)
+        layer = c1.selectbox("layer", list(range(len(names))), index=min(int(ctx.get("layer", 0)), len(names) - 1),
+                             key=f"{ctx.key}.layer", format_func=lambda i: names[i])
+        w = got["cache"][names[layer]][0].numpy()                              # (H, T, S)
+        head = c2.selectbox("head", ["average of all heads"] + list(range(w.shape[0])), key=f"{ctx.key}.head")
+    shown = w.mean(0) if isinstance(head, str) else w[head]
+    rows = [f"writes {t}" for t in got["written"]]
+    ctx.plot(heatmap(shown, rows, got["tokens"],
+                     title=f"{names[layer]} ({head if isinstance(head, str) else f'head {head}'}): "
+                           "which source token each output looks at"), "cross")
+    from ..decoding import predict
+
+    answer = task.format_tgt(predict(current.model, task, [src])[0])
+    st.markdown(f"The model's answer: **{answer}** (expected {task.format_tgt(task.solve(src))}).")
+
+
+def embedding_space(ctx: WidgetContext) -> None:
+    """The token table of a trained model in 2-D (PCA), over training time.
+
+    A small model trained for seconds moves its randomly initialised vectors only a little
+    (for the sentiment preset the change is about a fifteenth of their length), so the table
+    itself still looks random. By default the widget draws what training *changed*, E_t - E_0:
+    that is where the structure is.
+    """
+    from ..figures.embeddings import cosine_matrix_figure, embedding_animation_figure
+    from ..projection import cosine_similarity_matrix, project_frames, token_groups
+
+    current = lesson_model(ctx.get("task", "sentiment"), ctx.get("arch", "encoder"), ctx.seed, ctx.key)
+    if current is None:
+        return
+    snapshots = current.snapshots
+    if len(snapshots) < 2:
+        raise ValueError("This model has no training history to compare with; train the preset here instead.")
+    views = ["what training changed (each vector minus its random start)", "the vectors themselves"]
+    with ctx.controls():
+        view = st.radio("draw", views, key=f"{ctx.key}.view", horizontal=True)
+    tokens = list(current.task.vocab.tokens)
+    groups = token_groups(tokens)
+    keep = [i for i, g in enumerate(groups) if g != "special"]
+    start = snapshots[0].embeddings
+    tables = [s.embeddings - start if view == views[0] else s.embeddings for s in snapshots]   # (V, d) each
+    frames, basis = project_frames([t[keep] for t in tables], int(ctx.get("dims", 2)))
+    ctx.plot(embedding_animation_figure(frames, [s.step for s in snapshots], [tokens[i] for i in keep],
+                                        [groups[i] for i in keep], basis.explained), "space")
+    st.caption(f"Average length of a vector at the start: {np.linalg.norm(start[keep], axis=1).mean():.1f}; "
+               f"average change during training: {np.linalg.norm((snapshots[-1].embeddings - start)[keep], axis=1).mean():.2f}.")
+    chosen = [w for w in ("good", "great", "fun", "bad", "boring", "dull", "not", "movie", "the") if w in tokens]
+    if len(chosen) >= 2:
+        sim = cosine_similarity_matrix(tables[-1][[tokens.index(w) for w in chosen]])
+        what = "what training changed" if view == views[0] else "the vectors"
+        ctx.plot(cosine_matrix_figure(sim, chosen, title=f"Cosine similarity of {what}, in all "
+                                                         f"{start.shape[1]} dimensions"), "cosine")
+
+
+def training_curves(ctx: WidgetContext) -> None:
+    task_name, arch = ctx.get("task", "reverse"), ctx.get("arch", "decoder")
+    run = lesson_run(task_name, arch, ctx.seed, ctx.key, demo=ctx.get("demo"))
+    if run is None:
+        return
+    if run.status in ACTIVE:
+        st.fragment(_draw_curves, run_every=1.0)(ctx, run, live=True)
+    else:
+        _draw_curves(ctx, run)
+
+
+def _draw_curves(ctx: WidgetContext, run, live: bool = False) -> None:
+    from ..figures.training import accuracy_figure, loss_figure
+    from .widgets import progress_text
+
+    if live and run.status not in ACTIVE:
+        st.rerun()                                    # training ended: redraw the page once
+    history, evals = run.history, run.evals
+    st.caption(f"{run.task.name} · {progress_text(run.progress, run.status)} · {run.status}")
+    loss = loss_figure([r["step"] for r in history], [r["loss"] for r in history],
+                       [r["step"] for r in evals], [r["val_loss"] for r in evals], uirevision=f"{ctx.key}.loss")
+    acc = accuracy_figure([r["step"] for r in evals], [r["token_acc"] for r in evals],
+                          [r["seq_acc"] for r in evals], uirevision=f"{ctx.key}.acc")
+    left, right = st.columns(2)
+    with left:
+        ctx.plot(loss, "loss")
+    with right:
+        ctx.plot(acc, "acc")
+
+
+def train_preset(ctx: WidgetContext) -> None:
+    from .widgets import show_answers
+
+    current = lesson_model(ctx.get("task", "reverse"), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
+    if current is None:
+        return
+    model = current.model
+    n_params = sum(p.numel() for p in model.parameters())
+    cfg = model.cfg
+    st.markdown(f"**{n_params:,} parameters**: {cfg.n_layers} layers, {cfg.n_heads} heads, d_model {cfg.d_model}, "
+                f"d_ff {cfg.d_ff}, dropout {cfg.dropout}.")
+    if current.snapshots:
+        snap = current.snapshots[-1]
+        acc = snap.metrics.get("seq_acc")
+        if acc is not None:
+            st.markdown(f"After {snap.step} steps, {acc:.0%} of held-out answers are entirely right:")
+        show_answers(snap.answers, current.task)
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _gradients(length: int, seed: int) -> dict:
+    import torch
+
+    from ..build import build_model
+    from ..compare import gradient_by_distance, matched_configs
+    from ..config import ModelConfig
+
+    cfg = ModelConfig(vocab_size=16, max_len=length + 1, arch="decoder", d_model=64, n_heads=4, n_layers=2, d_ff=256)
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randint(1, 16, (16, length), generator=gen)                   # (B, T)
+    targets = torch.full_like(idx, -100)
+    targets[:, -1] = torch.randint(1, 16, (16,), generator=gen)                # loss on the last token only
+    out = {}
+    labels = {"decoder": "Transformer", "lstm": "LSTM", "rnn": "RNN"}
+    for arch, c in matched_configs(cfg, ["rnn", "lstm"]).items():
+        torch.manual_seed(seed)
+        out[labels[arch]] = gradient_by_distance(build_model(c), idx, targets).tolist()
+    return out
+
+
+def vanishing_gradients(ctx: WidgetContext) -> None:
+    from ..figures.compare import gradient_distance_figure
+
+    ctx.plot(gradient_distance_figure(_gradients(int(ctx.get("length", 40)), ctx.seed)), "gradients")
+    st.caption("Untrained models with about the same number of parameters, seed "
+               f"{ctx.seed}; the gradient of the loss at the last token with respect to each input's embedding.")
+
+
+def step_time(ctx: WidgetContext) -> None:
+    from ..compare import matched_configs, step_time_by_length
+    from ..config import ModelConfig
+    from ..figures.compare import step_time_figure
+
+    max_len = int(ctx.get("max_len", 256))
+    lengths = [L for L in (16, 32, 64, 128, 256, 512) if L <= max_len]
+    state_key = f"{ctx.key}.measured"
+    if st.button("Measure on this machine (a few seconds)", key=f"{ctx.key}.measure", type="primary"):
+        cfg = ModelConfig(vocab_size=16, max_len=max_len, arch="decoder", d_model=64, n_heads=4, n_layers=2, d_ff=256)
+        cfgs = matched_configs(cfg, ["lstm"])
+        with st.spinner("Timing training steps..."):
+            raw = step_time_by_length(cfgs, lengths, batch_size=8, repeats=2, seed=ctx.seed)
+        labels = {"decoder": "Transformer", "lstm": "LSTM"}
+        st.session_state[state_key] = {labels[k]: v for k, v in raw.items()}
+    measured = st.session_state.get(state_key)
+    if measured is None:
+        st.info("Press the button to time both models here and now.")
+        return
+    ctx.plot(step_time_figure(measured), "step_time")
+
+
+def race(ctx: WidgetContext) -> None:
+    from .lesson_race import race_widget
+
+    race_widget(ctx)
