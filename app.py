@@ -47,7 +47,7 @@ def navigation_pages() -> dict[str, list]:
     return sections
 
 
-st.set_page_config(page_title="Transformer Lab", page_icon=":material/neurology:", layout="wide",
+st.set_page_config(page_title="Transformer Lab", page_icon="🔬", layout="wide",
                    initial_sidebar_state="expanded")
 page = st.navigation(navigation_pages())
 render_sidebar()

@@ -3,6 +3,8 @@ from pathlib import Path
 
 import streamlit as st
 
+import transformer.ui  # noqa: F401  (routes every URL through app.py; see transformer/ui/__init__.py)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 st.title("Transformer Lab")

@@ -216,12 +216,26 @@ def browser_context_args(browser_context_args):
 EXCEPTION_SELECTOR = '[data-testid="stException"]'
 
 
-def wait_for_app(page, timeout_ms: float = 30_000) -> None:
-    """Wait until Streamlit has connected and finished running the page's script once."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]',
-                           timeout=timeout_ms, state="attached")
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]',
-                           timeout=timeout_ms, state="attached")
+# True once the app has drawn its page and been connected with no script running for `settle`
+# polls in a row: a page that reruns itself (st.rerun) passes through "notRunning" between runs.
+_SETTLED_JS = """(settle) => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    // Drawn something (a fresh session is "notRunning" for a moment before its first run)...
+    const drawn = document.querySelector('[data-testid="stMain"] [data-testid="stElementContainer"]');
+    // ...with every widget's code loaded (a busy machine shows grey placeholders for a while)...
+    const loading = document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]');
+    // ...and no script running now.
+    const idle = app && drawn && !loading && app.getAttribute('data-test-script-state') === 'notRunning'
+        && app.getAttribute('data-test-connection-state') === 'CONNECTED';
+    window.__tlabIdlePolls = idle ? (window.__tlabIdlePolls || 0) + 1 : 0;
+    return window.__tlabIdlePolls >= settle;
+}"""
+
+
+def wait_for_app(page, timeout_ms: float = 60_000, settle_ms: int = 600) -> None:
+    """Wait until Streamlit is connected and has finished running the page (and stays idle)."""
+    page.evaluate("() => { window.__tlabIdlePolls = 0; }")
+    page.wait_for_function(_SETTLED_JS, arg=max(1, settle_ms // 100), polling=100, timeout=timeout_ms)
 
 
 def assert_no_exception(page, server: StreamlitServer | None = None) -> None:
@@ -233,11 +247,23 @@ def assert_no_exception(page, server: StreamlitServer | None = None) -> None:
         pytest.fail(f"page {page.url} shows a Streamlit exception:\n{text}{log}")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can see whether the test failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
 @pytest.fixture
-def open_app(streamlit_server):
+def open_app(streamlit_server, request, tmp_path_factory):
     """``open_app(page, path="", query="")``: go to a page of the app, wait, assert no exception."""
 
+    pages = []
+
     def _open(page, path: str = "", query: str = ""):
+        pages.append(page)
+        page.set_default_timeout(60_000)  # a shared 2-core machine can be slow to draw
         url = f"{streamlit_server.url}/{path.lstrip('/')}"
         if query:
             url += "?" + query.lstrip("?")
@@ -246,4 +272,14 @@ def open_app(streamlit_server):
         assert_no_exception(page, streamlit_server)
         return page
 
-    return _open
+    yield _open
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed and pages:
+        # What the browser showed when the test failed, and what the server said.
+        shot = tmp_path_factory.mktemp("failed") / f"{request.node.name}.png"
+        try:
+            pages[-1].screenshot(path=str(shot), full_page=True)
+            print(f"\nscreenshot of the failure: {shot}")
+        except Exception as err:  # the page may be gone; the log still helps
+            print(f"\nno screenshot ({err})")
+        print(f"server log (tail):\n{streamlit_server.log_tail(2000)}")

@@ -19,7 +19,7 @@ from ..training import SCHEDULES, TrainConfig, preset_configs
 
 MODEL_FIELDS = ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "pos_encoding")
 TRAIN_FIELDS = ("lr", "warmup", "batch_size", "steps", "seed", "schedule", "eval_every", "device")
-# Always in a shared link (the rest only when they differ from the preset).
+# Always in a shared link, with the task's parameters (the rest only when they differ from the preset).
 URL_ALWAYS = ("task", "arch", "d_model", "n_heads", "n_layers", "d_ff", "lr", "steps", "seed")
 
 # Widget ranges; a link's value outside them is ignored with a sentence. They are wide on
@@ -138,9 +138,10 @@ def settings_to_query(settings: dict) -> dict[str, str]:
         preset = preset_settings(settings["task"], settings["arch"], task_params_of(settings))
     except ValueError:
         preset = {}
+    always = set(URL_ALWAYS) | set(TASKS[settings["task"]].params)  # the task's own parameters define it
     query = {}
     for name, value in settings.items():
-        if name in URL_ALWAYS or preset.get(name) != value:
+        if name in always or preset.get(name) != value:
             query[name] = _url_value(value)
     return query
 

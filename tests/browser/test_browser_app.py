@@ -1,0 +1,105 @@
+"""The real app in headless Chromium: every page opens clean, Train makes the page move, and a
+link with query parameters reopens its settings.
+
+The app runs as `streamlit run app.py` (see the `streamlit_server` fixture in conftest.py);
+Playwright drives Debian's Chromium.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import EXCEPTION_SELECTOR, assert_no_exception, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+# url path -> page file (the home page is the root)
+URL_PATHS = {
+    "": "pages/home.py",
+    "lessons": "pages/lessons.py",
+    "train": "pages/train.py",
+    "attention": "pages/attention.py",
+    "positional-encoding": "pages/positional_encoding.py",
+    "embeddings": "pages/embeddings.py",
+    "rnn-vs-transformer": "pages/rnn_vs_transformer.py",
+}
+EXISTING = [url for url, path in URL_PATHS.items() if (ROOT / path).is_file()]
+TINY_LINK = "task=reverse&arch=decoder&length=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&steps=20000&seed=0"
+
+
+@pytest.mark.parametrize("url_path", EXISTING)
+def test_every_page_opens_without_an_exception(page, open_app, url_path):
+    open_app(page, url_path)
+    expect(page.locator('[data-testid="stSidebar"]').get_by_text("Device:")).to_have_count(1)
+
+
+def _progress_text(page) -> str:
+    return page.locator(".st-key-train-progress").inner_text()
+
+
+def _loss_line(page) -> str:
+    """The drawn path of the loss chart's lines (changes whenever a point is added)."""
+    paths = page.locator(".st-key-loss-chart .scatterlayer path.js-line")
+    return "|".join(paths.nth(i).get_attribute("d") or "" for i in range(paths.count()))
+
+
+def test_train_makes_progress_and_the_loss_chart_move(page, open_app, streamlit_server):
+    open_app(page, "train", TINY_LINK)
+    main = page.locator('[data-testid="stMain"]')  # the header has its own "Stop" while a script runs
+    main.get_by_role("button", name="Train", exact=True).click()
+    page.locator(".st-key-train-progress").wait_for(timeout=15_000)
+    page.locator(".st-key-loss-chart .scatterlayer path.js-line").first.wait_for(state="attached", timeout=15_000)
+    first_text, first_line = _progress_text(page), _loss_line(page)
+    # The fragment refreshes once a second: within 15 s both must change.
+    page.wait_for_function(
+        """([old]) => {
+            const el = document.querySelector('.st-key-train-progress');
+            return el && el.innerText !== old;
+        }""",
+        arg=[first_text], timeout=15_000,
+    )
+    page.wait_for_function(
+        """([old]) => {
+            const paths = [...document.querySelectorAll('.st-key-loss-chart .scatterlayer path.js-line')];
+            return paths.map(p => p.getAttribute('d') || '').join('|') !== old;
+        }""",
+        arg=[first_line], timeout=15_000,
+    )
+    assert "Step" in _progress_text(page)
+    assert_no_exception(page, streamlit_server)
+    main.get_by_role("button", name="Stop", exact=True).click()
+    main.get_by_text("Stopped at step").wait_for(timeout=30_000)
+    assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_a_link_with_query_parameters_opens_its_settings(page, open_app):
+    open_app(page, "train", "task=sort&arch=encoder-decoder&length=6&d_model=32&n_heads=2&lr=0.001&steps=300&seed=3")
+
+    def field(key: str):
+        # Widgets with key "train.x" carry the class "st-key-train-x".
+        return page.locator(f".st-key-train-{key} input")
+
+    expect(field("d_model")).to_have_value("32")
+    expect(field("n_heads")).to_have_value("2")
+    expect(field("steps")).to_have_value("300")
+    expect(field("seed")).to_have_value("3")
+    expect(field("lr")).to_have_value("0.001")
+    expect(field("length")).to_have_value("6")
+    expect(page.locator(".st-key-train-task input")).to_have_value("Sort")
+    expect(page.locator(".st-key-train-arch input")).to_have_value("Transformer encoder-decoder (the 2017 paper)")
+    # The URL keeps the settings, so the link can be shared again.
+    assert "d_model=32" in page.url and "task=sort" in page.url
+
+
+def test_presenter_mode_survives_a_page_switch(page, open_app, streamlit_server):
+    open_app(page, "")
+    page.get_by_text("Presenter mode").click()
+    page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '21px'", timeout=10_000)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("Train a model").click()
+    wait_for_app(page)
+    page.locator('[data-testid="stMain"]').get_by_role("button", name="Train", exact=True).wait_for(timeout=15_000)
+    assert page.evaluate("() => getComputedStyle(document.documentElement).fontSize") == "21px"
+    assert_no_exception(page, streamlit_server)
