@@ -15,14 +15,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PROBE = r"""
 import importlib, json, pkgutil, sys
 root, skip, watched = sys.argv[1], set(sys.argv[2].split(",")), sys.argv[3].split(",")
-pkg = importlib.import_module(root)
-imported = [root]
-for info in pkgutil.walk_packages(pkg.__path__, prefix=root + "."):
-    parts = info.name.split(".")
-    if parts[-1] == "__main__" or any(p in skip for p in parts[1:]):
-        continue
-    importlib.import_module(info.name)
-    imported.append(info.name)
+
+def walk(name):
+    # pkgutil.walk_packages would import skipped subpackages just to list them; recurse by hand.
+    pkg = importlib.import_module(name)
+    yield name
+    for info in pkgutil.iter_modules(getattr(pkg, "__path__", [])):
+        if info.name in skip or info.name == "__main__":
+            continue
+        full = name + "." + info.name
+        if info.ispkg:
+            yield from walk(full)
+        else:
+            importlib.import_module(full)
+            yield full
+
+imported = list(walk(root))
 print(json.dumps({"imported": imported, "loaded": [w for w in watched if w in sys.modules]}))
 """
 
