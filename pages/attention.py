@@ -111,7 +111,9 @@ if len(snapshots) > 1:
 
 # --------------------------------------------------------------------------- the input
 
-examples = [task.format_src(ex.src) for ex in task.examples(6, seed=7)]
+# A text model continues a prompt: offer the first half of a window, leaving it room to write.
+examples = [task.format_src(ex.src[: len(ex.src) // 2] if task.kind == "text" else ex.src)
+            for ex in task.examples(6, seed=7)]
 choice = st.selectbox("input", examples + [CUSTOM], key=K + "example")
 if choice == CUSTOM:
     text = st.text_input("type an input for the model", key=K + "text", placeholder=examples[0])

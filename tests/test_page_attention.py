@@ -175,3 +175,20 @@ def test_encoder_decoder_checkpoint_shows_cross_attention():
     assert any("no training history" in i.value for i in at.info)
     chart(at, "Every head of the cross-attention")
     chart(at, "Every head of the encoder self-attention")
+
+
+@pytest.mark.parametrize("task_name, arch", [("sentiment", "encoder"), ("charlm", "decoder"),
+                                             ("addition", "decoder"), ("parity", "encoder-decoder")])
+def test_every_transformer_layout_opens_with_its_first_example(task_name, arch):
+    """Classifier, text model, decoder and encoder-decoder: the default example fits and every
+    view draws (an untrained model from a checkpoint is enough for that)."""
+    task = get_task(task_name)
+    torch.manual_seed(0)
+    model = build_model(task.model_config(arch, d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    at = open_page(checkpoint=checkpoint_bytes(model, task))
+    no_exception(at)
+    assert not at.error and not at.warning
+    heat = chart(at, "head 0:")
+    assert len(heat["layout"]["xaxis"]["ticktext"]) >= 2
+    chart(at, "Every head")
+    assert any("match the model's own" in s.value for s in at.success)

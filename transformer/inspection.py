@@ -144,21 +144,23 @@ def run_attention(model, task, src: list, ablate: dict | None = None) -> Attenti
     layout = model.cfg.layout
     with ablate_heads(model, ablate or {}):
         if task.kind == "text":
-            answer = predict(model, task, [src], max_new_tokens=max(0, min(32, model.cfg.max_len - len(src))))[0]
+            answer = predict(model, task, [src], max_new_tokens=max(1, min(32, model.cfg.max_len - len(src))))[0]
         else:
             answer = predict(model, task, [src])[0]
     # Keep what the model reads within its context (a half-trained model may never say EOS).
-    room = {"lm": model.cfg.max_len - len(src) - (1 if task.kind == "text" else 2),
-            "seq2seq": model.cfg.max_len - 1}.get(layout, len(answer))
-    answer = list(answer)[: max(0, room)]
     if task.kind == "text":
-        example = Example(list(src) + answer + [src[-1]], [])  # the lm row drops its last token
-    elif task.kind == "classify":
-        example = Example(list(src), answer[:1] or [task.classes[0]])
-    elif layout == "tag":
-        example = Example(list(src), (answer + list(src))[: len(src)])  # one token per position
+        seq = (list(src) + list(answer))[: model.cfg.max_len - 1]  # [BOS] + seq fills the context
+        answer = seq[len(src):]
+        example = Example(seq + [seq[-1]], [])  # a text row drops its last token: a placeholder
     else:
-        example = Example(list(src), answer)
+        room = {"lm": model.cfg.max_len - len(src) - 2, "seq2seq": model.cfg.max_len - 1}.get(layout, len(answer))
+        answer = list(answer)[: max(0, room)]
+        if task.kind == "classify":
+            example = Example(list(src), answer[:1] or [task.classes[0]])
+        elif layout == "tag":
+            example = Example(list(src), (answer + list(src))[: len(src)])  # one token per position
+        else:
+            example = Example(list(src), answer)
     batch = make_batch(task, [example], layout)
     model.eval()
     with torch.no_grad(), capture(model, qkv=True, ablate=ablate or None) as cache:
