@@ -8,6 +8,13 @@ from conftest import assert_no_exception, wait_for_app
 CHART = '[data-testid="stPlotlyChart"]'
 
 
+def open_page(page, open_app, path: str):
+    """Open the home page first: until some session has run st.navigation, a fresh server
+    resolves a deep link against the legacy pages/ folder and answers "Page not found"."""
+    open_app(page, "")
+    return open_app(page, path)
+
+
 def rendered_charts(page, at_least: int, timeout_ms: float = 30_000) -> int:
     """Wait until `at_least` Plotly charts have drawn their SVG; return how many there are."""
     page.wait_for_function(
@@ -19,7 +26,7 @@ def rendered_charts(page, at_least: int, timeout_ms: float = 30_000) -> int:
 
 @pytest.mark.browser
 def test_positional_lab_draws_its_charts_and_follows_the_slider(page, open_app, streamlit_server):
-    open_app(page, "positional-encoding")
+    open_page(page, open_app, "positional-encoding")
     assert rendered_charts(page, 8) >= 8
     assert page.get_by_text("Four ways to encode position").count() >= 1
     # Keyboard on the d_model slider: one step right is 66 (even values only).
@@ -34,7 +41,7 @@ def test_positional_lab_draws_its_charts_and_follows_the_slider(page, open_app, 
 
 @pytest.mark.browser
 def test_embeddings_page_offers_a_preset_without_a_model(page, open_app):
-    open_app(page, "embeddings")
+    open_page(page, open_app, "embeddings")
     assert page.get_by_role("button", name="Train the preset").count() == 1
     assert page.get_by_text("Embedding spaces").count() >= 1
 
@@ -43,7 +50,7 @@ def test_embeddings_page_offers_a_preset_without_a_model(page, open_app):
 @pytest.mark.slow
 @pytest.mark.timeout(420)
 def test_embeddings_page_after_training_the_preset_plays_its_film(page, open_app, streamlit_server):
-    open_app(page, "embeddings")
+    open_page(page, open_app, "embeddings")
     page.get_by_role("button", name="Train the preset").click()
     # The preset trains in the background; the page reruns itself when it is done.
     page.get_by_text("Watch the space form").first.wait_for(timeout=360_000)

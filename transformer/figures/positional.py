@@ -182,7 +182,7 @@ def offset_lines_figure(scores, rows=None) -> go.Figure:
     """
     scores = np.asarray(scores, dtype=float)
     n = scores.shape[0]
-    rows = list(range(0, n, max(1, n // 5))) if rows is None else list(rows)
+    rows = sorted({0, n // 3, 2 * n // 3, n - 1}) if rows is None else list(rows)
     fig = go.Figure()
     for j, m in enumerate(rows):
         offsets = m - np.arange(scores.shape[1])
@@ -190,12 +190,13 @@ def offset_lines_figure(scores, rows=None) -> go.Figure:
         # the rings are concentric, so every position stays visible.
         fig.add_trace(go.Scatter(
             x=offsets, y=scores[m], mode="markers", name=f"query at position {m}",
-            marker=dict(symbol="circle-open", size=5 + 3 * (len(rows) - 1 - j), line=dict(width=2),
+            marker=dict(symbol="circle-open", size=5 + 4 * (len(rows) - 1 - j), line=dict(width=2),
                         color=LINE_COLOURS[j % len(LINE_COLOURS)]),
             hovertemplate=f"query position {m}<br>offset %{{x}}<br>q·k %{{y:.3f}}<extra></extra>",
         ))
-    fig.update_xaxes(title_text="offset m - n (query position minus key position)")
+    fig.update_xaxes(title_text="offset m − n (query minus key position)")
     fig.update_yaxes(title_text="q·k after rotation")
+    fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return _layout(fig, "Same offset → same q·k, at every position",
                    height=420, key="rope-offsets")
 
