@@ -247,7 +247,7 @@ def cmd_generate(args) -> int:
     import torch
 
     from .checkpoint import load_checkpoint
-    from .decoding import generate, generate_seq2seq, predict
+    from .decoding import generate, generate_seq2seq, predict, until_eos
 
     if args.temperature < 0 or not math.isfinite(args.temperature):
         raise ValueError(f"--temperature must be 0 (greedy) or more (got {args.temperature}).")
@@ -273,12 +273,12 @@ def cmd_generate(args) -> int:
         elif layout == "seq2seq":
             ids = generate_seq2seq(model, torch.tensor([vocab.encode(src)]), vocab.bos_id, task.max_len(layout),
                                    vocab.eos_id, args.temperature, args.top_k, generator)[0].tolist()
-            answer = _until_eos(ids, vocab)
+            answer = until_eos(ids, vocab)
         else:
             prompt = [vocab.bos_id] + vocab.encode(src) + [vocab.sep_id]
             ids = generate(model, torch.tensor([prompt]), task.max_len(layout), args.temperature, args.top_k,
                            vocab.eos_id, generator)[0, len(prompt):].tolist()
-            answer = _until_eos(ids, vocab)
+            answer = until_eos(ids, vocab)
         text = task.format_tgt(answer)
     if args.json:
         out = {"input": task.format_src(src), "output": text}
@@ -307,15 +307,6 @@ class _TextOnly:
         logits, _ = self.model(idx)
         logits[..., self.special] = float("-inf")  # (B, T, V)
         return logits, None
-
-
-def _until_eos(ids, vocab):
-    out = []
-    for i in ids:
-        if i == vocab.eos_id:
-            break
-        out.append(vocab.tokens[i])
-    return out
 
 
 # --------------------------------------------------------------------------- main

@@ -63,7 +63,7 @@ def generate_seq2seq(model, src: torch.Tensor, bos_id: int, max_new_tokens: int,
     return tgt[:, 1:]
 
 
-def _cut(ids: list[int], vocab) -> list[str]:
+def until_eos(ids: list[int], vocab) -> list[str]:
     """Token strings up to (not including) the first EOS."""
     out = []
     for i in ids:
@@ -108,7 +108,7 @@ def predict(model, task, srcs: list[list[str]], max_new_tokens: int | None = Non
                 prompt = torch.tensor([[vocab.bos_id] + vocab.encode(srcs[i]) + sep for i in rows], device=device)
                 out = generate(model, prompt, n_new, eos_id=vocab.eos_id)[:, prompt.size(1):].tolist()
             for i, ids in zip(rows, out):
-                answers[i] = _cut(ids, vocab)
+                answers[i] = until_eos(ids, vocab)
         return answers
     finally:
         model.train(was_training)
