@@ -158,7 +158,8 @@ def test_animation_frames_move_heatmap_and_loss_marker_together():
     assert fig.frames[2].data[1].y[0] == pytest.approx(np.interp(200, loss_steps, losses))
     assert np.isnan(np.asarray(fig.frames[0].data[0].z, dtype=float)[0, 4])  # masked stays masked
     assert [s.label for s in fig.layout.sliders[0].steps] == ["0", "100", "200", "300"]
-    assert fig.layout.updatemenus[0].buttons[0].method == "animate"
+    play = fig.layout.updatemenus[0].buttons[0]
+    assert play.method == "animate" and list(play.args[0]) == ["0", "100", "200", "300"]  # from the first frame
     with pytest.raises(ValueError, match="4 snapshots but 3 steps"):
         attention_over_training(frames, steps[:3], list("abcde"))
 

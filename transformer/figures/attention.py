@@ -55,9 +55,14 @@ def _check_matrix(weights) -> np.ndarray:
     return w
 
 
-def _position_axis(labels: list[str], title: str, show_ticks: bool = True) -> dict:
-    return dict(title=title, tickmode="array", tickvals=list(range(len(labels))),
-                ticktext=labels if show_ticks else [], showgrid=False, zeroline=False)
+def _position_axis(labels: list[str], title: str, show_ticks: bool = True, font_size: int | None = None) -> dict:
+    """A numeric position axis labelled with tokens (or with positions when there are too many)."""
+    axis = dict(title=title, showgrid=False, zeroline=False)
+    if show_ticks:
+        axis.update(tickmode="array", tickvals=list(range(len(labels))), ticktext=labels)
+    if font_size:
+        axis["tickfont"] = dict(size=font_size)
+    return axis
 
 
 def _hover_labels(q_labels: list[str], k_labels: list[str]) -> np.ndarray:
@@ -146,22 +151,23 @@ def attention_grid(layers: dict, q_tokens: Sequence, k_tokens: Sequence | None =
     q_labels, k_labels = _labels(q_tokens, T), _labels(k_tokens, S)
     titles = [f"{name} · head {h}" if h < a.shape[0] else "" for name, a in zip(names, arrays) for h in range(H)]
     fig = make_subplots(rows=len(names), cols=H, subplot_titles=titles,
-                        horizontal_spacing=0.03, vertical_spacing=min(0.12, 0.5 / len(names)))
-    show_ticks = max(T, S) <= 12
+                        horizontal_spacing=0.04, vertical_spacing=min(0.14, 0.6 / len(names)))
+    show_ticks = max(T, S) <= 32  # beyond that the panels show positions, not tokens
+    tick_size = 11 if max(T, S) <= 12 else 8
     for r, (name, a) in enumerate(zip(names, arrays), start=1):
         for h in range(a.shape[0]):
             for trace in _heatmap_traces(a[h], q_labels, k_labels, allowed, coloraxis="coloraxis"):
                 fig.add_trace(trace, row=r, col=h + 1)
-            fig.update_xaxes(_position_axis(k_labels, "", show_ticks), row=r, col=h + 1)
-            fig.update_yaxes(dict(_position_axis(q_labels, "", show_ticks), autorange="reversed"),
+            fig.update_xaxes(_position_axis(k_labels, "", show_ticks, tick_size), row=r, col=h + 1)
+            fig.update_yaxes(dict(_position_axis(q_labels, "", show_ticks, tick_size), autorange="reversed"),
                              row=r, col=h + 1)
             lines = (descriptions or {}).get(name)
             if lines and h < len(lines):
                 n = (r - 1) * H + h + 1
                 suffix = "" if n == 1 else str(n)
                 fig.add_annotation(text=escape(lines[h]), showarrow=False, xref=f"x{suffix} domain",
-                                   yref=f"y{suffix} domain", x=0.5, y=-0.04, xanchor="center",
-                                   yanchor="top", font=dict(size=11))
+                                   yref=f"y{suffix} domain", x=0.5, y=0, yshift=-24, xanchor="center",
+                                   yanchor="top", font=dict(size=12))
     fig.update_layout(
         title=title, uirevision=UIREVISION, height=60 + 300 * len(names),
         coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight")),
@@ -213,9 +219,8 @@ def head_view(weights, q_tokens: Sequence, k_tokens: Sequence | None = None, *, 
     q_labels, k_labels = _labels(q_tokens, T), _labels(k_tokens, S)
     fig = go.Figure()
     rows = range(T) if query is None else [query]
-    for n, h in enumerate(heads):
+    for h in heads:
         colour = HEAD_COLOURS[h % len(HEAD_COLOURS)]
-        first = True
         for level in range(1, opacity_levels + 1):
             lo, hi = (level - 1) / opacity_levels, level / opacity_levels
             xs, ys = [], []
@@ -229,11 +234,10 @@ def head_view(weights, q_tokens: Sequence, k_tokens: Sequence | None = None, *, 
                 continue
             fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line=dict(color=colour, width=3),
                                      opacity=hi, name=f"head {h}", legendgroup=f"head {h}",
-                                     showlegend=first, hoverinfo="skip"))
-            first = False
-        if first:  # nothing above the threshold: still list the head in the legend
-            fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour),
-                                     name=f"head {h}", legendgroup=f"head {h}"))
+                                     showlegend=False, hoverinfo="skip"))
+        # The legend entry at full opacity (a faint first bin would make a faint legend line).
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=3),
+                                 name=f"head {h}", legendgroup=f"head {h}"))
     # Token columns, with each head's weights in the hover of the key tokens when one query is chosen.
     q_hover = [f"query {q_labels[i]} (pos {i})" for i in range(T)]
     k_hover = []
@@ -395,14 +399,17 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
             traces.append(n_heat + 1)
         anim_frames.append(go.Frame(data=data, traces=traces, name=str(s)))
     fig.frames = anim_frames
-    play = dict(frame=dict(duration=frame_ms, redraw=True), fromcurrent=True, transition=dict(duration=0))
+    # Play runs every frame from the first: the figure opens on the last (trained) frame, where
+    # "from the current frame" would have nothing left to play.
+    play = dict(frame=dict(duration=frame_ms, redraw=True), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
         title=title, uirevision=UIREVISION, height=max(420, 80 + 28 * T), margin=dict(l=60, r=20, t=80, b=110),
+        showlegend=False,
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.12, xanchor="left", yanchor="top",
-                          buttons=[dict(label="▶ play", method="animate", args=[None, play]),
+                          buttons=[dict(label="▶ play", method="animate", args=[[str(s) for s in steps], play]),
                                    dict(label="❚❚ pause", method="animate",
                                         args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate")])])],
-        sliders=[dict(active=N - 1, x=0.12, y=-0.08, len=0.88, currentvalue=dict(prefix="step "),
+        sliders=[dict(active=N - 1, x=0.12, y=-0.08, len=0.88, currentvalue=dict(prefix="step ", xanchor="right"),
                       steps=[dict(label=str(s), method="animate",
                                   args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                        transition=dict(duration=0))]) for s in steps])],
@@ -433,11 +440,14 @@ def head_score_curves(loss_steps, losses, steps, scores: dict, *, formation_step
                       row=2, col=1)
     if formation_step is not None:
         fig.add_vline(x=formation_step, line=dict(color="#D55E00", width=2, dash="dash"), row="all", col=1)
-        fig.add_annotation(text=f"induction head forms (step {formation_step})", x=formation_step, y=1.0,
-                           xref="x2", yref="y2 domain", showarrow=False, xanchor="left", yanchor="bottom",
+        fig.add_annotation(text=f" induction head forms (step {formation_step})", x=formation_step, y=0.97,
+                           xref="x", yref="y domain", showarrow=False, xanchor="left", yanchor="top",
                            font=dict(color="#D55E00"))
     if loss_drop_step is not None and loss_drop_step != formation_step:
-        fig.add_vline(x=loss_drop_step, line=dict(color="#0072B2", width=1, dash="dot"), row=1, col=1)
+        fig.add_vline(x=loss_drop_step, line=dict(color="#555555", width=1, dash="dot"), row=1, col=1)
+        fig.add_annotation(text=f"loss halfway down (step {loss_drop_step}) ", x=loss_drop_step, y=0.03,
+                           xref="x", yref="y domain", showarrow=False, xanchor="right", yanchor="bottom",
+                           font=dict(color="#555555", size=11))
     fig.update_yaxes(title="loss (nats)", row=1, col=1)
     fig.update_yaxes(title=score_name, range=[0, 1.05], row=2, col=1)
     fig.update_xaxes(title="training step", row=2, col=1)

@@ -1,0 +1,46 @@
+"""The attention page in a real browser: train the induction demo on the spot, then see the
+heatmap, the other views and the formation step; the film plays on the client."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import assert_no_exception, wait_for_app
+
+CHART = '[data-testid="stPlotlyChart"]'
+
+
+def rendered_charts(page, at_least: int, timeout_ms: float = 30_000) -> int:
+    """Wait until `at_least` Plotly charts have drawn their SVG; return how many there are."""
+    page.wait_for_function(
+        f"document.querySelectorAll('{CHART} .js-plotly-plot .main-svg').length >= {at_least}",
+        timeout=timeout_ms,
+    )
+    return page.locator(CHART).count()
+
+
+@pytest.mark.browser
+def test_attention_page_offers_presets_without_a_model(page, open_app):
+    open_app(page, "attention")
+    assert page.get_by_role("button", name="Train the preset").count() == 1
+    assert page.get_by_role("button", name="induction-head demo").count() == 1
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_induction_demo_trains_and_the_heatmap_appears(page, open_app, streamlit_server):
+    open_app(page, "attention")
+    page.get_by_role("button", name="induction-head demo").click()
+    # The demo trains in the background (progress shown); the page reruns itself when it is done.
+    page.get_by_text("1 · One head").wait_for(timeout=360_000)
+    wait_for_app(page)
+    assert_no_exception(page, streamlit_server)
+    assert rendered_charts(page, 10) >= 10
+    heatmap = page.locator(CHART).filter(has_text="head 0:").first
+    heatmap.scroll_into_view_if_needed()
+    assert heatmap.locator(".heatmaplayer").count() == 1  # drawn, not just an empty frame
+    assert heatmap.get_by_text("key (attended to)").count() == 1
+    assert page.get_by_text("formed at step").count() >= 1
+    page.get_by_text("▶ play").first.click()  # Plotly's own button: animates on the client
+    page.wait_for_timeout(500)
+    assert_no_exception(page, streamlit_server)
