@@ -127,7 +127,7 @@ def test_experiment_trains_four_schemes_and_plots_them(stop_live_runs):
     at.run()
     assert not at.exception
     assert any("Final token accuracy" in s.value for s in at.success)
-    curves = chart(at, "which learns order")
+    curves = chart(at, "learns order fastest")
     assert [t["name"] for t in curves["data"]] == ["sinusoidal", "learned", "rope", "none"]
     assert all(t["x"][-1] == 100 for t in curves["data"])
     # The learned run's table now fills the "learned" column.

@@ -247,5 +247,5 @@ def scheme_curves_figure(histories: dict, metric: str = "token_acc", title: str 
              "val_loss": "validation loss (nats/token)", "loss": "training loss (nats/token)"}.get(metric, metric)
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text=label, range=[0, 1.02] if metric.endswith("acc") else None)
-    return _layout(fig, title or "Same model, same task, different positional encodings: which learns order?",
+    return _layout(fig, title or "Which positional encoding learns order fastest?",
                    height=420, key="pe-experiment")
