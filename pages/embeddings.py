@@ -253,6 +253,7 @@ else:
         f"{task.vocab.unit}-level tokens, whose groups are in the map above. The sentiment task has words."
     )
     seconds = get_task("sentiment").preset("encoder").seconds
-    if st.button(f"Train the sentiment preset (about {seconds:.0f} s; replaces the current model)", key="emb.sentiment"):
+    label = f"Train the sentiment preset (about {seconds:.0f} s; replaces the current model)"
+    if st.button(label, key="emb.sentiment"):
         start_preset_run("sentiment", "encoder")
         st.rerun()

@@ -185,7 +185,8 @@ left.plotly_chart(figs.encoding_heatmap_figure(pe), key="pe.heatmap")
 sim = dot_similarity_matrix(pe)
 right.plotly_chart(figs.position_similarity_figure(sim), key="pe.similarity")
 right.caption(
-    f"PE(i)·PE(j) = Σ cos((i − j)·ωₖ): it depends only on the distance |i − j|, so every diagonal is constant. "
+    f"PE(i)·PE(j) = Σ cos((i − j)·ωₖ): it depends only on the distance |i − j|, so every diagonal "
+    "is constant. "
     f"The diagonal is d_model / 2 = {d_model // 2}."
 )
 

@@ -14,6 +14,11 @@ as points in 2 or 3 dimensions. Three choices here keep those pictures honest:
   which the project does not ship; they also distort distances and are not stable across frames,
   which is exactly what the "watch it form" view needs.
 
+Also here: cosine similarity, nearest neighbours and vector arithmetic for the embedding page;
+token groups for colouring (digits, letters, months, sentiment words, specials); the residual
+stream layer by layer from a capture; and the geometry the positional page checks numerically
+(PE(pos + k) = R_k PE(pos), RoPE scores that depend only on the offset).
+
 Everything takes numpy arrays (or CPU tensors, via `np.asarray`) and returns numpy arrays.
 """
 from __future__ import annotations
@@ -305,7 +310,9 @@ def rotation_error(pe, k: int, R) -> float:
     """Largest |R @ PE[pos] - PE[pos + k]| over every pos where pos + k is in the table."""
     pe = np.asarray(pe, dtype=np.float64)
     if not 0 < k < pe.shape[0]:
-        raise ValueError(f"The offset k must be between 1 and {pe.shape[0] - 1} for a table of {pe.shape[0]} positions.")
+        raise ValueError(
+            f"The offset k must be between 1 and {pe.shape[0] - 1} for a table of {pe.shape[0]} positions."
+        )
     d = (R @ pe[:-k].T).T - pe[k:]
     if pe.shape[1] % 2:  # the unpaired last column is not rotated (see sinusoidal_rotation)
         d = d[:, :-1]

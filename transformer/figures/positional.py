@@ -105,7 +105,7 @@ def same_word_figure(word_vec, pe_a, pe_b, pos_a: int, pos_b: int, word: str = "
     ))
     fig.update_xaxes(title_text="dimension")
     fig.update_yaxes(autorange="reversed")
-    return _layout(fig, f"The same word at positions {pos_a} and {pos_b}: identical alone, different once position is added",
+    return _layout(fig, f"The same word at positions {pos_a} and {pos_b}: identical alone, different with position",
                    height=320, key="pe-same-word")
 
 
