@@ -393,6 +393,9 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
     anim_frames = []
     for n, s in enumerate(steps):
         z = np.where(z_masked[n], frames[n], np.nan)
+        # Nested lists, not a numpy array: Plotly 6 ships arrays as base64 typed arrays, and
+        # plotly.js leaves a heatmap blank while it plays a sequence of frames holding those.
+        z = [[None if np.isnan(v) else float(v) for v in row] for row in z]
         data, traces = [go.Heatmap(z=z)], [0]
         if has_loss:
             data.append(go.Scatter(x=[s], y=[marker_y[n]]))
