@@ -32,6 +32,10 @@ BATCH_SIZE = 64
 DATES_MODELS = ("lstm-seq2seq", "lstm-seq2seq-attn")
 # The transformer is the tasks' preset size; recurrent widths are then matched to it.
 SIZE_DEFAULTS = {"d_model": 64, "n_heads": 4, "t_layers": 2, "d_ff": 256, "pos": "sinusoidal", "rnn_layers": 1}
+POSITIONS = ("sinusoidal", "rope", "learned", "none")
+# Whole-number settings a link may carry: name -> (lowest, highest).
+LINK_NUMBERS = {"length": (1, 64), "steps": (10, 5000), "seed": (0, 2**31 - 1), "d_model": (8, 1024),
+                "n_heads": (1, 16), "t_layers": (1, 12), "d_ff": (8, 4096), "rnn_layers": (1, 4)}
 SAVED = [K + name for name in ("preset", "task", "length", "models", "steps", "seed", "d_model", "n_heads",
                                 "t_layers", "d_ff", "pos", "rnn_layers")]
 
@@ -98,7 +102,9 @@ def _init_settings() -> None:
     st.session_state[K + "seed"] = 0
     if query.get("task") in RACE_TASKS:
         st.session_state[K + "task"] = query["task"]
-    for name, lo, hi in (("length", 1, 64), ("steps", 10, 5000), ("seed", 0, 2**31 - 1)):
+    if query.get("pos") in POSITIONS:
+        st.session_state[K + "pos"] = query["pos"]
+    for name, (lo, hi) in LINK_NUMBERS.items():
         value = query.get(name, "")
         if value.isdigit() and lo <= int(value) <= hi:
             st.session_state[K + name] = int(value)
@@ -109,10 +115,14 @@ def _init_settings() -> None:
 
 
 def _sync_link() -> None:
-    """Mirror the settings in the URL, so a link reopens this exact race."""
+    """Mirror the settings in the URL, so a link reopens this exact race (sizes only when changed)."""
     query = {"preset": st.session_state[K + "preset"], "task": st.session_state[K + "task"],
-             "length": str(st.session_state[K + "length"]), "models": ",".join(st.session_state[K + "models"]),
-             "steps": str(st.session_state[K + "steps"]), "seed": str(st.session_state[K + "seed"])}
+             "models": ",".join(st.session_state[K + "models"])}
+    for name in LINK_NUMBERS:
+        if name in ("length", "steps", "seed") or st.session_state[K + name] != SIZE_DEFAULTS[name]:
+            query[name] = str(st.session_state[K + name])
+    if st.session_state[K + "pos"] != SIZE_DEFAULTS["pos"]:
+        query["pos"] = st.session_state[K + "pos"]
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
 
@@ -125,22 +135,22 @@ def _settings() -> tuple[list[RaceEntry] | None, TrainConfig | None]:
     c1, c2, c3, c4 = st.columns([2, 1, 3, 1])
     task_name = c1.selectbox("Task", list(RACE_TASKS), key=K + "task", format_func=lambda n: TASKS[n].title)
     unit = RACE_TASKS[task_name]["unit"]
-    c2.number_input(f"length N ({unit})", 1, 64, step=1, key=K + "length",
+    c2.number_input(f"length N ({unit})", *LINK_NUMBERS["length"], step=1, key=K + "length",
                     help="Training inputs are up to N long; afterwards every model is also tested on 2N.")
     c3.multiselect("Models", list(RACE_ARCHS), key=K + "models", format_func=lambda a: SHORT_NAMES[a])
-    c4.number_input("steps each", 10, 5000, step=50, key=K + "steps")
+    c4.number_input("steps each", *LINK_NUMBERS["steps"], step=50, key=K + "steps")
     with st.expander("Model sizes, seed and budget"):
         a, b, c, d, e, f = st.columns(6)
         t_over = {
-            "d_model": a.number_input("transformer d_model", 8, 1024, step=8, key=K + "d_model"),
-            "n_heads": b.number_input("heads", 1, 16, key=K + "n_heads"),
-            "n_layers": c.number_input("transformer layers", 1, 12, key=K + "t_layers"),
-            "d_ff": d.number_input("d_ff", 8, 4096, step=32, key=K + "d_ff"),
-            "pos_encoding": e.selectbox("positions", ("sinusoidal", "rope", "learned", "none"), key=K + "pos"),
+            "d_model": a.number_input("transformer d_model", *LINK_NUMBERS["d_model"], step=8, key=K + "d_model"),
+            "n_heads": b.number_input("heads", *LINK_NUMBERS["n_heads"], key=K + "n_heads"),
+            "n_layers": c.number_input("transformer layers", *LINK_NUMBERS["t_layers"], key=K + "t_layers"),
+            "d_ff": d.number_input("d_ff", *LINK_NUMBERS["d_ff"], step=32, key=K + "d_ff"),
+            "pos_encoding": e.selectbox("positions", POSITIONS, key=K + "pos"),
         }
-        rnn_layers = f.number_input("recurrent layers", 1, 4, key=K + "rnn_layers",
+        rnn_layers = f.number_input("recurrent layers", *LINK_NUMBERS["rnn_layers"], key=K + "rnn_layers",
                                     help="Their hidden size is chosen to match the transformer's parameters.")
-        st.number_input("seed (same seed, same race)", 0, 2**31 - 1, key=K + "seed")
+        st.number_input("seed (same seed, same race)", *LINK_NUMBERS["seed"], key=K + "seed")
         cpu = BUDGETS["cpu"]
         st.caption(f"Budget on a CPU: at most {cpu['max_parameters']:,} parameters per model and "
                    f"{cpu['max_tokens_per_step']:,} tokens per step.")
@@ -219,7 +229,7 @@ def _race_view(entries, train) -> None:
         st.error(st.session_state[K + "error"])
     if race is None:
         st.info("Press **Start the race**: every model trains on the same examples, in turns, with the same "
-                "optimizer; the curves appear here and refresh every second.")
+                "optimizer; the curves appear here and refresh every two seconds.")
         return
     status = race.status
     if status == "queued":
@@ -509,7 +519,7 @@ def _dates_tab() -> None:
         _start_dates(int(steps))
         st.rerun()
     st.session_state[K + "dates_ticking"] = active
-    st.fragment(_dates_view, run_every=1.0 if active else None)()
+    st.fragment(_dates_view, run_every=2.0 if active else None)()
 
 
 # --------------------------------------------------------------------------- the page
@@ -524,7 +534,8 @@ with st.container(border=True):
 main_race = session_races().get("main")
 active = main_race is not None and main_race.status in ACTIVE
 st.session_state[K + "ticking"] = active
-st.fragment(_race_view, run_every=1.0 if active else None)(planned, train_cfg)
+# Every 2 s: often enough to watch, rarely enough that redrawing leaves the race its CPU.
+st.fragment(_race_view, run_every=2.0 if active else None)(planned, train_cfg)
 
 st.header("Why?")
 tabs = st.tabs(["Parallelism", "Vanishing gradients", "Memory", "Recurrence → attention", "Complexity"])

@@ -92,11 +92,20 @@ def test_preset_and_link_fill_the_settings():
     assert at.selectbox(key="rnn.task").value == "reverse"
     assert at.number_input(key="rnn.length").value == 16
     assert at.query_params["preset"] == "reverse-long"
-    at = page({"task": "recall", "length": "5", "models": "lstm,decoder", "steps": "70"})
+    link = {"task": "recall", "length": "5", "models": "lstm,decoder", "steps": "70", "d_model": "32",
+            "pos": "rope", "rnn_layers": "2", "seed": "9999999999"}
+    at = page(link)
     assert at.selectbox(key="rnn.task").value == "recall"
     assert at.number_input(key="rnn.length").value == 5
     assert at.multiselect(key="rnn.models").value == ["lstm", "decoder"]
     assert at.number_input(key="rnn.steps").value == 70
+    assert at.number_input(key="rnn.d_model").value == 32
+    assert at.selectbox(key="rnn.pos").value == "rope"
+    assert at.number_input(key="rnn.rnn_layers").value == 2
+    assert at.number_input(key="rnn.seed").value == 0          # out of range in the link: ignored
+    # The page writes its settings back, so the address bar reopens this view.
+    assert at.query_params["d_model"] == "32" and at.query_params["models"] == "lstm,decoder"
+    assert "n_heads" not in at.query_params                    # unchanged sizes stay out of the link
 
 
 def test_bad_settings_get_one_sentence_and_no_start():

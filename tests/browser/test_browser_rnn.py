@@ -8,8 +8,9 @@ from conftest import EXCEPTION_SELECTOR, assert_no_exception
 
 pytestmark = pytest.mark.browser
 
-# Short inputs and many steps: the race is still running while the test watches it.
-RACE_LINK = "preset=reverse-short&task=reverse&length=3&models=decoder,lstm&steps=3000&seed=0"
+# Tiny models, short inputs and many steps: the race is still running while the test watches it.
+RACE_LINK = ("preset=reverse-short&task=reverse&length=3&models=decoder,lstm&steps=400&seed=0"
+             "&d_model=16&n_heads=2&t_layers=1&d_ff=32")
 LINES = ".st-key-race-step .scatterlayer path.js-line"
 
 
@@ -31,13 +32,13 @@ def test_a_race_draws_both_curves_and_stops(page, open_app, streamlit_server):
     legend = page.locator(".st-key-race-step g.legend").first.text_content()
     assert "Transformer" in legend and "LSTM" in legend
     first = _lines(page)
-    # The fragment refreshes once a second; within 30 s every model has new evaluation points.
+    # The fragment refreshes every 2 s; within a minute every model has new evaluation points.
     page.wait_for_function(
         """([sel, old]) => {
             const now = [...document.querySelectorAll(sel)].map(p => p.getAttribute('d') || '');
             return now.length === old.length && now.every((d, i) => d !== old[i]);
         }""",
-        arg=[LINES, first], timeout=30_000,
+        arg=[LINES, first], timeout=60_000,
     )
     assert_no_exception(page, streamlit_server)
     page.get_by_role("button", name="Stop", exact=True).click()
