@@ -90,7 +90,7 @@ def test_preset_and_link_fill_the_settings():
     assert at.selectbox(key="rnn.task").value == "parity"
     at.selectbox(key="rnn.preset").set_value("reverse-long").run()
     assert at.selectbox(key="rnn.task").value == "reverse"
-    assert at.number_input(key="rnn.length").value == 16
+    assert at.number_input(key="rnn.length").value == 12
     assert at.query_params["preset"] == "reverse-long"
     link = {"task": "recall", "length": "5", "models": "lstm,decoder", "steps": "70", "d_model": "32",
             "pos": "rope", "rnn_layers": "2", "seed": "9999999999"}

