@@ -246,9 +246,9 @@ def head_view(weights, q_tokens: Sequence, k_tokens: Sequence | None = None, *, 
         if query is not None:
             parts += [f"head {h}: {w[h, query, j]:.4f}" for h in heads]
         k_hover.append("<br>".join(parts))
-    fig.add_trace(go.Scatter(x=[0] * T, y=list(range(T)), mode="text", text=q_labels, textposition="middle left",
+    fig.add_trace(go.Scatter(x=[-0.02] * T, y=list(range(T)), mode="text", text=q_labels, textposition="middle left",
                              hovertext=q_hover, hoverinfo="text", showlegend=False, textfont=dict(size=14)))
-    fig.add_trace(go.Scatter(x=[1] * S, y=list(range(S)), mode="text", text=k_labels, textposition="middle right",
+    fig.add_trace(go.Scatter(x=[1.02] * S, y=list(range(S)), mode="text", text=k_labels, textposition="middle right",
                              hovertext=k_hover, hoverinfo="text", showlegend=False, textfont=dict(size=14)))
     fig.update_layout(
         title=title, uirevision=UIREVISION, height=max(320, 60 + 26 * max(T, S)),
@@ -316,17 +316,22 @@ def score_bars(values, key_tokens: Sequence, title: str, *, allowed=None, probab
             colours.append(_viridis(shown[j]))
         else:
             colours.append("#2166ac" if shown[j] >= 0 else "#b2182b")
-    text = ["−∞ (masked)" if not allowed[j] else f"{v[j]:.2f}" for j in range(S)]
+    text = ["−∞" if not allowed[j] else f"{v[j]:.2f}" for j in range(S)]
     fig = go.Figure(go.Bar(
         x=list(range(S)), y=shown, marker_color=colours, text=text, textposition="outside", cliponaxis=False,
         customdata=[f"{labels[j]} (pos {j})" for j in range(S)],
         hovertemplate="key %{customdata}: %{text}<extra></extra>",
     ))
+    if not allowed.all():
+        fig.add_annotation(text="−∞ = masked (weight 0 after the softmax)", showarrow=False, xref="paper",
+                           yref="paper", x=1, y=1.02, xanchor="right", yanchor="bottom",
+                           font=dict(size=11, color="#555"))
     yaxis = dict(title="weight" if probability else "value")
     if probability:
         yaxis["range"] = [0, 1.15]
     fig.update_layout(title=title, height=height, uirevision=UIREVISION, yaxis=yaxis,
-                      xaxis=_position_axis(labels, "key"), margin=dict(l=40, r=10, t=40, b=40))
+                      xaxis=_position_axis(labels, "key"), margin=dict(l=40, r=10, t=40, b=40),
+                      uniformtext=dict(minsize=10, mode="show"))  # keep "−∞" legible on empty bars
     return fig
 
 
