@@ -57,7 +57,7 @@ def _as_numpy(x) -> np.ndarray:
     return np.asarray(x, dtype=np.float64)
 
 
-def _square(w: np.ndarray) -> np.ndarray:
+def _matrix(w: np.ndarray) -> np.ndarray:
     if w.ndim != 2:
         raise ValueError(f"Expected one attention matrix [T, S], got shape {w.shape}.")
     return w
@@ -73,7 +73,7 @@ def offset_score(w, offset: int) -> float:
     offset 0 is the token itself, 1 the previous token. Queries with no such key are skipped;
     returns nan when none is left.
     """
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     T = min(w.shape)
     rows = np.arange(offset, T)
     if rows.size == 0:
@@ -97,7 +97,7 @@ def sink_score(w, causal: bool = True) -> float:
     With a causal mask the first query can only see the first key, so it is left out: its
     weight of 1 says nothing about the head.
     """
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     rows = w[1:] if causal and w.shape[0] > 1 else w
     return float(rows[:, 0].mean())
 
@@ -110,7 +110,7 @@ def anti_diagonal_score(w) -> float:
     quarter of the rows (and at least two) count, so one lucky cell is not a pattern; the
     diagonal cell itself (i == j) is left out so a self-attending head does not score here.
     """
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     T, S = w.shape
     min_cells = max(2, T // 4)
     best = 0.0
@@ -143,7 +143,7 @@ def induction_score(w, tokens: Sequence) -> float:
     On a sequence of random tokens repeated twice this is the weight the second copy puts on
     "the token after my earlier occurrence". nan when no token repeats.
     """
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     n = min(len(tokens), *w.shape)
     total, count = 0.0, 0
     for i, js in enumerate(induction_targets(list(tokens)[:n])):
@@ -159,7 +159,7 @@ def row_entropy(w, causal: bool = True) -> tuple[float, float]:
     The maximum for a row is log2 of the number of keys it may see (i + 1 with a causal mask),
     so 1.0 means perfectly uniform. Rows that can see one key only are skipped.
     """
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     T, S = w.shape
     bits, norms = [], []
     for i in range(T):
@@ -178,7 +178,7 @@ def row_entropy(w, causal: bool = True) -> tuple[float, float]:
 
 def top_key_token(w, key_tokens: Sequence) -> tuple[str, float]:
     """The key token (by its text) that receives the most weight on average, and that weight."""
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     n = min(len(key_tokens), w.shape[1])
     mass: dict[str, float] = {}
     for j in range(n):
@@ -208,7 +208,7 @@ class HeadDescription:
 
 def head_scores(w, q_tokens: Sequence, k_tokens: Sequence | None = None, causal: bool = True) -> dict:
     """Every pattern score for one head. Self-attention when `k_tokens` is None or equal to q."""
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     k_tokens = q_tokens if k_tokens is None else k_tokens
     T = min(len(q_tokens), w.shape[0])
     S = min(len(k_tokens), w.shape[1])
@@ -233,7 +233,7 @@ def describe_head(w, q_tokens: Sequence, k_tokens: Sequence | None = None, causa
     closes every line, since a sharp and a diffuse head can prefer the same pattern.
     """
     k_tokens = q_tokens if k_tokens is None else k_tokens
-    w = _square(_as_numpy(w))
+    w = _matrix(_as_numpy(w))
     w = w[: min(len(q_tokens), w.shape[0]), : min(len(k_tokens), w.shape[1])]
     is_self = list(q_tokens[: w.shape[0]]) == list(k_tokens[: w.shape[1]])
     scores = head_scores(w, q_tokens, k_tokens, causal=causal)

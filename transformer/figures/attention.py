@@ -16,7 +16,6 @@ Streamlit. Conventions shared by every figure here:
 """
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
