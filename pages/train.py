@@ -16,7 +16,9 @@ from transformer.checkpoint import checkpoint_bytes
 from transformer.config import ARCH_LABELS, RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, ModelConfig
 from transformer.decoding import predict
 from transformer.devices import available_devices
-from transformer.figures.training import accuracy_figure, columns, grad_norm_figure, loss_figure, lr_figure
+from transformer.figures.training import (accuracy_figure, accuracy_series, columns, grad_norm_figure,
+                                          grad_norm_series, loss_figure, loss_series, lr_figure, lr_series,
+                                          update_figure)
 from transformer.live import ACTIVE, LiveRun, max_concurrent_runs
 from transformer.snapshot import grade_answers
 from transformer.tasks import TASKS, list_tasks
@@ -164,11 +166,26 @@ def _settings_panel() -> S.Built:
     return built
 
 
+def _summary(settings: dict) -> str:
+    """The settings in one line, the expander's label (what a class sees when it is closed)."""
+    task_cls = TASKS[settings["task"]]
+    params = ", ".join(f"{k.replace('_', ' ')} {settings[k]}" for k in task_cls.params if k in settings)
+    arch = settings["arch"]
+    if arch in RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS:
+        sizes = f"hidden {settings['d_model']}, {settings['n_layers']} layer(s)"
+    else:
+        sizes = f"d_model {settings['d_model']}, {settings['n_heads']} heads, {settings['n_layers']} layers"
+    return (f"**Settings:** {task_cls.title or task_cls.name} ({params}) · {ARCH_LABELS.get(arch, arch)} · "
+            f"{sizes} · lr {settings['lr']:g} · {settings['steps']:,} steps · seed {settings['seed']}")
+
+
 # --------------------------------------------------------------------------- the live dashboard
 
 
 def _figures(run: LiveRun, run_key: int) -> dict:
-    """The four curves, built once per new history row (not once per refresh per chart)."""
+    """The four curves. Built once per run; after that each new history row only swaps the
+    lines in (`update_figure`), because building a plotly Figure costs more than the training
+    steps it would steal from the run in the same process."""
     history, evals = run.history, run.evals
     big = presenter_mode()
     key = (run_key, len(history), len(evals), big)
@@ -178,22 +195,32 @@ def _figures(run: LiveRun, run_key: int) -> dict:
     steps, loss, lr, grad_norm = columns(history, "step", "loss", "lr", "grad_norm")
     e_steps, val_loss = columns(evals, "step", "val_loss")
     a_steps, token_acc, seq_acc = columns(evals, "step", "token_acc", "seq_acc")
+    seq_acc = None if run.task.kind == "text" else seq_acc  # a text window is never all right
     plan_steps, plan_lr = lr_curve(run.train_cfg)
-    preset = run.task.preset(run.model_cfg.arch)
+    series = {
+        "loss": loss_series(steps, loss, e_steps, val_loss),
+        "accuracy": accuracy_series(a_steps, token_acc, seq_acc),
+        "lr": lr_series(steps, lr, plan_steps, plan_lr),
+        "grad_norm": grad_norm_series(steps, grad_norm),
+    }
     revision = f"run-{run_key}"  # zoom survives refreshes; a new run starts unzoomed
     height = 420 if big else 320
-    figs = {
-        "loss": loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss", height=height),
-        "accuracy": accuracy_figure(a_steps, token_acc, None if run.task.kind == "text" else seq_acc,
-                                    target=preset.target_acc, uirevision=revision + "-acc", height=height),
-        "lr": lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr, uirevision=revision + "-lr",
-                        height=height - 40),
-        "grad_norm": grad_norm_figure(steps, grad_norm, clip=run.train_cfg.grad_clip,
-                                      uirevision=revision + "-gn", height=height - 40),
+    builders = {
+        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss", height=height),
+        "accuracy": lambda: accuracy_figure(a_steps, token_acc, seq_acc, target=run.task.preset(run.model_cfg.arch).target_acc,
+                                            uirevision=revision + "-acc", height=height),
+        "lr": lambda: lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr,
+                                uirevision=revision + "-lr", height=height - 40),
+        "grad_norm": lambda: grad_norm_figure(steps, grad_norm, clip=run.train_cfg.grad_clip,
+                                              uirevision=revision + "-gn", height=height - 40),
     }
-    if big:
-        for fig in figs.values():
-            fig.update_layout(font_size=20, title_font_size=24)
+    same_run = cached is not None and cached[0][0] == run_key and cached[0][3] == big
+    figs = dict(cached[1]) if same_run else {}
+    for name, build in builders.items():
+        if name not in figs or not update_figure(figs[name], series[name]):
+            figs[name] = build()
+            if big:
+                figs[name].update_layout(font_size=20, title_font_size=24)
     st.session_state[K + "figs"] = (key, figs)
     return figs
 
@@ -393,7 +420,7 @@ st.title("Train a model")
 _init_settings()
 for note in st.session_state.pop(K + "link_notes", []):
     st.warning(note)
-with st.container(border=True):
+with st.expander(_summary(_current_settings()), expanded=True):
     built = _settings_panel()
 
 run = get_lab().run

@@ -12,8 +12,10 @@ from transformer.figures.training import (
     downsample,
     grad_norm_figure,
     loss_figure,
+    loss_series,
     lr_figure,
     smooth,
+    update_figure,
 )
 
 
@@ -77,6 +79,19 @@ def test_loss_figure_plots_train_and_validation_on_log_axis():
     assert list(val.y) == [3.0, 0.5, 0.1, 0.02]
 
 
+def test_log_axes_label_powers_of_ten_only_across_decades():
+    wide = loss_figure(np.arange(1, 101), np.geomspace(3.0, 0.003, 100))
+    assert wide.layout.yaxis.dtick == 1
+    narrow = loss_figure(np.arange(1, 101), np.linspace(2.8, 2.0, 100))
+    assert narrow.layout.yaxis.dtick is None, "within one decade plotly's own ticks are needed"
+
+
+def test_a_single_evaluation_at_step_zero_starts_the_axis_at_zero():
+    fig = accuracy_figure([0], [0.1], [0.0])
+    assert tuple(fig.layout.xaxis.range) == (0, 10)
+    assert accuracy_figure([0, 50], [0.1, 0.4], [0.0, 0.1]).layout.xaxis.range is None
+
+
 def test_loss_figure_without_data_says_what_to_do():
     fig = loss_figure([], [])
     _assert_app_conventions(fig)
@@ -111,3 +126,22 @@ def test_grad_norm_figure_marks_the_clip_threshold():
     assert [shape.y0 for shape in fig.layout.shapes] == [1.0]
     no_clip = grad_norm_figure([1, 2, 3], [0.5, 4.0, 0.7], clip=None)
     assert len(no_clip.layout.shapes) == 0
+
+
+def test_update_figure_swaps_the_lines_in_place_and_matches_a_fresh_build():
+    steps = np.arange(1, 51)
+    fig = loss_figure(steps[:5], np.linspace(2.8, 2.6, 5), [0], [2.8], uirevision="r")
+    later_steps, later_loss = steps, np.geomspace(2.8, 0.01, 50)
+    assert update_figure(fig, loss_series(later_steps, later_loss, [0], [2.8]))
+    fresh = loss_figure(later_steps, later_loss, [0], [2.8], uirevision="r")
+    for old, new in zip(fig.data, fresh.data):
+        assert list(old.x) == list(new.x) and list(old.y) == pytest.approx(list(new.y))
+    assert fig.layout.yaxis.dtick == fresh.layout.yaxis.dtick == 1, "the layout follows the data too"
+    assert fig.layout.xaxis.range is None
+
+
+def test_update_figure_refuses_different_lines():
+    fig = loss_figure([1, 2], [2.8, 2.7])  # no validation line yet
+    before = [list(t.y) for t in fig.data]
+    assert not update_figure(fig, loss_series([1, 2, 3], [2.8, 2.7, 2.6], [0, 3], [2.8, 2.5]))
+    assert [list(t.y) for t in fig.data] == before

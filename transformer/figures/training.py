@@ -7,6 +7,11 @@ the slow part of a live page, and a line 400 points wide already fills the chart
 
     steps, loss = columns(trainer.history, "step", "loss")
     loss_figure(steps, loss).show()
+
+A live page redraws these once a second, and building a plotly Figure (validating every
+property) costs far more than the data in it. So each figure is split in two: `*_series`
+computes its lines (name, x, y) from the data, and `*_figure` styles them. A page builds the
+figure once per run and then only swaps the lines in with `update_figure(fig, series)`.
 """
 from __future__ import annotations
 
@@ -68,17 +73,123 @@ def smooth(y: Sequence[float], alpha: float = 0.1) -> np.ndarray:
     return out
 
 
-def _line(x, y, name, color, *, width=2.5, dash=None, mode="lines", opacity=1.0, hover="%{y:.4g}"):
+Series = list  # [(name, x [N], y [N]), ...] in drawing order
+
+# How each named line is drawn (Okabe-Ito colours; the raw loss faint under its smoothed line).
+STYLES = {
+    "train (per batch)": dict(color=TRAIN_COLOR, width=1, opacity=0.35),
+    "train (smoothed)": dict(color=TRAIN_COLOR),
+    "validation": dict(color=VAL_COLOR, mode="lines+markers"),
+    "tokens right": dict(color=ACCENT_COLOR, mode="lines+markers", hover="%{y:.1f} %"),
+    "whole answers right": dict(color=VAL_COLOR, mode="lines+markers", hover="%{y:.1f} %"),
+    "planned": dict(color=MUTED_COLOR, width=1.5, dash="dash", hover="%{y:.3g}"),
+    "used": dict(color=TRAIN_COLOR, hover="%{y:.3g}"),
+    "gradient norm": dict(color=ACCENT_COLOR, width=1.5, hover="%{y:.3g}"),
+}
+
+
+def _line(name: str, x, y) -> go.Scatter:
+    style = dict(STYLES.get(name, {}))
+    hover = style.pop("hover", "%{y:.4g}")
     return go.Scatter(
-        x=x, y=y, name=name, mode=mode, opacity=opacity,
-        line=dict(color=color, width=width, dash=dash),
+        x=x, y=y, name=name, mode=style.pop("mode", "lines"), opacity=style.pop("opacity", 1.0),
+        line=dict(width=style.pop("width", 2.5), **style),
         hovertemplate=f"{name}: {hover}<extra></extra>",
     )
 
 
-def _empty_note(fig: go.Figure, text: str) -> go.Figure:
-    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
-                       font=dict(color=MUTED_COLOR))
+# --------------------------------------------------------------------------- the lines
+
+
+def loss_series(steps, train_loss, val_steps=(), val_loss=(), max_points: int = MAX_POINTS) -> Series:
+    """Training loss per batch and smoothed, and validation loss per evaluation."""
+    series = []
+    if len(steps):
+        xs, ys = downsample(steps, train_loss, max_points)
+        series.append(("train (per batch)", xs, ys))
+        series.append(("train (smoothed)", xs, smooth(ys, alpha=min(1.0, 20 / max(20, len(ys))))))
+    if len(val_steps):
+        series.append(("validation", np.asarray(val_steps, float), np.asarray(val_loss, float)))
+    return series
+
+
+def accuracy_series(val_steps, token_acc, seq_acc=None) -> Series:
+    """Validation accuracies in percent (inputs are fractions)."""
+    x = np.asarray(val_steps, dtype=float)
+    if not len(x):
+        return []
+    series = [("tokens right", x, 100 * np.asarray(token_acc, float))]
+    if seq_acc is not None and len(seq_acc):
+        series.append(("whole answers right", x, 100 * np.asarray(seq_acc, float)))
+    return series
+
+
+def lr_series(steps, lr, planned_steps=(), planned_lr=(), max_points: int = MAX_POINTS) -> Series:
+    series = []
+    if len(planned_steps):
+        series.append(("planned", np.asarray(planned_steps, float), np.asarray(planned_lr, float)))
+    if len(steps):
+        series.append(("used", *downsample(steps, lr, max_points)))
+    return series
+
+
+def grad_norm_series(steps, grad_norm, max_points: int = MAX_POINTS) -> Series:
+    return [("gradient norm", *downsample(steps, grad_norm, max_points))] if len(steps) else []
+
+
+def _data_layout(series: Series, log_y: bool) -> dict:
+    """The layout that follows the data (cheap to set on every refresh).
+
+    * a log axis labels only powers of ten once the data spans a decade (plotly's default also
+      labels every 2 and 5, which crowds a small chart);
+    * with nothing past step 0, the x axis shows 0..10 (plotly would centre it on 0: -1..1).
+    """
+    xs = [x for _, x, _ in series if len(x)]
+    top = max((float(np.max(x)) for x in xs), default=0.0)
+    layout = {"xaxis.range": [0, 10] if top < 1 else None}
+    if log_y:
+        ys = [np.asarray(y, float) for _, _, y in series if len(y)]
+        values = np.concatenate(ys) if ys else np.zeros(0)
+        values = values[np.isfinite(values) & (values > 0)]
+        wide = len(values) and values.max() / values.min() >= 10
+        layout["yaxis.dtick"] = 1 if wide else None
+    return layout
+
+
+def _apply(fig: go.Figure, layout: dict) -> None:
+    for path, value in layout.items():
+        axis, prop = path.split(".")
+        setattr(fig.layout[axis], prop, value)
+
+
+def update_figure(fig: go.Figure, series: Series) -> bool:
+    """Put new lines into a figure made by one of the builders below, in place.
+
+    Returns False (and leaves `fig` alone) when the lines are not the same ones by name, e.g.
+    the first validation point just arrived: then build the figure again.
+    """
+    if [trace.name for trace in fig.data] != [name for name, _, _ in series]:
+        return False
+    with fig.batch_update():
+        for trace, (_, x, y) in zip(fig.data, series):
+            trace.x, trace.y = x, y
+        _apply(fig, _data_layout(series, log_y=fig.layout.yaxis.type == "log"))
+    return True
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+def _figure(series: Series, title: str, y_title: str, *, uirevision: str, height: int,
+            log_y: bool = False, empty_note: str | None = None) -> go.Figure:
+    fig = go.Figure([_line(name, x, y) for name, x, y in series])
+    fig.update_layout(**base_layout(title, "optimizer step", y_title, uirevision=uirevision, height=height))
+    if log_y:
+        fig.update_yaxes(type="log")
+    _apply(fig, _data_layout(series, log_y))
+    if empty_note and not series:
+        fig.add_annotation(text=empty_note, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                           font=dict(color=MUTED_COLOR))
     return fig
 
 
@@ -89,21 +200,10 @@ def loss_figure(steps, train_loss, val_steps=(), val_loss=(), *, uirevision: str
     steps, train_loss: [N] per optimizer step; val_steps, val_loss: [M] per evaluation.
     Log scale because the interesting part (0.1 -> 0.001) is invisible on a linear axis.
     """
-    fig = go.Figure()
-    steps, train_loss = np.asarray(steps, dtype=float), np.asarray(train_loss, dtype=float)
-    if len(steps):
-        xs, ys = downsample(steps, train_loss, max_points)
-        fig.add_trace(_line(xs, ys, "train (per batch)", TRAIN_COLOR, width=1, opacity=0.35))
-        fig.add_trace(_line(xs, smooth(ys, alpha=min(1.0, 20 / max(20, len(ys)))), "train (smoothed)", TRAIN_COLOR))
-    if len(val_steps):
-        fig.add_trace(_line(np.asarray(val_steps, float), np.asarray(val_loss, float), "validation",
-                            VAL_COLOR, mode="lines+markers"))
-    fig.update_layout(**base_layout("Loss — falls as the model learns (log scale)", "optimizer step",
-                                    "cross-entropy (nats / answer token)", uirevision=uirevision, height=height))
-    fig.update_yaxes(type="log")
-    if not len(steps) and not len(val_steps):
-        _empty_note(fig, "Press Train: the loss appears here after the first steps.")
-    return fig
+    return _figure(loss_series(steps, train_loss, val_steps, val_loss, max_points),
+                   "Loss — falls as the model learns (log scale)", "cross-entropy (nats / answer token)",
+                   uirevision=uirevision, height=height, log_y=True,
+                   empty_note="Press Train: the loss appears here after the first steps.")
 
 
 def accuracy_figure(val_steps, token_acc, seq_acc=None, *, target: float | None = None,
@@ -113,22 +213,14 @@ def accuracy_figure(val_steps, token_acc, seq_acc=None, *, target: float | None 
     val_steps, token_acc, seq_acc: [M] per evaluation, accuracies as fractions in 0..1.
     `target` (a fraction) draws the preset's goal as a dotted line.
     """
-    fig = go.Figure()
-    x = np.asarray(val_steps, dtype=float)
-    if len(x):
-        fig.add_trace(_line(x, 100 * np.asarray(token_acc, float), "tokens right", ACCENT_COLOR,
-                            mode="lines+markers", hover="%{y:.1f} %"))
-        if seq_acc is not None and len(seq_acc):
-            fig.add_trace(_line(x, 100 * np.asarray(seq_acc, float), "whole answers right", VAL_COLOR,
-                                mode="lines+markers", hover="%{y:.1f} %"))
+    fig = _figure(accuracy_series(val_steps, token_acc, seq_acc),
+                  "Validation accuracy — from chance to right answers", "accuracy (%)",
+                  uirevision=uirevision, height=height,
+                  empty_note="Accuracy is measured on held-out examples at every evaluation.")
+    fig.update_yaxes(range=[-2, 102])
     if target is not None:
         fig.add_hline(y=100 * target, line=dict(color=MUTED_COLOR, dash="dot"),
                       annotation_text=f"target {100 * target:.0f} %", annotation_position="bottom right")
-    fig.update_layout(**base_layout("Validation accuracy — from chance to right answers", "optimizer step",
-                                    "accuracy (%)", uirevision=uirevision, height=height))
-    fig.update_yaxes(range=[-2, 102])
-    if not len(x):
-        _empty_note(fig, "Accuracy is measured on held-out examples at every evaluation.")
     return fig
 
 
@@ -139,15 +231,9 @@ def lr_figure(steps, lr, *, planned_steps=(), planned_lr=(), uirevision: str = "
     steps, lr: [N] the rates used so far; planned_steps, planned_lr: [K] the schedule to the end,
     e.g. from `transformer.training.lr_curve(train_cfg)`.
     """
-    fig = go.Figure()
-    if len(planned_steps):
-        fig.add_trace(_line(np.asarray(planned_steps, float), np.asarray(planned_lr, float), "planned",
-                            MUTED_COLOR, width=1.5, dash="dash", hover="%{y:.3g}"))
-    if len(steps):
-        xs, ys = downsample(steps, lr, max_points)
-        fig.add_trace(_line(xs, ys, "used", TRAIN_COLOR, hover="%{y:.3g}"))
-    fig.update_layout(**base_layout("Learning rate — warm-up, then decay", "optimizer step",
-                                    "learning rate (per step)", uirevision=uirevision, height=height))
+    fig = _figure(lr_series(steps, lr, planned_steps, planned_lr, max_points),
+                  "Learning rate — warm-up, then decay", "learning rate (per step)",
+                  uirevision=uirevision, height=height)
     fig.update_yaxes(exponentformat="power", rangemode="tozero")
     return fig
 
@@ -158,16 +244,10 @@ def grad_norm_figure(steps, grad_norm, *, clip: float | None = None, uirevision:
 
     steps, grad_norm: [N] per optimizer step. Log scale: norms span orders of magnitude.
     """
-    fig = go.Figure()
-    if len(steps):
-        xs, ys = downsample(steps, grad_norm, max_points)
-        fig.add_trace(_line(xs, ys, "gradient norm", ACCENT_COLOR, width=1.5, hover="%{y:.3g}"))
+    fig = _figure(grad_norm_series(steps, grad_norm, max_points),
+                  "Gradient norm — spikes are unstable steps", "‖gradient‖ (L2 norm, log scale)",
+                  uirevision=uirevision, height=height, log_y=True, empty_note="One point per optimizer step.")
     if clip:
         fig.add_hline(y=clip, line=dict(color=VAL_COLOR, dash="dot"),
                       annotation_text=f"clipped above {clip:g}", annotation_position="top right")
-    fig.update_layout(**base_layout("Gradient norm — spikes are unstable steps", "optimizer step",
-                                    "‖gradient‖ (L2 norm, log scale)", uirevision=uirevision, height=height))
-    fig.update_yaxes(type="log")
-    if not len(steps):
-        _empty_note(fig, "One point per optimizer step.")
     return fig

@@ -29,10 +29,12 @@ from .session import CurrentModel, current_model, get_lab, set_run
 # --------------------------------------------------------------------------- small formatters
 
 
-def format_duration(seconds: float | None) -> str:
-    """12.3 -> "12 s", 95 -> "1 min 35 s", None -> "unknown"."""
+def format_duration(seconds: float | None, precise: bool = False) -> str:
+    """12.3 -> "12 s" ("12.3 s" when precise), 95 -> "1 min 35 s", None -> "unknown"."""
     if seconds is None or not math.isfinite(seconds):
         return "unknown"
+    if precise and seconds < 60:
+        return f"{max(0.0, seconds):.1f} s"
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
         return f"{seconds} s"
@@ -51,7 +53,7 @@ def progress_text(progress: dict, status: str) -> str:
     if status == "training" and progress.get("eta_s") is not None:
         parts.append(f"about {format_duration(progress['eta_s'])} left")
     elif status in ("finished", "stopped", "failed", "paused"):
-        parts.append(f"{format_duration(progress.get('elapsed_s'))} of training")
+        parts.append(f"{format_duration(progress.get('elapsed_s'), precise=True)} of training")
     return " · ".join(parts)
 
 

@@ -1,0 +1,152 @@
+"""Measure the app's own speed (the README's "app's own speed" table); not a test.
+
+    .venv/bin/python scripts/measure_app.py [--steps 300] [--repeats 2]
+
+1. first page interactive: seconds from /_stcore/health answering to the home page drawn and idle
+   (a cold server: the first session imports torch and the pages), then for a second session;
+2. page switches: click a page in the sidebar -> its title drawn and the script idle, first and
+   second visit of each page;
+3. training speed with the Train page open and refreshing once a second, against the same run
+   from the command line (`python -m transformer train ... --json`), alternated `--repeats`
+   times. Both use the thread count a live run gets (`transformer.live.threads_per_run()`).
+   Compared by the trainer's own clock for the whole run (training, evaluation and, for the
+   live run, its snapshots; process start-up excluded), which both report, and by wall-clock
+   time (the command line's includes starting Python and importing torch; the page's includes
+   up to one refresh before "Finished" shows).
+
+Drives Debian's Chromium at /usr/bin/chromium with Playwright, like tests/browser.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from conftest import CHROMIUM, CHROMIUM_ARGS, StreamlitServer, wait_for_app  # noqa: E402
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+PAGES = ["Train a model", "Attention", "Positional encoding", "Embeddings", "RNN vs Transformer",
+         "Guided lessons", "Home"]
+
+
+def settled(page, timeout_s: float = 300) -> None:
+    wait_for_app(page, timeout_ms=timeout_s * 1000, settle_ms=300)
+
+
+def switch(page, name: str) -> float | None:
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    link = nav.get_by_text(name, exact=True)
+    if not link.count():
+        return None
+    before = page.url
+    start = time.monotonic()
+    link.click()
+    page.wait_for_function("(old) => location.href !== old", arg=before, timeout=120_000)
+    page.locator('[data-testid="stMain"] h1').first.wait_for(timeout=120_000)
+    settled(page)
+    return time.monotonic() - start
+
+
+def page_timings(browser, page, base_url: str) -> dict:
+    """A second session's first page, then every page switch (first and second visit)."""
+    out = {}
+    second = browser.new_page(viewport={"width": 1400, "height": 900})
+    start = time.monotonic()
+    second.goto(base_url + "/")
+    settled(second)
+    out["first_page_warm_s"] = time.monotonic() - start
+    second.close()
+    switches = {}
+    for visit in ("first", "second"):
+        for name in PAGES:
+            seconds = switch(page, name)
+            if seconds is not None:
+                switches.setdefault(name, {})[visit] = round(seconds, 2)
+    out["page_switch_s"] = switches
+    return out
+
+
+def cli_run(task: str, steps: int, threads: int) -> dict:
+    cmd = [sys.executable, "-m", "transformer", "train", "--task", task, "--steps", str(steps),
+           "--threads", str(threads), "--json"]
+    start = time.monotonic()
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    wall = time.monotonic() - start
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    last = rows[-1]
+    return {"elapsed_s": last["elapsed_s"], "wall_s": wall, "step": last["step"]}
+
+
+def page_run(page, base_url: str, task: str, steps: int) -> dict:
+    page.goto(f"{base_url}/train?task={task}&steps={steps}")
+    settled(page)
+    main = page.locator('[data-testid="stMain"]')
+    start = time.monotonic()
+    main.get_by_role("button", name="Train", exact=True).click()
+    main.get_by_text("Finished after").wait_for(timeout=900_000)
+    wall = time.monotonic() - start
+    text = page.locator(".st-key-train-progress").inner_text().strip()
+    # "Step 300 of 300 · 9,100 tokens/s · 31.4 s of training" (or "1 min 05 s of training")
+    match = re.search(r"· (?:(\d+) min )?([\d.]+) s of training", text)
+    elapsed = int(match.group(1) or 0) * 60 + float(match.group(2)) if match else None
+    return {"elapsed_s": elapsed, "wall_s": wall, "progress": text}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="reverse")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--only-speed", action="store_true", help="skip the page timings")
+    args = parser.parse_args()
+
+    from transformer.live import threads_per_run
+
+    threads = threads_per_run()
+    log = Path(tempfile.mkdtemp(prefix="tlab-measure-")) / "server.log"
+    server = StreamlitServer(log)
+    server.start()
+    healthy = time.monotonic()
+    report = {}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(300_000)
+            page.goto(server.url + "/")
+            settled(page)
+            report["first_page_cold_s"] = time.monotonic() - healthy
+            if not args.only_speed:
+                report.update(page_timings(browser, page, server.url))
+
+            runs = []
+            for _ in range(args.repeats):
+                cli = cli_run(args.task, args.steps, threads)
+                live = page_run(page, server.url, args.task, args.steps)
+                runs.append({"cli": cli, "page": live})
+                print(json.dumps(runs[-1]), flush=True)
+            report["runs"] = runs
+            browser.close()
+    finally:
+        server.stop()
+    runs = report["runs"]
+    # Speed = steps per second: the command line's time over the page's time for the same steps.
+    report["speed_ratio_trainer_clock"] = round(
+        statistics.median(r["cli"]["elapsed_s"] for r in runs)
+        / statistics.median(r["page"]["elapsed_s"] for r in runs), 3)
+    report["speed_ratio_wall_clock"] = round(
+        statistics.median(r["cli"]["wall_s"] for r in runs) / statistics.median(r["page"]["wall_s"] for r in runs), 3)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
