@@ -1,7 +1,7 @@
 """RNN vs Transformer: race recurrent models against a transformer, then see why they differ.
 
 The race trains a transformer and parameter-matched RNN / GRU / LSTM models on the same data in
-one background thread (`transformer.race.RaceRun`), and the curves refresh once a second. The
+one background thread (`transformer.race.RaceRun`), and the curves refresh every two seconds. The
 tabs below explain the result with measurements on the race's own models: step time against
 length, gradient against distance, the LSTM's memory next to attention, the LSTM
 encoder-decoder with and without attention on dates, and the complexity table.
@@ -53,11 +53,12 @@ class SessionRaces:
         return self.races.get(slot)
 
     def put(self, slot: str, race: RaceRun) -> None:
+        """Replace the race in `slot`: the old one is stopped (its thread joined) first."""
         old = self.races.get(slot)
-        self.races[slot] = race
-        self.ids[slot] = self.ids.get(slot, 0) + 1
         if old is not None:
             old.stop()
+        self.races[slot] = race
+        self.ids[slot] = self.ids.get(slot, 0) + 1
 
     def stop_all(self) -> None:
         for race in list(self.races.values()):
@@ -182,7 +183,8 @@ def _start(entries, train) -> None:
         st.session_state[K + "error"] = str(err)
         return
     st.session_state.pop(K + "error", None)
-    session_races().put("main", race.start())
+    session_races().put("main", race)
+    race.start()
 
 
 def _buttons(race: RaceRun | None, entries, train) -> None:
@@ -255,10 +257,11 @@ def _race_view(entries, train) -> None:
         st.plotly_chart(accuracy_by_length_figure(lengths, train_length=task_length(task),
                                                   length_label=f"input length ({RACE_TASKS[task.name]['unit']})"),
                         key=K + "c.len", config=CHART)
-        st.dataframe([{"model": name, **{f"length {r['length']}": (round(r["seq_acc"], 3) if "seq_acc" in r else "—")
+        st.dataframe([{"model": name, **{f"length {r['length']}": (round(r["seq_acc"], 3) if "seq_acc" in r else None)
                                          for r in rows}} for name, rows in lengths.items()], hide_index=True)
         st.caption(f"Trained on inputs up to {task_length(task)} long, tested on exactly {', '.join(map(str, n))}: "
-                   "sequence accuracy on 256 new examples each. A dash: that model cannot read that length.")
+                   "sequence accuracy on 256 new examples each. An empty cell: that model cannot read that length "
+                   "(learned positions end at the training length).")
 
 
 # --------------------------------------------------------------------------- the models the tabs explain
@@ -410,12 +413,17 @@ def _parallel_tab(entries) -> None:
         st.session_state[K + "timing"] = (measured, attn, {e.name: e.model_cfg.arch for e in entries})
     timing = st.session_state.get(K + "timing")
     if timing:
-        measured, attn, _ = timing
-        st.plotly_chart(step_time_figure(measured, attention_mb=attn), key=K + "c.time", config=CHART)
-        st.caption("Batch of 16, median of 2 steps after a warm-up, on this machine now (other work on it makes "
-                   "the numbers noisy). Dashed: the size of the attention weights of one step; PyTorch's fused "
-                   "attention computes them in tiles and never keeps them all, which is why the measured memory "
-                   "grows more slowly.")
+        measured, attn, archs = timing
+        recurrent = [n for n, a in archs.items() if a != "decoder"]
+        st.plotly_chart(step_time_figure(measured, attention_mb=attn, recurrent=recurrent), key=K + "c.time",
+                        config=CHART)
+        st.caption("Batch of 16, median of 2 steps after a warm-up, measured on this machine now (other work on it "
+                   "makes the numbers noisy). On a CPU with a few cores both times grow with the length: there is "
+                   "little parallel hardware for attention to fill, so its advantage here is small. On a GPU, with "
+                   "thousands of cores, a transformer's step time can stay nearly flat as the length grows while a "
+                   "recurrent model's grows with every extra sequential step (left). Dashed: the size of the "
+                   "attention weights of one step; PyTorch's fused attention computes them in tiles and never "
+                   "keeps them all, which is why the measured memory grows only linearly.")
 
 
 def _complexity_tab() -> None:
@@ -446,7 +454,8 @@ def _start_dates(steps: int) -> None:
         st.session_state[K + "dates_error"] = str(err)
         return
     st.session_state.pop(K + "dates_error", None)
-    session_races().put("dates", race.start())
+    session_races().put("dates", race)
+    race.start()
 
 
 def _alignment(race: RaceRun) -> None:
@@ -460,11 +469,10 @@ def _alignment(race: RaceRun) -> None:
     answers = {}
     for name in race.names:
         answers[name] = predict(race.model_copy(name), task, [src])[0]
-    cols = st.columns(len(answers))
-    for col, (name, pred) in zip(cols, answers.items()):
-        right = pred == task.solve(src)
-        col.metric(name, task.format_tgt(pred) or "(nothing)", "right" if right else "wrong",
-                   delta_color="normal" if right else "inverse")
+    expected = task.solve(src)
+    for name, pred in answers.items():
+        verdict = "right" if pred == expected else f"wrong (expected `{task.format_tgt(expected)}`)"
+        st.markdown(f"**{name}** writes `{task.format_tgt(pred) or '(nothing)'}` — {verdict}")
     model = race.model_copy(ATTN_NAME)
     vocab = task.vocab
     src_ids = torch.tensor([vocab.encode(src)])

@@ -27,6 +27,7 @@ def test_colour_follows_the_family():
     assert colour_for("Transformer decoder") == FAMILY_COLOURS["transformer"]
     assert colour_for("RNN (Elman)") == FAMILY_COLOURS["rnn"]
     assert len({colour_for(n) for n in ("transformer", "rnn", "gru", "lstm")}) == 4
+    assert colour_for("LSTM enc-dec + attention") != colour_for("LSTM enc-dec")
 
 
 @pytest.mark.parametrize("x", ["step", "train_s", "elapsed_s"])
@@ -72,6 +73,15 @@ def test_step_time_figure_in_milliseconds_with_attention_maps():
     assert list(fig.data[1].y) == [1.0, 2.0]
     dashed = fig.data[2]
     assert dashed.line.dash == "dash" and list(dashed.x) == [8, 16]
+
+
+def test_step_time_figure_counts_sequential_steps():
+    measured = {name: {"lengths": [8, 16], "seconds": [0.01, 0.02], "activation_mb": [1.0, 2.0]}
+                for name in ("Transformer", "LSTM")}
+    fig = step_time_figure(measured, recurrent=["LSTM"])
+    steps = {t.name: list(t.y) for t in fig.data if t.xaxis == "x"}
+    assert steps == {"Transformer": [1, 1], "LSTM": [8, 16]}
+    assert len(fig.layout.annotations) == 3                    # three panel titles
 
 
 def test_gradient_figure_is_log_and_leaves_out_exact_zeros():

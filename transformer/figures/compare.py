@@ -23,7 +23,8 @@ FAMILY_COLOURS = {
     "gru": "#009E73",          # bluish green
     "rnn": "#D55E00",          # vermillion
 }
-OTHER_COLOURS = ("#E69F00", "#56B4E9", "#000000", "#999999")
+ATTENTION_COLOUR = "#E69F00"  # orange
+OTHER_COLOURS = ("#56B4E9", "#000000", "#999999")
 METRIC_LABELS = {
     "seq_acc": "sequence accuracy (0-1)",
     "token_acc": "token accuracy (0-1)",
@@ -38,9 +39,11 @@ X_LABELS = {
 
 
 def colour_for(name: str, index: int = 0) -> str:
-    """The family colour for a model name; names are matched case-insensitively, longest
-    family first (so "lstm" is not read as "rnn")."""
+    """The family colour for a model name, matched case-insensitively ("lstm" is tried before
+    "rnn", which it does not contain anyway); a recurrent model with attention gets its own."""
     key = name.lower()
+    if "attention" in key:  # e.g. "LSTM enc-dec + attention", drawn beside the plain LSTM
+        return ATTENTION_COLOUR
     for family in ("transformer", "decoder", "lstm", "gru", "rnn"):
         if family in key:
             return FAMILY_COLOURS[family]
@@ -86,7 +89,10 @@ def race_curves(
                 hovertemplate=f"{name}<br>{X_LABELS[x]} %{{x:.4~g}}<br>{metric} %{{y:.3f}}<extra></extra>",
             ), row=1, col=col)
     fig.update_xaxes(title_text=X_LABELS[x])
-    fig.update_yaxes(type="log", dtick=1, exponentformat="power", title_text="nats/token (log)", row=1, col=1)
+    # 1-2-5 ticks read as plain numbers whether the loss spans one decade or four.
+    ticks = [m * 10.0 ** e for e in range(-4, 2) for m in (1, 2, 5)]
+    fig.update_yaxes(type="log", tickvals=ticks, ticktext=[f"{t:g}" for t in ticks], title_text="nats/token (log)",
+                     row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], title_text="fraction correct", row=1, col=2)
     default = ("Per update: who learns from each step?" if x == "step"
                else "Per second of compute: who gets there first on this machine?")
@@ -128,39 +134,52 @@ def accuracy_by_length_figure(
 def step_time_figure(
     results: Mapping[str, dict],
     attention_mb: Optional[Mapping[str, Sequence[float]]] = None,
+    recurrent: Optional[Sequence[str]] = None,
     title: Optional[str] = None,
 ) -> go.Figure:
-    """Milliseconds per training step (left) and activation memory (right) against length.
+    """Against sequence length: sequential steps per layer (when `recurrent` is given),
+    milliseconds per training step, and activation memory.
 
     results: {model name: {"lengths", "seconds", "activation_mb"}} as measured by
-    `transformer.compare.step_time_by_length`. attention_mb: optional {name: MB per length},
-    the size of the T×T attention maps, drawn dashed (what an un-fused attention would store).
+    `transformer.compare.step_time_by_length`. recurrent: the names of the recurrent models
+    (T dependent steps per layer; attention needs 1). attention_mb: optional {name: MB per
+    length}, the size of the T×T attention maps, drawn dashed (what un-fused attention stores).
     """
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("time per training step (ms)", "activations kept for backward (MB)"))
+    panels = (["sequential steps per layer"] if recurrent is not None else []) + [
+        "time per training step (ms)", "activations kept for backward (MB)"]
+    fig = make_subplots(rows=1, cols=len(panels), horizontal_spacing=0.08, subplot_titles=panels)
+    col_ms, col_mb = len(panels) - 1, len(panels)
     for j, (name, r) in enumerate(results.items()):
         colour = colour_for(name, j)
+        if recurrent is not None:
+            steps = list(r["lengths"]) if name in recurrent else [1] * len(r["lengths"])
+            fig.add_trace(go.Scatter(
+                x=r["lengths"], y=steps, mode="lines+markers", name=name, legendgroup=name, showlegend=False,
+                line=dict(color=colour, width=3),
+                hovertemplate=f"{name}<br>length %{{x}}<br>%{{y}} steps one after another<extra></extra>",
+            ), row=1, col=1)
         fig.add_trace(go.Scatter(
             x=r["lengths"], y=[1000 * s for s in r["seconds"]], mode="lines+markers", name=name, legendgroup=name,
             line=dict(color=colour, width=3), hovertemplate=f"{name}<br>length %{{x}}<br>%{{y:.1f}} ms<extra></extra>",
-        ), row=1, col=1)
+        ), row=1, col=col_ms)
         fig.add_trace(go.Scatter(
             x=r["lengths"], y=r["activation_mb"], mode="lines+markers", name=name, legendgroup=name,
             showlegend=False, line=dict(color=colour, width=3),
             hovertemplate=f"{name}<br>length %{{x}}<br>%{{y:.2f}} MB<extra></extra>",
-        ), row=1, col=2)
+        ), row=1, col=col_mb)
     for j, (name, mb) in enumerate((attention_mb or {}).items()):
         lengths = results[name]["lengths"] if name in results else list(range(1, len(mb) + 1))
         fig.add_trace(go.Scatter(
             x=lengths, y=list(mb), mode="lines", name=f"{name}: attention maps T² (if stored)",
             line=dict(color=colour_for(name, j), width=2, dash="dash"),
             hovertemplate=f"{name} attention maps<br>length %{{x}}<br>%{{y:.2f}} MB<extra></extra>",
-        ), row=1, col=2)
+        ), row=1, col=col_mb)
     fig.update_xaxes(title_text="sequence length (tokens)")
-    fig.update_yaxes(title_text="ms per step", rangemode="tozero", row=1, col=1)
-    fig.update_yaxes(title_text="MB", rangemode="tozero", row=1, col=2)
-    return _finish(fig, title or "Recurrence steps through time one token after another; attention does all positions at once",
-                   "step-time", 420)
+    if recurrent is not None:
+        fig.update_yaxes(title_text="steps", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(title_text="ms per step", rangemode="tozero", row=1, col=col_ms)
+    fig.update_yaxes(title_text="MB", rangemode="tozero", row=1, col=col_mb)
+    return _finish(fig, title or "What grows with the length: sequential steps, time, memory", "step-time", 420)
 
 
 def gradient_distance_figure(
