@@ -156,7 +156,7 @@ st.header("1 · One head")
 desc = describe_head(weights[head], q_tokens, k_tokens, causal=run.is_causal(name))
 st.plotly_chart(figs.attention_heatmap(weights[head], q_tokens, k_tokens,
                                        allowed=None if allowed.all() else allowed,
-                                       title=f"{layer_label(name)}, head {head}: {desc.text}"),
+                                       title=f"{layer_label(name)}, head {head}:<br>{desc.text}"),
                 key=K + "heatmap")
 st.caption("Rows are queries (the token doing the looking), columns are keys (what it looks at); each row "
            "sums to 1. Hover over a cell for the exact weight. Colour scale fixed to 0..1 (Viridis).")

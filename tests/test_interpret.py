@@ -158,7 +158,9 @@ def test_formation_step_found_where_the_score_jumps(jump_at):
     losses = np.where(loss_steps < jump_at * 50, 2.0, 0.2)
     f = detect_formation(steps, scores, loss_steps, losses)
     assert f is not None
-    assert (f.name, f.head, f.step) == ("decoder.1.self_attn", 0, jump_at * 50)
+    assert (f.name, f.head) == ("decoder.1.self_attn", 0)
+    # the score jumps between snapshots jump_at - 1 and jump_at: halfway is in between
+    assert jump_at * 50 - 50 < f.step <= jump_at * 50
     assert f.loss_step is not None and abs(f.loss_step - jump_at * 50) <= 25
     assert f.loss_before == pytest.approx(2.0) and f.loss_after == pytest.approx(0.2)
 

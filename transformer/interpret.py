@@ -313,7 +313,7 @@ def head_scores_over_time(snapshots: Iterable, kind: str = "induction") -> tuple
 class Formation:
     """When an induction head formed, and what the loss did around it."""
 
-    step: int              # first snapshot step at which the score passed halfway to its final level
+    step: int              # the step at which the score passed halfway to its final level
     name: str              # the attention module of the head
     head: int
     score_before: float
@@ -325,11 +325,18 @@ class Formation:
 
 
 def _halfway_crossing(xs: np.ndarray, ys: np.ndarray, lo: float, hi: float, rising: bool):
-    """First x at which y crosses halfway from lo to hi (upwards if rising)."""
+    """The x at which y first crosses halfway from lo to hi (upwards if rising), interpolated
+    linearly between the two samples around the crossing (snapshots can be far apart)."""
     mid = lo + 0.5 * (hi - lo)
     hit = ys >= mid if rising else ys <= mid
     idx = np.flatnonzero(hit)
-    return int(xs[idx[0]]) if idx.size else None
+    if not idx.size:
+        return None
+    i = int(idx[0])
+    if i == 0 or ys[i] == ys[i - 1]:
+        return int(xs[i])
+    frac = (mid - ys[i - 1]) / (ys[i] - ys[i - 1])
+    return int(round(xs[i - 1] + frac * (xs[i] - xs[i - 1])))
 
 
 def _smooth(y: np.ndarray, k: int) -> np.ndarray:
@@ -346,8 +353,8 @@ def detect_formation(steps, scores: dict, loss_steps=None, losses=None, min_jump
 
     steps [N] and scores {name: [N, H]} as from `head_scores_over_time(kind="induction")`;
     loss_steps/losses: the training-loss curve. A head "forms" when its score rises by at least
-    `min_jump` from its lowest early level to its final level; the formation step is the first
-    snapshot past halfway. The loss is read the same way: its level when the score starts to
+    `min_jump` from its lowest early level to its final level; the formation step is where it
+    passes halfway (interpolated between snapshots). The loss is read the same way: its level when the score starts to
     rise (the plateau), its final level, and the first step past halfway between them.
     Returns None when no head rises by `min_jump`.
     """

@@ -119,16 +119,14 @@ def attention_heatmap(weights, q_tokens: Sequence, k_tokens: Sequence | None = N
     k_tokens = q_tokens if k_tokens is None else k_tokens
     q_labels, k_labels = _labels(q_tokens, T), _labels(k_tokens, S)
     fig = go.Figure(_heatmap_traces(w, q_labels, k_labels, allowed))
+    masked = allowed is not None and not np.asarray(allowed, dtype=bool).all()
+    x_title = "key (attended to)" + (" · grey = masked: a token cannot look ahead" if masked else "")
     fig.update_layout(
-        title=title, uirevision=UIREVISION, height=height or max(320, 40 + 28 * T),
-        xaxis=_position_axis(k_labels, "key (attended to)"),
+        title=title, uirevision=UIREVISION, height=height or max(340, 60 + 28 * T),
+        xaxis=_position_axis(k_labels, x_title),
         yaxis=dict(_position_axis(q_labels, "query (attending)"), autorange="reversed"),
-        margin=dict(l=60, r=20, t=60, b=60),
+        margin=dict(l=60, r=20, t=90, b=60),
     )
-    if allowed is not None and not np.asarray(allowed, dtype=bool).all():
-        fig.add_annotation(text="grey = masked (a token cannot look ahead)", showarrow=False,
-                           xref="paper", yref="paper", x=1, y=1.02, xanchor="right", yanchor="bottom",
-                           font=dict(size=11, color="#555"))
     return fig
 
 
@@ -152,7 +150,7 @@ def attention_grid(layers: dict, q_tokens: Sequence, k_tokens: Sequence | None =
     fig = make_subplots(rows=len(names), cols=H, subplot_titles=titles,
                         horizontal_spacing=0.04, vertical_spacing=min(0.14, 0.6 / len(names)))
     show_ticks = max(T, S) <= 32  # beyond that the panels show positions, not tokens
-    tick_size = 11 if max(T, S) <= 12 else 8
+    tick_size = 11 if max(T, S) <= 12 else 10 if max(T, S) <= 24 else 8
     for r, (name, a) in enumerate(zip(names, arrays), start=1):
         for h in range(a.shape[0]):
             for trace in _heatmap_traces(a[h], q_labels, k_labels, allowed, coloraxis="coloraxis"):
@@ -165,7 +163,7 @@ def attention_grid(layers: dict, q_tokens: Sequence, k_tokens: Sequence | None =
                 n = (r - 1) * H + h + 1
                 suffix = "" if n == 1 else str(n)
                 fig.add_annotation(text=escape(lines[h]), showarrow=False, xref=f"x{suffix} domain",
-                                   yref=f"y{suffix} domain", x=0.5, y=0, yshift=-24, xanchor="center",
+                                   yref=f"y{suffix} domain", x=0.5, y=0, yshift=-30, xanchor="center",
                                    yanchor="top", font=dict(size=12))
     fig.update_layout(
         title=title, uirevision=UIREVISION, height=60 + 300 * len(names),
