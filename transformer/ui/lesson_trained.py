@@ -105,10 +105,10 @@ def date_cross_attention(ctx: WidgetContext) -> None:
         w = got["cache"][names[layer]][0].numpy()                              # (H, T, S)
         head = c2.selectbox("head", ["average of all heads"] + list(range(w.shape[0])), key=f"{ctx.key}.head")
     shown = w.mean(0) if isinstance(head, str) else w[head]
-    rows = [f"writes {t}" for t in got["written"]]
+    rows = [f"→{t}" for t in got["written"]]   # no space: the heatmap shows spaces as ␣
     ctx.plot(heatmap(shown, rows, got["tokens"],
                      title=f"{names[layer]} ({head if isinstance(head, str) else f'head {head}'}): "
-                           "which source token each output looks at"), "cross")
+                           "rows (→x) are the tokens written, columns the source"), "cross")
     from ..decoding import predict
 
     answer = task.format_tgt(predict(current.model, task, [src])[0])
