@@ -173,3 +173,39 @@ def test_no_formation_when_no_head_changes():
 def test_unknown_score_kind_is_a_clear_error():
     with pytest.raises(ValueError, match="choose one of"):
         head_scores_over_time(_snapshots(3), kind="banana")
+
+
+def test_fixed_distance_back_is_named_with_its_distance():
+    T = 10
+    w = np.zeros((T, T))
+    w[:3, 0] = 1.0
+    w[np.arange(3, T), np.arange(T - 3)] = 1.0  # every query from 3 on looks 3 tokens back
+    d = describe_head(w, list("abcdefghij"))
+    assert d.label == "offset" and "3 positions back" in d.text
+
+
+def test_sharp_varying_cross_attention_is_an_alignment():
+    # four decoder tokens each look at one (different, unordered) encoder token
+    w = np.full((4, 6), 0.02)
+    for i, j in enumerate([2, 5, 0, 3]):
+        w[i, j] = 0.9
+    d = describe_head(w, list("wxyz"), list("abcdef"), causal=False)
+    assert d.label == "aligned" and "one specific token" in d.text
+
+
+def test_one_favourite_key_is_named_by_token_and_position():
+    w = np.full((5, 5), 0.1)
+    w[:, 2] = 0.6  # every query leans on position 2, which is not a pattern of its own
+    d = describe_head(w, list("ab+cd"), causal=False)
+    assert d.label == "token" and "'+' at position 2" in d.text
+
+
+def test_causal_reversal_is_an_anti_diagonal():
+    tokens = ["<bos>", "a", "b", "c", "<sep>", "c", "b", "a"]
+    w = np.zeros((8, 8))
+    w[:4, 0] = 1.0  # the question rows have nothing to do yet
+    for i, j in [(4, 3), (5, 2), (6, 1), (7, 0)]:  # i + j = 2n + 1: the answer reads the question backwards
+        w[i, j] = 1.0
+    d = describe_head(w, tokens)
+    assert d.label == "anti_diagonal"
+    assert anti_diagonal_score(w, causal=True) == pytest.approx(1.0)

@@ -4,7 +4,7 @@ Everything here works on plain arrays (numpy, or tensors from `transformer.captu
 same code describes a head in the app, in a test on a synthetic matrix, and in a notebook.
 
 * Pattern scores for one attention matrix `w` of shape [T, S] (rows = queries, columns = keys,
-  each row sums to 1): previous token, the token itself, a fixed offset back, the first token
+  each row sums to 1): previous token, the token itself, a fixed distance back, the first token
   (an attention "sink"), an anti-diagonal (reversal), and the induction pattern ("find the
   earlier copy of my token and look at the token after it", Olsson et al. 2022). Each score is
   the mean attention weight that lands on the cells the pattern names, so it lies in [0, 1]
@@ -102,22 +102,23 @@ def sink_score(w, causal: bool = True) -> float:
     return float(rows[:, 0].mean())
 
 
-def anti_diagonal_score(w) -> float:
+def anti_diagonal_score(w, causal: bool = False) -> float:
     """Best mean weight along one anti-diagonal i + j = c (reading the keys in reverse).
 
     For a causal decoder reversing "[BOS] x1..xn [SEP] y1..yn", query y_k predicts y_(k+1) =
-    x_(n-k), so its key lies on i + j = 2n + 1. Only anti-diagonals that cross at least a
-    quarter of the rows (and at least two) count, so one lucky cell is not a pattern; the
-    diagonal cell itself (i == j) is left out so a self-attending head does not score here.
+    x_(n-k), so its key lies on i + j = 2n + 1. Only cells a query may see count (j < i with a
+    causal mask; the diagonal i == j never, so a self-attending head does not score here), and
+    only anti-diagonals with at least a quarter of the rows (and three) of such cells, so a
+    lucky cell or two is not a pattern.
     """
     w = _matrix(_as_numpy(w))
     T, S = w.shape
-    min_cells = max(2, T // 4)
+    min_cells = max(3, T // 4)
     best = 0.0
+    i = np.arange(T)
     for c in range(T + S - 1):
-        i = np.arange(T)
         j = c - i
-        keep = (j >= 0) & (j < S) & (j != i)
+        keep = (j >= 0) & (j < S) & ((j < i) if causal else (j != i))
         if keep.sum() < min_cells:
             continue
         best = max(best, float(w[i[keep], j[keep]].mean()))
@@ -176,18 +177,48 @@ def row_entropy(w, causal: bool = True) -> tuple[float, float]:
     return float(np.mean(bits)), float(np.mean(norms))
 
 
-def top_key_token(w, key_tokens: Sequence) -> tuple[str, float]:
-    """The key token (by its text) that receives the most weight on average, and that weight."""
+def best_offset(w, min_offset: int = 2) -> tuple[int, float]:
+    """(k, score): the fixed distance back, k >= min_offset, that gets the most weight.
+
+    Fixed-width layouts make "look k tokens back" a real strategy (the aligned digit of the
+    other operand in addition). Offsets that leave fewer than a quarter of the rows (and two)
+    are not counted. Returns (0, 0.0) when no offset qualifies.
+    """
     w = _matrix(_as_numpy(w))
-    n = min(len(key_tokens), w.shape[1])
-    mass: dict[str, float] = {}
-    for j in range(n):
-        tok = str(key_tokens[j])
-        mass[tok] = mass.get(tok, 0.0) + float(w[:, j].mean())
-    if not mass:
-        return "", 0.0
-    tok = max(mass, key=mass.get)
-    return tok, mass[tok]
+    T = min(w.shape)
+    best = (0, 0.0)
+    for k in range(min_offset, T):
+        if T - k < max(2, T // 4):
+            break
+        score = offset_score(w, k)
+        if score > best[1]:
+            best = (k, score)
+    return best
+
+
+def focus(w) -> tuple[float, float]:
+    """(mean top weight, share of distinct argmax keys) over the rows.
+
+    A head with a high top weight whose favourite key changes from row to row looks at "one
+    specific token per query": an alignment, like the month digits of a date looking at the
+    month word in cross-attention.
+    """
+    w = _matrix(_as_numpy(w))
+    if w.shape[0] == 0:
+        return 0.0, 0.0
+    top = w.max(axis=1)
+    distinct = len(set(w.argmax(axis=1).tolist())) / w.shape[0]
+    return float(top.mean()), float(distinct)
+
+
+def top_key_position(w) -> tuple[int, float]:
+    """The key position that receives the most weight on average over the rows, and that weight."""
+    w = _matrix(_as_numpy(w))
+    if w.size == 0:
+        return 0, 0.0
+    mass = w.mean(axis=0)  # (S,)
+    j = int(mass.argmax())
+    return j, float(mass[j])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,7 +229,7 @@ def top_key_token(w, key_tokens: Sequence) -> tuple[str, float]:
 class HeadDescription:
     """What one head does on one input: a short label, a sentence, and the numbers behind it."""
 
-    label: str                      # the winning pattern key, "uniform" or "mixed"
+    label: str                      # a pattern key, "offset", "aligned", "uniform", "token" or "mixed"
     text: str                       # one line for a person
     scores: dict = field(default_factory=dict)   # pattern -> score in [0, 1] (nan if undefined)
     entropy_bits: float = 0.0
@@ -216,7 +247,7 @@ def head_scores(w, q_tokens: Sequence, k_tokens: Sequence | None = None, causal:
     is_self = list(q_tokens[:T]) == list(k_tokens[:S])
     scores = {
         "sink": sink_score(w, causal=causal and is_self),
-        "anti_diagonal": anti_diagonal_score(w),
+        "anti_diagonal": anti_diagonal_score(w, causal=causal and is_self),
     }
     if is_self:
         scores["previous"] = previous_token_score(w)
@@ -228,9 +259,11 @@ def head_scores(w, q_tokens: Sequence, k_tokens: Sequence | None = None, causal:
 def describe_head(w, q_tokens: Sequence, k_tokens: Sequence | None = None, causal: bool = True) -> HeadDescription:
     """Describe one head's weights w [T, S] in one line, from its strongest pattern.
 
-    The strongest pattern above `PATTERN_THRESHOLD` wins; otherwise the head is called "spread
-    out" (high entropy), or named by the key token it prefers, or "mixed". Entropy in bits
-    closes every line, since a sharp and a diffuse head can prefer the same pattern.
+    In order: the strongest named pattern above `PATTERN_THRESHOLD` (previous token, itself,
+    sink, induction, reverse order); a fixed distance back; "one specific token per query"
+    (sharp rows whose favourite key varies: an alignment); "spread out" (high entropy); the
+    one key position it prefers; else "mixed". Entropy in bits closes every line, since a sharp
+    and a diffuse head can prefer the same pattern.
     """
     k_tokens = q_tokens if k_tokens is None else k_tokens
     w = _matrix(_as_numpy(w))
@@ -240,18 +273,26 @@ def describe_head(w, q_tokens: Sequence, k_tokens: Sequence | None = None, causa
     bits, norm = row_entropy(w, causal=causal and is_self)
     finite = {k: v for k, v in scores.items() if not math.isnan(v)}
     best = max(finite, key=finite.get) if finite else None
+    offset, offset_weight = best_offset(w) if is_self else (0, 0.0)
+    top, distinct = focus(w[1:] if causal and is_self else w)  # row 0 of a causal map is forced
+    position, mass = top_key_position(w)
     if best is not None and finite[best] >= PATTERN_THRESHOLD:
         label, text = best, f"{PATTERN_TEXT[best]} ({finite[best]:.0%})"
         short = f"{SHORT_TEXT[best]} {finite[best]:.0%}"
+    elif offset_weight >= PATTERN_THRESHOLD:
+        label, text = "offset", f"attends to the token {offset} positions back ({offset_weight:.0%})"
+        short = f"{offset} back {offset_weight:.0%}"
+    elif top >= 0.5 and distinct >= 0.3:
+        label, text = "aligned", f"looks at one specific token per query (mean top weight {top:.0%})"
+        short = f"one token each {top:.0%}"
     elif norm >= UNIFORM_THRESHOLD:
         label, text, short = "uniform", "spreads its attention almost evenly", SHORT_TEXT["uniform"]
+    elif mass >= PATTERN_THRESHOLD:
+        tok = k_tokens[position]
+        label, text = "token", f"mostly attends to '{tok}' at position {position} ({mass:.0%})"
+        short = f"'{tok}' {mass:.0%}"
     else:
-        tok, mass = top_key_token(w, k_tokens)
-        if mass >= PATTERN_THRESHOLD:
-            label, text = "token", f"mostly attends to '{tok}' ({mass:.0%})"
-            short = f"'{tok}' {mass:.0%}"
-        else:
-            label, text, short = "mixed", "mixed pattern", SHORT_TEXT["mixed"]
+        label, text, short = "mixed", "mixed pattern", SHORT_TEXT["mixed"]
     return HeadDescription(label, f"{text} · entropy {bits:.1f} bits", scores, bits, norm,
                            f"{short} · {bits:.1f} bits")
 
