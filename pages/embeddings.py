@@ -68,7 +68,7 @@ def _position_frames(model, snapshots):
         frames = [s.pos_table for s in snapshots if s.pos_table is not None]
         if not frames:
             frames = [model.pos.table.weight.detach().numpy()]
-        names = [f"step {s.step}" for s in snapshots if s.pos_table is not None] or ["now"]
+        names = [str(s.step) for s in snapshots if s.pos_table is not None] or ["now"]
         return frames, names, "Learned positions: a trained vector per position."
     if cfg.pos_encoding == "sinusoidal":
         pe = sinusoidal_encoding(cfg.max_len, cfg.d_model).numpy()
@@ -123,7 +123,7 @@ st.caption(
 if table == "tokens":
     keep = [i for i, g in enumerate(groups) if not (hide_specials and g == "special")] or list(range(len(tokens)))
     frames = [np.asarray(s.embeddings)[keep] for s in snapshots] or [model.tok_emb.weight.detach().numpy()[keep]]
-    names = [f"step {s.step}" for s in snapshots] or ["now"]
+    names = [str(s.step) for s in snapshots] or ["now"]
     labels, point_groups, note = [tokens[i] for i in keep], [groups[i] for i in keep], None
 else:
     frames, names, note = _position_frames(model, snapshots)
@@ -143,6 +143,11 @@ else:
                         key="emb.film")
         st.caption(f"{len(frames)} snapshots, projected on the axes of the newest one (variance shown: {shown}). "
                    "Press Play to watch the table form from random vectors, or drag the slider.")
+    if basis.explained.sum() < 0.3:
+        st.caption(f"These {n_dims} axes hold only {100 * basis.explained.sum():.0f}% of the table's variance: most "
+                   "of its structure lies along other directions, so a flat picture shows little of it."
+                   + (" Section 5 looks along one direction chosen for its meaning instead."
+                      if task.name == "sentiment" else ""))
     else:
         st.plotly_chart(figs.embedding_scatter_figure(coords[0], labels, point_groups, basis.explained),
                         key="emb.scatter")

@@ -71,7 +71,7 @@ def test_trained_run_shows_film_contexts_neighbours_and_words(sentiment_run):
     film = chart(at, "Watch the space form")
     n_snaps = len(sentiment_run.snapshots)
     assert len(film["frames"]) == n_snaps > 1
-    assert film["layout"]["sliders"][0]["steps"][-1]["label"] == f"step {sentiment_run.snapshots[-1].step}"
+    assert film["layout"]["sliders"][0]["steps"][-1]["label"] == str(sentiment_run.snapshots[-1].step)
     legend = {t["name"] for t in film["data"]}
     assert {"positive", "negative", "negation"} <= legend and "special" not in legend  # specials left out
     context = chart(at, "after each layer")
