@@ -97,8 +97,11 @@ losses = [r["loss"] for r in history]
 step = None
 if len(snapshots) > 1:
     steps = [s.step for s in snapshots]
-    if st.session_state.get(K + "step") not in steps:
+    # Follow the newest snapshot while a run trains, unless the person has scrubbed back.
+    chosen = st.session_state.get(K + "step")
+    if chosen not in steps or chosen == st.session_state.get(K + "newest"):
         st.session_state[K + "step"] = steps[-1]
+    st.session_state[K + "newest"] = steps[-1]
     left, right = st.columns([3, 2])
     step = left.select_slider("look at the model as it was at training step", options=steps, key=K + "step",
                               help="Every figure on this page uses the model from this snapshot.")
@@ -216,8 +219,10 @@ d_k = wt.d_head
 steps_shown = [
     (r"q_i = x_i W_Q", f"The query of “{q_tokens[qpos]}” ({d_k} numbers).",
      figs.vector_figure(wt.q, "query vector q")),
-    (r"k_j = x_j W_K", "One key per token it may look at.", figs.matrix_figure(wt.k, k_tokens, "keys k (one row each)")),
-    (r"s_j = q_i \cdot k_j", "How well each key matches the query.", figs.score_bars(wt.dots, k_tokens, "dot products")),
+    (r"k_j = x_j W_K", "One key per token it may look at.",
+     figs.matrix_figure(wt.k, k_tokens, "keys k (one row each)")),
+    (r"s_j = q_i \cdot k_j", "How well each key matches the query.",
+     figs.score_bars(wt.dots, k_tokens, "dot products")),
     (rf"s_j \,/\, \sqrt{{d_k}} = s_j / \sqrt{{{d_k}}}", "Scaled so the softmax does not saturate as d_k grows.",
      figs.score_bars(wt.scaled, k_tokens, "scaled scores")),
     (r"s_j = -\infty \text{ where masked}", "Keys the mask hides (later tokens in a decoder).",
@@ -301,8 +306,9 @@ if task.name == "induction" and len(snapshots) > 2:
     s_steps, induction = head_scores_over_time(snapshots, "induction")
     _, previous = head_scores_over_time(snapshots, "previous")
     curves = {f"{head_label(n, h)} induction": v[:, h] for n, v in induction.items() for h in range(v.shape[1])}
-    first = min(previous)
-    curves.update({f"{head_label(first, h)} previous-token": previous[first][:, h] for h in range(previous[first].shape[1])})
+    first = min(previous)  # layer 0: where the previous-token head has to be
+    curves.update({f"{head_label(first, h)} previous-token": previous[first][:, h]
+                   for h in range(previous[first].shape[1])})
     formed = detect_formation(s_steps, induction, loss_steps, losses)
     st.plotly_chart(figs.head_score_curves(loss_steps, losses, s_steps, curves, score_name="score",
                                            formation_step=formed.step if formed else None,

@@ -170,7 +170,8 @@ def test_encoder_decoder_checkpoint_shows_cross_attention():
     no_exception(at)
     assert any("Cross-attention" in i.value for i in at.info)
     heat = chart(at, "cross-attention")
-    assert heat["layout"]["xaxis"]["ticktext"] == ["2", "2", "␣", "Nov", "␣", "2", "0", "2", "6"]  # the encoder's input
+    # the encoder's input, spaces shown as ␣
+    assert heat["layout"]["xaxis"]["ticktext"] == ["2", "2", "␣", "Nov", "␣", "2", "0", "2", "6"]
     assert heat["layout"]["yaxis"]["ticktext"][0] == "&lt;bos&gt;"  # the decoder's input
     assert any("no training history" in i.value for i in at.info)
     chart(at, "Every head of the cross-attention")

@@ -197,7 +197,8 @@ def causal_mask_figure(tokens: Sequence, title: str = "The causal mask: a token 
 
 def head_view(weights, q_tokens: Sequence, k_tokens: Sequence | None = None, *, heads: Sequence[int] = (0,),
               query: int | None = None, threshold: float = 0.02, opacity_levels: int = 10,
-              title: str = "Lines from each query (left) to the keys it attends to (right); darker = more weight") -> go.Figure:
+              title: str = "Lines from each query (left) to the keys it attends to (right); darker = more weight",
+              ) -> go.Figure:
     """The BertViz-style head view: two columns of tokens joined by lines whose opacity is the
     attention weight, one colour per head.
 
@@ -360,7 +361,8 @@ def loss_with_marker(loss_steps, losses, step: int | None = None, *, title: str 
 
 def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_tokens: Sequence | None = None, *,
                             loss_steps=None, losses=None, allowed=None, frame_ms: int = 400,
-                            title: str = "Attention over training: press play and watch it sharpen from uniform") -> go.Figure:
+                            title: str = "Attention over training: press play and watch it sharpen from uniform",
+                            ) -> go.Figure:
     """One head's weights at every snapshot [N, T, S], animated, next to the loss curve whose
     marker moves with the frame. A slider and a play/pause button drive both together."""
     frames = np.asarray(frames, dtype=np.float64)
@@ -391,10 +393,10 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
                                  hovertemplate="snapshot at step %{x}<extra></extra>"), row=1, col=2)
         fig.update_xaxes(title="training step", row=1, col=2)
         fig.update_yaxes(title="loss (nats)", row=1, col=2)
-    z_masked = np.ones((N, T, S), dtype=bool) if allowed is None else np.broadcast_to(np.asarray(allowed, bool), (N, T, S))
+    shown = np.ones((T, S), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     anim_frames = []
     for n, s in enumerate(steps):
-        z = np.where(z_masked[n], frames[n], np.nan)
+        z = np.where(shown, frames[n], np.nan)
         # Nested lists, not a numpy array: Plotly 6 ships arrays as base64 typed arrays, and
         # plotly.js leaves a heatmap blank while it plays a sequence of frames holding those.
         z = [[None if np.isnan(v) else float(v) for v in row] for row in z]
@@ -441,7 +443,8 @@ def head_score_curves(loss_steps, losses, steps, scores: dict, *, formation_step
         fig.add_trace(go.Scatter(x=list(steps), y=np.asarray(series, dtype=float), mode="lines+markers",
                                  name=str(label), line=dict(color=HEAD_COLOURS[n % len(HEAD_COLOURS)],
                                                             dash=dashes[(n // len(HEAD_COLOURS)) % len(dashes)]),
-                                 marker=dict(size=4), hovertemplate=f"{label}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"),
+                                 marker=dict(size=4),
+                                 hovertemplate=f"{label}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"),
                       row=2, col=1)
     if formation_step is not None:
         fig.add_vline(x=formation_step, line=dict(color="#D55E00", width=2, dash="dash"), row="all", col=1)
