@@ -111,58 +111,27 @@ def default_limiter() -> RunLimiter:
         return _LIMITER
 
 
-class LiveRun:
-    """A training run in a background thread that publishes metrics and snapshots.
+class BackgroundJob:
+    """Start, pause, single-step, resume and stop for a job that trains in a daemon thread.
 
-    snapshot_every: steps between snapshots at least; snapshot_min_s and snapshot_budget also
-    space them so that at most about one per `snapshot_min_s` seconds is taken and taking them
-    costs at most `snapshot_budget` of the training time (a refreshing page needs no more).
+    Shared by `LiveRun` (one model) and `transformer.race.RaceRun` (several models). A subclass
+    sets `limiter`, `_cond` (a Condition guarding the flags), `_status`, `_message`, `_paused`,
+    `_pending_steps`, `_stop_requested`, `_thread = None`, and implements `_main`, the thread's
+    body, which honours those flags between optimizer steps. Every method is safe from any
+    thread at any moment.
     """
 
-    def __init__(self, task, model_cfg, train_cfg: TrainConfig | None = None, snapshot_every: int = 25,
-                 max_snapshots: int = 100, probe_size: int = 4, limiter: RunLimiter | None = None,
-                 snapshot_min_s: float = 1.0, snapshot_budget: float = 0.05):
-        if snapshot_every < 1:
-            raise ValueError(f"snapshot_every must be at least 1 step (got {snapshot_every}).")
-        if max_snapshots < 2:
-            raise ValueError(f"max_snapshots must be at least 2, to keep the first and the last (got {max_snapshots}).")
-        self.limiter = limiter or default_limiter()
-        train_cfg = train_cfg or TrainConfig()
-        if train_cfg.threads is None:
-            train_cfg = replace(train_cfg, threads=threads_per_run(self.limiter.limit))
-        # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
-        self.trainer = Trainer(task, model_cfg, train_cfg, callbacks=[self])
-        self.task, self.model_cfg, self.train_cfg = task, self.trainer.model_cfg, self.trainer.cfg
-        self.snapshot_every, self.max_snapshots = snapshot_every, max_snapshots
-        self.snapshot_min_s, self.snapshot_budget = snapshot_min_s, snapshot_budget
-        self.probe = self.trainer.val_examples[:probe_size]
-        self._initial_state = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
-
-        self._lock = threading.Lock()  # guards the published data below
-        self._rows: list[dict] = []
-        self._evals: list[dict] = []
-        self._snapshots: list[Snapshot] = []
-        self._last_snap = (-1, 0.0, 0.0)  # (step, trainer.elapsed, seconds it took)
-
-        self._cond = threading.Condition()  # guards the control flags below
-        self._status = "idle"
-        self._message = ""
-        self._paused = False
-        self._pending_steps = 0
-        self._single_step = False
-        self._stop_requested = False
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None  # the exception behind a "failed" status
+    thread_name = "tlab-job"
 
     # ----------------------------------------------------------------- control (any thread)
 
-    def start(self) -> "LiveRun":
+    def start(self) -> "BackgroundJob":
         """Start the training thread (queued first if all slots are busy). Idempotent."""
         with self._cond:
             if self._thread is not None or self._status != "idle":
                 return self
             self._status = "queued"
-            self._thread = threading.Thread(target=self._main, name="tlab-live-run", daemon=True)
+            self._thread = threading.Thread(target=self._main, name=self.thread_name, daemon=True)
             self._thread.start()
         return self
 
@@ -228,6 +197,53 @@ class LiveRun:
     @property
     def queue_position(self) -> int | None:
         return self.limiter.position(self) if self._status == "queued" else None
+
+
+class LiveRun(BackgroundJob):
+    """A training run in a background thread that publishes metrics and snapshots.
+
+    snapshot_every: steps between snapshots at least; snapshot_min_s and snapshot_budget also
+    space them so that at most about one per `snapshot_min_s` seconds is taken and taking them
+    costs at most `snapshot_budget` of the training time (a refreshing page needs no more).
+    """
+
+    thread_name = "tlab-live-run"
+
+    def __init__(self, task, model_cfg, train_cfg: TrainConfig | None = None, snapshot_every: int = 25,
+                 max_snapshots: int = 100, probe_size: int = 4, limiter: RunLimiter | None = None,
+                 snapshot_min_s: float = 1.0, snapshot_budget: float = 0.05):
+        if snapshot_every < 1:
+            raise ValueError(f"snapshot_every must be at least 1 step (got {snapshot_every}).")
+        if max_snapshots < 2:
+            raise ValueError(f"max_snapshots must be at least 2, to keep the first and the last (got {max_snapshots}).")
+        self.limiter = limiter or default_limiter()
+        train_cfg = train_cfg or TrainConfig()
+        if train_cfg.threads is None:
+            train_cfg = replace(train_cfg, threads=threads_per_run(self.limiter.limit))
+        # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
+        self.trainer = Trainer(task, model_cfg, train_cfg, callbacks=[self])
+        self.task, self.model_cfg, self.train_cfg = task, self.trainer.model_cfg, self.trainer.cfg
+        self.snapshot_every, self.max_snapshots = snapshot_every, max_snapshots
+        self.snapshot_min_s, self.snapshot_budget = snapshot_min_s, snapshot_budget
+        self.probe = self.trainer.val_examples[:probe_size]
+        self._initial_state = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
+
+        self._lock = threading.Lock()  # guards the published data below
+        self._rows: list[dict] = []
+        self._evals: list[dict] = []
+        self._snapshots: list[Snapshot] = []
+        self._last_snap = (-1, 0.0, 0.0)  # (step, trainer.elapsed, seconds it took)
+
+        self._cond = threading.Condition()  # guards the control flags below
+        self._status = "idle"
+        self._message = ""
+        self._paused = False
+        self._pending_steps = 0
+        self._single_step = False
+        self._stop_requested = False
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None  # the exception behind a "failed" status
+
 
     @property
     def history(self) -> list[dict]:

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 from .build import count_parameters
 from .compare import accuracy_by_length, task_at_length
 from .devices import resolve_device
-from .live import ACTIVE, RunLimiter, default_limiter, threads_per_run
+from .live import ACTIVE, BackgroundJob, RunLimiter, default_limiter, threads_per_run
 from .training import TrainConfig, Trainer, TrainingDiverged
 
 # What one race may ask of the machine. A class server has a few cores shared by many
@@ -76,7 +76,7 @@ def check_budget(entries: Sequence[RaceEntry], batch_size: int, device_type: str
     return counts
 
 
-class RaceRun:
+class RaceRun(BackgroundJob):
     """Train several models on a task in one background thread, least-compute-first.
 
     entries: the competitors (names must differ). train_cfg: the same for all (steps,
@@ -84,6 +84,8 @@ class RaceRun:
     test_lengths: after training, each model is tested at exactly these lengths (in the task's
     unit), e.g. (N/2, N, 2N) for length generalisation. test_examples: examples per length.
     """
+
+    thread_name = "tlab-race"
 
     def __init__(self, entries: Sequence[RaceEntry], train_cfg: Optional[TrainConfig] = None,
                  test_lengths: Sequence[int] = (), test_examples: int = 256,
@@ -117,82 +119,11 @@ class RaceRun:
 
         self._cond = threading.Condition()  # guards the control flags below
         self._status, self._message = "idle", ""
-        self._paused, self._pending, self._stop_requested = False, 0, False
+        self._paused, self._pending_steps, self._stop_requested = False, 0, False
         self._thread: Optional[threading.Thread] = None
         self.error: Optional[BaseException] = None
 
-    # ----------------------------------------------------------------- control (any thread)
-
-    def start(self) -> "RaceRun":
-        with self._cond:
-            if self._thread is not None or self._status != "idle":
-                return self
-            self._status = "queued"
-            self._thread = threading.Thread(target=self._main, name="tlab-race", daemon=True)
-            self._thread.start()
-        return self
-
-    def pause(self) -> None:
-        with self._cond:
-            self._paused = True
-            if self._status == "training":
-                self._status = "paused"
-            self._cond.notify_all()
-
-    def resume(self) -> None:
-        with self._cond:
-            self._paused, self._pending = False, 0
-            if self._status == "paused":
-                self._status = "training"
-            self._cond.notify_all()
-
-    def step_once(self) -> None:
-        """Pause and give the model with the least compute so far one more step."""
-        with self._cond:
-            if self._status not in ACTIVE and self._status != "idle":
-                return
-            self._paused = True
-            self._pending += 1
-            if self._status == "training":
-                self._status = "paused"
-            self._cond.notify_all()
-        if self._status == "idle":
-            self.start()
-
-    def stop(self, timeout: Optional[float] = 10.0) -> bool:
-        """Stop after the step in flight (no further testing) and wait; True when the thread ended."""
-        with self._cond:
-            self._stop_requested = True
-            if self._status == "idle":
-                self._status = "stopped"
-            self._cond.notify_all()
-        self.limiter.wake()
-        return self.join(timeout)
-
-    def join(self, timeout: Optional[float] = None) -> bool:
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-            return not thread.is_alive()
-        return True
-
     # ----------------------------------------------------------------- state (any thread)
-
-    @property
-    def status(self) -> str:
-        return self._status
-
-    @property
-    def message(self) -> str:
-        return self._message
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def queue_position(self) -> Optional[int]:
-        return self.limiter.position(self) if self._status == "queued" else None
 
     @property
     def names(self) -> list[str]:
@@ -269,7 +200,7 @@ class RaceRun:
             return
         try:
             with self._cond:
-                self._status = "paused" if self._paused and not self._pending else "training"
+                self._status = "paused" if self._paused and not self._pending_steps else "training"
             for name in self.entries:
                 self._evaluate(name)
                 self._set_model(name, "training")
@@ -323,8 +254,8 @@ class RaceRun:
             while True:
                 if self._stop_requested:
                     return True
-                if self._pending:
-                    self._pending -= 1
+                if self._pending_steps:
+                    self._pending_steps -= 1
                     return False
                 if not self._paused:
                     self._status = "training"
