@@ -21,11 +21,11 @@ PAGES = {
     "Explore": [
         ("pages/train.py", "Train a model", ":material/model_training:", "train"),
         ("pages/attention.py", "Attention", ":material/grid_on:", "attention"),
-        ("pages/positional_encoding.py", "Positional encoding", ":material/waves:", "positional-encoding"),
+        ("pages/positional_encoding.py", "Positional encoding", ":material/waves:", "positional_encoding"),
         ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "embeddings"),
     ],
     "Compare": [
-        ("pages/rnn_vs_transformer.py", "RNN vs Transformer", ":material/compare_arrows:", "rnn-vs-transformer"),
+        ("pages/rnn_vs_transformer.py", "RNN vs Transformer", ":material/compare_arrows:", "rnn_vs_transformer"),
     ],
 }
 

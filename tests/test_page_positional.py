@@ -1,4 +1,4 @@
-"""The positional-encoding lab through Streamlit's AppTest: sliders, bad input, schemes, experiment."""
+"""The positional_encoding lab through Streamlit's AppTest: sliders, bad input, schemes, experiment."""
 from __future__ import annotations
 
 import gc

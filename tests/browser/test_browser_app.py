@@ -22,9 +22,9 @@ URL_PATHS = {
     "lessons": "pages/lessons.py",
     "train": "pages/train.py",
     "attention": "pages/attention.py",
-    "positional-encoding": "pages/positional_encoding.py",
+    "positional_encoding": "pages/positional_encoding.py",
     "embeddings": "pages/embeddings.py",
-    "rnn-vs-transformer": "pages/rnn_vs_transformer.py",
+    "rnn_vs_transformer": "pages/rnn_vs_transformer.py",
 }
 EXISTING = [url for url, path in URL_PATHS.items() if (ROOT / path).is_file()]
 TINY_LINK = "task=reverse&arch=decoder&length=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&steps=20000&seed=0"

@@ -1,4 +1,4 @@
-"""The positional-encoding and embeddings pages in a real browser: charts render, controls work."""
+"""The positional_encoding and embeddings pages in a real browser: charts render, controls work."""
 from __future__ import annotations
 
 import pytest
@@ -34,7 +34,7 @@ def rendered_charts(page, at_least: int, timeout_ms: float = 120_000) -> int:
 @pytest.mark.browser
 @pytest.mark.timeout(600)  # generous: a busy 2-core machine draws these charts slowly
 def test_positional_lab_draws_its_charts_and_follows_the_slider(page, app_url, streamlit_server):
-    open_page(page, app_url, streamlit_server, "positional-encoding")
+    open_page(page, app_url, streamlit_server, "positional_encoding")
     assert rendered_charts(page, 8) >= 8
     assert page.get_by_text("Four ways to encode position").count() >= 1
     # Keyboard on the d_model slider: one step right is 66 (even values only).
