@@ -31,8 +31,8 @@ class CharLM(Task):
     param_help = {"length": "context window, in characters"}
     tuning = {
         "*": {"target_acc": 0.5},
-        "transformer": {"train": {"steps": 800}, "seconds": 40},
-        "recurrent": {"model": {"d_model": 256}, "train": {"steps": 800}, "seconds": 40},
+        "transformer": {"train": {"steps": 600, "batch_size": 32}, "seconds": 20},
+        "recurrent": {"model": {"d_model": 256}, "train": {"steps": 600, "batch_size": 32}, "seconds": 30},
     }
 
     def __init__(self, text: str | None = None, **params):

@@ -38,7 +38,7 @@ class Dates(Task):
     param_ranges = {"min_year": (1000, 9999), "max_year": (1000, 9999)}
     param_help = {"min_year": "earliest year", "max_year": "latest year"}
     tuning = {
-        "transformer": {"train": {"steps": 800}, "seconds": 25},
+        "transformer": {"train": {"steps": 600}, "seconds": 20},
     }
 
     def check_params(self) -> None:

@@ -45,7 +45,7 @@ class Sentiment(Task):
     param_help = {"but_percent": 'share of "X but Y" sentences, in percent (the hardest template)'}
     classes = LABELS
     tuning = {
-        "transformer": {"train": {"steps": 600}, "seconds": 20},
+        "transformer": {"train": {"steps": 400}, "seconds": 10},
     }
 
     def build_vocab(self) -> Vocab:
