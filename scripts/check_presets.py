@@ -9,7 +9,9 @@ Each preset promises to reach `target_acc` (measured as `preset.metric`) within 
 depend on the machine and on what else is running: it is a measurement, not a test.
 `seconds` is the trainer's own clock (training plus evaluation, wall time); `cpu_s` is the CPU
 time the process used, which on a busy shared machine is the better guide to what an idle
-one would take (with --threads 1 it is close to the single-core wall time).
+one would take (with --threads 1 it is close to the single-core wall time). On a machine
+whose cores are busy, --threads 2 can be many times slower than 1: each step waits for the
+slower of two threads that share one core with other processes.
 """
 from __future__ import annotations
 

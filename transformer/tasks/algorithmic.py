@@ -168,7 +168,7 @@ class Addition(Task):
     # positions and a high rate get there in under a minute for two digits. Three digits
     # take several minutes at this size.
     tuning = {
-        "transformer": {"model": {"pos_encoding": "learned"}, "train": {"steps": 1500, "lr": 6e-3}, "seconds": 40},
+        "transformer": {"model": {"pos_encoding": "learned"}, "train": {"steps": 1500, "lr": 6e-3}, "seconds": 30},
     }
 
     def build_vocab(self) -> Vocab:
@@ -227,6 +227,9 @@ class Recall(Task):
     tuning = {
         "*": {"target_acc": 0.95},
         "transformer": {"model": {"pos_encoding": "rope"}, "train": {"steps": 1500}, "seconds": 30},
+        # The point of the task: a hidden state of 128 numbers holding 4 pairs gets about half
+        # right after 1000 steps (measured: LSTM 49 %, GRU 48 %), where attention gets 95 %.
+        "recurrent": {"train": {"steps": 1000}, "target_acc": 0.4, "seconds": 30},
     }
 
     @property

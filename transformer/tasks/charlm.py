@@ -31,7 +31,7 @@ class CharLM(Task):
     param_help = {"length": "context window, in characters"}
     tuning = {
         "*": {"target_acc": 0.5},
-        "transformer": {"train": {"steps": 600, "batch_size": 32}, "seconds": 20},
+        "transformer": {"train": {"steps": 600, "batch_size": 32}, "seconds": 30},
         "recurrent": {"model": {"d_model": 256}, "train": {"steps": 600, "batch_size": 32}, "seconds": 30},
     }
 

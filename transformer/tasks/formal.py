@@ -74,7 +74,7 @@ class Brackets(_LengthClassifyTask):
     classes = ("balanced", "unbalanced")
     tuning = {
         "transformer": {"train": {"steps": 1000}, "target_acc": 0.95, "seconds": 25},
-        "recurrent": {"train": {"steps": 800}, "target_acc": 0.95, "seconds": 30},
+        "recurrent": {"train": {"steps": 400}, "target_acc": 0.95, "seconds": 10},
     }
 
     def check_params(self) -> None:
@@ -153,8 +153,8 @@ class Parity(_LengthClassifyTask):
     param_help = {"length": "longest bit string", "min_length": "shortest bit string (0 = always `length`)"}
     classes = ("even", "odd")
     tuning = {
-        "transformer": {"train": {"steps": 1200}, "target_acc": 0.95, "seconds": 40},
-        "recurrent": {"train": {"steps": 400}, "target_acc": 0.99, "seconds": 10},
+        "transformer": {"train": {"steps": 1000}, "target_acc": 0.95, "seconds": 25},
+        "recurrent": {"train": {"steps": 400}, "target_acc": 0.99, "seconds": 5},
     }
 
     def build_vocab(self) -> Vocab:

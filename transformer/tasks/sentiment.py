@@ -46,6 +46,7 @@ class Sentiment(Task):
     classes = LABELS
     tuning = {
         "transformer": {"train": {"steps": 400}, "seconds": 10},
+        "recurrent": {"train": {"steps": 400}, "seconds": 10},
     }
 
     def build_vocab(self) -> Vocab:
