@@ -50,5 +50,5 @@ def navigation_pages() -> dict[str, list]:
 st.set_page_config(page_title="Transformer Lab", page_icon="🔬", layout="wide",
                    initial_sidebar_state="expanded")
 page = st.navigation(navigation_pages())
-render_sidebar()
+render_sidebar(follow_run=page.url_path != "train")  # the Train page shows the run's progress itself
 page.run()

@@ -29,6 +29,10 @@ from transformer.ui.widgets import progress_text, show_answers
 
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
+# While training, the progress line refreshes every second and the curves every 2 s. Each refresh
+# is Python work in the server process, and every bit of it makes the training thread wait for
+# the GIL (measured with py-spy); the browser's redraw of four charts also costs about half a core.
+CHART_REFRESH_S = 2.0
 
 
 # --------------------------------------------------------------------------- settings state
@@ -262,56 +266,78 @@ def _blow_up_warning(run: LiveRun) -> None:
                    "and press Train.")
 
 
-def _buttons(run: LiveRun | None, built: S.Built) -> None:
-    status = run.status if run is not None else "idle"
-    active = status in ACTIVE
-    c1, c2, c3, c4, c5 = st.columns(5)
-    if c1.button("Train", type="primary", key=K + "b.train", disabled=not built.ok, width="stretch",
-                 help="Start a new run with the settings above (replaces the current one)."):
-        _start(built, step_only=False)
-    paused = status == "paused"
-    if c2.button("Resume" if paused else "Pause", key=K + "b.pause", disabled=status not in ("training", "paused"),
-                 width="stretch"):
-        run.resume() if paused else run.pause()
-        st.rerun(scope="fragment")
-    can_step = active or (run is None and built.ok)
-    if c3.button("Step", key=K + "b.step", disabled=not can_step, width="stretch",
-                 help="One optimizer step, then pause: to watch a single update."):
-        if run is None:
-            _start(built, step_only=True)
-        run.step_once()
-        st.rerun(scope="fragment")
-    if c4.button("Stop", key=K + "b.stop", disabled=not active, width="stretch",
-                 help="End the run; the model trained so far is kept."):
-        run.stop()
-        st.rerun()
-    if c5.button("Reset", key=K + "b.reset", disabled=run is None, width="stretch",
-                 help="Stop and forget the run: back to an untrained model."):
-        set_run(None)
-        st.session_state.pop(K + "figs", None)
-        st.rerun()
+# The buttons act in callbacks, which run before the page redraws, so every label and message
+# already shows the new state. Starting, stopping or forgetting a run also changes the sidebar
+# and which parts refresh, so those ask for one full rerun ("full_rerun").
 
 
-def _start(built: S.Built, step_only: bool) -> None:
+def _on_train(built: S.Built, step_only: bool = False) -> None:
     try:
         run = LiveRun(built.task, built.model_cfg, built.train_cfg)
     except ValueError as err:
         st.session_state[K + "start_error"] = str(err)
-        st.rerun()
+        return
     st.session_state.pop(K + "start_error", None)
     set_run(run, origin="train")
     if step_only:
         run.step_once()  # starts the thread paused, with one step to take
     else:
         run.start()
-    st.rerun()  # the whole app, so the sidebar starts following the run
+    st.session_state[K + "full_rerun"] = True
+
+
+def _on_pause_resume() -> None:
+    run = get_lab().run
+    if run is not None:
+        run.resume() if run.status == "paused" else run.pause()
+
+
+def _on_step(built: S.Built) -> None:
+    run = get_lab().run
+    if run is None:
+        _on_train(built, step_only=True)
+    else:
+        run.step_once()
+
+
+def _on_stop() -> None:
+    run = get_lab().run
+    if run is not None:
+        run.stop()
+    st.session_state[K + "full_rerun"] = True
+
+
+def _on_reset() -> None:
+    set_run(None)
+    st.session_state.pop(K + "figs", None)
+    st.session_state[K + "full_rerun"] = True
+
+
+def _buttons(run: LiveRun | None, built: S.Built) -> None:
+    status = run.status if run is not None else "idle"
+    active = status in ACTIVE
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.button("Train", type="primary", key=K + "b.train", disabled=not built.ok, width="stretch",
+              on_click=_on_train, args=(built,),
+              help="Start a new run with the settings above (replaces the current one).")
+    c2.button("Resume" if status == "paused" else "Pause", key=K + "b.pause", width="stretch",
+              disabled=status not in ("training", "paused"), on_click=_on_pause_resume)
+    c3.button("Step", key=K + "b.step", width="stretch", disabled=not (active or (run is None and built.ok)),
+              on_click=_on_step, args=(built,), help="One optimizer step, then pause: to watch a single update.")
+    c4.button("Stop", key=K + "b.stop", disabled=not active, width="stretch", on_click=_on_stop,
+              help="End the run; the model trained so far is kept.")
+    c5.button("Reset", key=K + "b.reset", disabled=run is None, width="stretch", on_click=_on_reset,
+              help="Stop and forget the run: back to an untrained model.")
 
 
 def _dashboard(built: S.Built) -> None:
+    """Buttons, progress and messages: a fragment that refreshes every second while training."""
+    if st.session_state.pop(K + "full_rerun", False):
+        st.rerun()  # a button started, stopped or forgot the run
     lab = get_lab()
     run = lab.run
     if run is not None and run.status not in ACTIVE and st.session_state.get(K + "ticking"):
-        # The run ended since the last refresh: one full rerun turns the refresh off.
+        # The run ended since the last refresh: one full rerun turns the refreshes off.
         st.session_state[K + "ticking"] = False
         st.rerun()
     _buttons(run, built)
@@ -326,6 +352,15 @@ def _dashboard(built: S.Built) -> None:
                     text=progress_text(progress, run.status))
     _status_message(run)
     _blow_up_warning(run)
+
+
+def _curves_and_answers() -> None:
+    """The four curves and the model's answers: a fragment of its own that refreshes every
+    CHART_REFRESH_S, so the once-a-second progress refresh does not re-send four charts."""
+    lab = get_lab()
+    run = lab.run
+    if run is None:
+        return
     figs = _figures(run, lab.run_id)
     left, right = st.columns(2)
     with left.container(key="loss-chart"):
@@ -427,4 +462,5 @@ run = get_lab().run
 active = run is not None and run.status in ACTIVE
 st.session_state[K + "ticking"] = active
 st.fragment(_dashboard, run_every=1.0 if active else None)(built)
+st.fragment(_curves_and_answers, run_every=CHART_REFRESH_S if active else None)()
 _save_load()

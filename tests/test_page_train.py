@@ -139,8 +139,17 @@ def test_pause_step_and_resume(stop_live_runs):
     at.button(key="train.b.train").click().run()
     assert poll(at, lambda a: (step_of(a) or 0) >= 2)
     at.button(key="train.b.pause").click().run()
-    assert poll(at, lambda a: any(t.startswith("Paused at step") for t in texts(a, "info")))
+    assert any(t.startswith("Paused at step") for t in texts(at, "info")), "the page says so at once"
+    # The step in flight when Pause was pressed still finishes; then the run stands still.
+    def steady(a):
+        before = step_of(a)
+        time.sleep(0.5)
+        a.run()
+        return step_of(a) == before
+
+    assert poll(at, steady)
     paused_at = step_of(at)
+    time.sleep(0.5)
     at.run()
     assert step_of(at) == paused_at, "a paused run does not move"
     at.button(key="train.b.step").click().run()

@@ -60,8 +60,12 @@ def latest_loss(run) -> float | None:
     return history[-1]["loss"] if history else None
 
 
-def _status_block() -> None:
+def _status_block(follow_run: bool = True) -> None:
     run = get_run()
+    if not follow_run and run is not None and run.status in ACTIVE:
+        # Not refreshed here: a step number would stand still while the page's own progress moves.
+        st.markdown(f"**Run:** {run.status} (progress on this page)")
+        return
     loss = latest_loss(run)
     st.markdown(f"**Run:** {status_text(run)}")
     if loss is not None:
@@ -75,14 +79,19 @@ def _status_block() -> None:
         st.rerun()
 
 
-def render_sidebar() -> None:
-    """Draw the shared sidebar (call once from app.py, before `page.run()`)."""
+def render_sidebar(follow_run: bool = True) -> None:
+    """Draw the shared sidebar (call once from app.py, before `page.run()`).
+
+    follow_run=False draws the run's status without refreshing it every second: for a page
+    that shows the run's progress itself (the Train page), where a second refresh would only
+    cost the training thread time.
+    """
     run = get_run()
-    active = run is not None and run.status in ACTIVE
+    active = run is not None and run.status in ACTIVE and follow_run
     st.session_state["_sidebar_ticking"] = active
     with st.sidebar:
         st.markdown(f"**Device:** {_device_label()}")
-        st.fragment(_status_block, run_every=1.0 if active else None)()
+        st.fragment(_status_block, run_every=1.0 if active else None)(follow_run)
         st.toggle("Presenter mode", key="presenter_mode",
                   help="Larger text for a projector; figures on the pages grow too.")
     if presenter_mode():
