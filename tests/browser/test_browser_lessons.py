@@ -63,7 +63,12 @@ def test_walk_a_whole_lesson(page, streamlit_server):
             _wait_idle(page)
     main.get_by_text(f"Lesson {LESSON.number} done").wait_for(timeout=20_000)
     # The finished lesson is ticked in the picker.
-    main.locator('[data-testid="stSelectbox"]').first.click()
+    picker = main.locator('[data-testid="stSelectbox"]').first
+    # Scroll first and let the scroll finish: Streamlit's combobox closes its list on any scroll,
+    # and a click that scrolls the page up would open and close it at once.
+    picker.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    picker.click()
     page.get_by_role("option", name=f"✅ {LESSON.number} · {LESSON.title}").wait_for(timeout=20_000)
 
 
