@@ -9,9 +9,8 @@ reads what it publishes.
 from __future__ import annotations
 
 import streamlit as st
-import torch
 
-from transformer.build import build_model, count_parameters
+from transformer.build import parameter_count
 from transformer.checkpoint import checkpoint_bytes
 from transformer.config import ARCH_LABELS, RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, ModelConfig
 from transformer.decoding import predict
@@ -86,11 +85,10 @@ def _on_preset() -> None:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _parameter_count(cfg: dict) -> int | None:
-    """Parameters of a model, built on the meta device (no memory, no time)."""
+    """Parameters of the model these settings describe (None when they cannot build one)."""
     try:
-        with torch.device("meta"):
-            return count_parameters(build_model(ModelConfig.from_dict(cfg)))
-    except Exception:  # an exotic config the meta device cannot build: just leave the count out
+        return parameter_count(ModelConfig.from_dict(cfg))
+    except Exception:  # settings the panel reports as invalid elsewhere: just leave the count out
         return None
 
 

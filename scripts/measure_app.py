@@ -98,15 +98,19 @@ def page_run(page, task: str, steps: int, away: bool) -> dict:
     main = page.locator('[data-testid="stMain"]')
     start = time.monotonic()
     main.get_by_role("button", name="Train", exact=True).click()
-    sidebar.get_by_text("training: step").wait_for(timeout=300_000)  # the new run, not the last one
+    progress = page.locator(".st-key-train-progress")
+    # "about N s left" shows only while a run trains: the new run, not the last one's result.
+    progress.get_by_text("left").wait_for(timeout=300_000)
     if away:
+        # Elsewhere the sidebar follows the run (on the Train page it does not refresh).
         nav.get_by_text("Home", exact=True).click()
-    sidebar.get_by_text("finished:").wait_for(timeout=900_000)
+        sidebar.get_by_text("finished:").wait_for(timeout=900_000)
+    else:
+        main.get_by_text("Finished after").wait_for(timeout=900_000)
     wall = time.monotonic() - start
     if away:
         nav.get_by_text("Train a model", exact=True).click()
         settled(page)
-    progress = page.locator(".st-key-train-progress")
     progress.get_by_text("of training").wait_for(timeout=300_000)
     text = progress.inner_text().strip()
     match = ELAPSED.search(text)

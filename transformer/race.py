@@ -23,7 +23,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
-from .build import count_parameters
+from .build import count_parameters, parameter_count
 from .compare import accuracy_by_length, task_at_length
 from .devices import resolve_device
 from .live import ACTIVE, BackgroundJob, RunLimiter, default_limiter, threads_per_run
@@ -48,11 +48,7 @@ class RaceEntry:
 
 def check_budget(entries: Sequence[RaceEntry], batch_size: int, device_type: str = "cpu") -> dict[str, int]:
     """Refuse (ValueError naming the limit) a race too big for this machine, before any model
-    is built; return {name: parameter count}. Counting happens on the meta device: shapes only."""
-    import torch
-
-    from .build import build_model
-
+    is built; return {name: parameter count}."""
     budget = BUDGETS["gpu" if device_type in ("cuda", "mps") else "cpu"]
     if len(entries) > budget["max_models"]:
         raise ValueError(f"A race takes at most {budget['max_models']} models on this machine: remove some.")
@@ -60,8 +56,7 @@ def check_budget(entries: Sequence[RaceEntry], batch_size: int, device_type: str
     for e in entries:
         # The trainer sizes the vocabulary and max_len from the task; count what it will build.
         cfg = replace(e.model_cfg, vocab_size=len(e.task.vocab), max_len=e.task.max_len(e.model_cfg.layout))
-        with torch.device("meta"):
-            counts[e.name] = n = count_parameters(build_model(cfg))
+        counts[e.name] = n = parameter_count(cfg)
         if n > budget["max_parameters"]:
             raise ValueError(
                 f"{e.name} has {n:,} parameters; this machine's limit is {budget['max_parameters']:,} per model: "
