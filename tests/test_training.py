@@ -69,7 +69,7 @@ def test_constant_schedule_after_warmup_and_curve_for_plotting():
 
 
 @pytest.mark.parametrize("bad", [dict(lr=0), dict(lr=float("nan")), dict(steps=0), dict(batch_size=5000),
-                                 dict(schedule="linear"), dict(until_acc=1.5), dict(amp="fp16"), dict(warmup=-1)])
+                                 dict(schedule="linear"), dict(until_acc=1.5), dict(until_metric="loss"), dict(amp="fp16"), dict(warmup=-1)])
 def test_bad_train_config_is_one_sentence(bad):
     with pytest.raises(ValueError) as err:
         TrainConfig(**bad).validate()
@@ -216,6 +216,15 @@ def test_until_acc_stops_once_reached(monkeypatch):
     trainer = tiny_trainer(steps=1000, eval_every=5, until_acc=0.5)
     fake = iter([0.1, 0.2, 0.6, 0.9])
     monkeypatch.setattr(trainer, "evaluate", lambda: {"val_loss": 1.0, "token_acc": 0.7, "seq_acc": next(fake)})
+    trainer.run()
+    assert trainer.stop_reason == "until_acc" and trainer.step_count == 10
+
+
+def test_until_acc_reads_the_metric_it_is_told(monkeypatch):
+    # A text task's sequences are never all right: its presets stop on token accuracy.
+    trainer = tiny_trainer(steps=1000, eval_every=5, until_acc=0.5, until_metric="token_acc")
+    fake = iter([0.1, 0.2, 0.6, 0.9])
+    monkeypatch.setattr(trainer, "evaluate", lambda: {"val_loss": 1.0, "token_acc": next(fake), "seq_acc": 0.0})
     trainer.run()
     assert trainer.stop_reason == "until_acc" and trainer.step_count == 10
 

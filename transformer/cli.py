@@ -44,7 +44,8 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--eval-size": ("eval_size", int, "validation examples"),
     "--seed": ("seed", int, "random seed (weights and data)"),
     "--device": ("device", str, "auto | cpu | cuda | mps"),
-    "--until-acc": ("until_acc", float, "stop when validation sequence accuracy reaches this (0-1)"),
+    "--until-acc": ("until_acc", float, "stop when validation accuracy (--until-metric) reaches this (0-1)"),
+    "--until-metric": ("until_metric", str, "seq_acc (default) | token_acc"),
     "--max-seconds": ("max_seconds", float, "stop after this many seconds of training"),
     "--threads": ("threads", int, "CPU threads (default: PyTorch's choice)"),
 }

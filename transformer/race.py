@@ -285,7 +285,8 @@ class RaceRun(BackgroundJob):
 
 def _reason_text(reason: str, trainer: Trainer) -> str:
     if reason == "until_acc":
-        return f"reached {trainer.cfg.until_acc:.0%} sequence accuracy at step {trainer.step_count}"
+        what = "sequence" if trainer.cfg.until_metric == "seq_acc" else "token"
+        return f"reached {trainer.cfg.until_acc:.0%} {what} accuracy at step {trainer.step_count}"
     if reason == "max_seconds":
         return f"used its {trainer.cfg.max_seconds:g} s of compute"
     return f"finished its {trainer.cfg.steps} steps"

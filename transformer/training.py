@@ -29,6 +29,7 @@ from .tasks.batching import IGNORE_INDEX
 
 SCHEDULES = ("cosine", "inverse_sqrt", "constant")
 AMP_CHOICES = ("auto", "off", "bf16")
+UNTIL_METRICS = ("seq_acc", "token_acc")
 COSINE_FLOOR = 0.1  # cosine decays to 10% of the peak rate, not to 0: the last steps still learn
 
 # Seeding the global generator and building the model must not interleave with another thread
@@ -60,7 +61,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     amp: str = "auto"  # "auto": bf16 autocast on CUDA only; "off"; "bf16" (CUDA only)
-    until_acc: float | None = None  # stop once validation sequence accuracy reaches this
+    until_acc: float | None = None  # stop once the validation `until_metric` reaches this
+    until_metric: str = "seq_acc"  # "seq_acc" (whole answers right) or "token_acc" (text tasks)
     max_seconds: float | None = None  # stop after this much training time
     threads: int | None = None  # CPU threads for this run; None leaves PyTorch's setting
 
@@ -91,6 +93,8 @@ class TrainConfig:
             raise ValueError(f"amp must be one of {', '.join(AMP_CHOICES)} (got {self.amp!r}).")
         if self.until_acc is not None and not (0 < float(self.until_acc) <= 1):
             raise ValueError(f"until_acc is a fraction: use a number above 0 and at most 1, such as 0.99 (got {self.until_acc}).")
+        if self.until_metric not in UNTIL_METRICS:
+            raise ValueError(f"until_metric must be one of {', '.join(UNTIL_METRICS)} (got {self.until_metric!r}).")
         if self.max_seconds is not None and not (float(self.max_seconds) > 0):
             raise ValueError(f"max_seconds must be above 0 (got {self.max_seconds}).")
         if self.threads is not None:
@@ -398,7 +402,7 @@ class Trainer:
         """Why training should stop now, or None to go on."""
         if self.step_count >= self.cfg.steps:
             return "steps"
-        if self.cfg.until_acc is not None and self.evals and self.evals[-1]["seq_acc"] >= self.cfg.until_acc:
+        if self.cfg.until_acc is not None and self.evals and self.evals[-1][self.cfg.until_metric] >= self.cfg.until_acc:
             return "until_acc"
         if self.cfg.max_seconds is not None and self.elapsed >= self.cfg.max_seconds:
             return "max_seconds"

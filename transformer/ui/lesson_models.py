@@ -56,9 +56,8 @@ class LessonRuns:
         task = get_task(task_name)
         model_cfg, train_cfg = preset_configs(task, arch)
         preset = task.preset(arch)
-        train_cfg = replace(train_cfg, seed=seed)
-        if preset.metric == "seq_acc":
-            train_cfg.until_acc = preset.target_acc  # a demo needs "good enough", not every step
+        # A demo needs "good enough", not every step.
+        train_cfg = replace(train_cfg, seed=seed, until_acc=preset.target_acc, until_metric=preset.metric)
         return self.start_configs(key, task, model_cfg, train_cfg)
 
     def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:

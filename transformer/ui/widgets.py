@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import replace
 from typing import Sequence
 
 import streamlit as st
@@ -126,8 +127,8 @@ def start_preset_run(task_name: str, arch: str | None = None, task_params: dict 
     task = get_task(task_name, **(task_params or {}))
     model_cfg, train_cfg = preset_configs(task, arch)
     preset = task.preset(model_cfg.arch)
-    if preset.metric == "seq_acc":
-        train_cfg.until_acc = preset.target_acc  # a demo needs "good enough", not every step
+    # A demo needs "good enough", not every step.
+    train_cfg = replace(train_cfg, until_acc=preset.target_acc, until_metric=preset.metric)
     run = LiveRun(task, model_cfg, train_cfg).start()
     set_run(run, origin=origin)
     return run
