@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from dataclasses import replace
 
 from .snapshot import Snapshot, model_from_snapshot, take_snapshot
@@ -115,13 +114,30 @@ class BackgroundJob:
     """Start, pause, single-step, resume and stop for a job that trains in a daemon thread.
 
     Shared by `LiveRun` (one model) and `transformer.race.RaceRun` (several models). A subclass
-    sets `limiter`, `_cond` (a Condition guarding the flags), `_status`, `_message`, `_paused`,
-    `_pending_steps`, `_stop_requested`, `_thread = None`, and implements `_main`, the thread's
-    body, which honours those flags between optimizer steps. Every method is safe from any
-    thread at any moment.
+    calls `__init__` and implements `_main`, the thread's body, which honours the control flags
+    between optimizer steps. Every method is safe from any thread at any moment.
     """
 
     thread_name = "tlab-job"
+
+    def __init__(self, limiter: RunLimiter | None = None):
+        self.limiter = limiter or default_limiter()
+        self._cond = threading.Condition()  # guards the control flags below
+        self._status = "idle"
+        self._message = ""
+        self._paused = False
+        self._pending_steps = 0
+        self._stop_requested = False
+        self._thread: threading.Thread | None = None
+        self.error: BaseException | None = None  # the exception behind a "failed" status
+
+    def _with_threads(self, train_cfg: TrainConfig | None) -> TrainConfig:
+        """`train_cfg` (default: TrainConfig()) with the threads a run gets when it sets none,
+        so that all the limiter's slots together fill the cores."""
+        train_cfg = train_cfg or TrainConfig()
+        if train_cfg.threads is not None:
+            return train_cfg
+        return replace(train_cfg, threads=threads_per_run(self.limiter.limit))
 
     # ----------------------------------------------------------------- control (any thread)
 
@@ -216,12 +232,9 @@ class LiveRun(BackgroundJob):
             raise ValueError(f"snapshot_every must be at least 1 step (got {snapshot_every}).")
         if max_snapshots < 2:
             raise ValueError(f"max_snapshots must be at least 2, to keep the first and the last (got {max_snapshots}).")
-        self.limiter = limiter or default_limiter()
-        train_cfg = train_cfg or TrainConfig()
-        if train_cfg.threads is None:
-            train_cfg = replace(train_cfg, threads=threads_per_run(self.limiter.limit))
+        super().__init__(limiter)
         # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
-        self.trainer = Trainer(task, model_cfg, train_cfg, callbacks=[self])
+        self.trainer = Trainer(task, model_cfg, self._with_threads(train_cfg), callbacks=[self])
         self.task, self.model_cfg, self.train_cfg = task, self.trainer.model_cfg, self.trainer.cfg
         self.snapshot_every, self.max_snapshots = snapshot_every, max_snapshots
         self.snapshot_min_s, self.snapshot_budget = snapshot_min_s, snapshot_budget
@@ -233,16 +246,7 @@ class LiveRun(BackgroundJob):
         self._evals: list[dict] = []
         self._snapshots: list[Snapshot] = []
         self._last_snap = (-1, 0.0, 0.0)  # (step, trainer.elapsed, seconds it took)
-
-        self._cond = threading.Condition()  # guards the control flags below
-        self._status = "idle"
-        self._message = ""
-        self._paused = False
-        self._pending_steps = 0
-        self._single_step = False
-        self._stop_requested = False
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None  # the exception behind a "failed" status
+        self._single_step = False  # the next step was asked for by Step: publish a snapshot after it
 
 
     @property

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 from .build import count_parameters, parameter_count
 from .compare import accuracy_by_length, task_at_length
 from .devices import resolve_device
-from .live import ACTIVE, BackgroundJob, RunLimiter, default_limiter, threads_per_run
+from .live import BackgroundJob, RunLimiter
 from .training import TrainConfig, Trainer, TrainingDiverged
 
 # What one race may ask of the machine. A class server has a few cores shared by many
@@ -90,11 +90,8 @@ class RaceRun(BackgroundJob):
             raise ValueError("A race needs at least one model: pick one or more.")
         if len(set(names)) != len(names):
             raise ValueError("Two models in the race have the same name: give each a different one.")
-        self.limiter = limiter or default_limiter()
-        train_cfg = train_cfg or TrainConfig()
-        if train_cfg.threads is None:
-            train_cfg = replace(train_cfg, threads=threads_per_run(self.limiter.limit))
-        train_cfg.validate()
+        super().__init__(limiter)
+        train_cfg = self._with_threads(train_cfg).validate()
         check_budget(entries, train_cfg.batch_size, resolve_device(train_cfg.device).type)
         # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
         self.trainers = {e.name: Trainer(e.task, e.model_cfg, train_cfg) for e in entries}
@@ -111,12 +108,6 @@ class RaceRun(BackgroundJob):
         self._model_message = {n: "" for n in names}
         self._lengths: dict[str, list] = {}
         self._train_s = {n: 0.0 for n in names}
-
-        self._cond = threading.Condition()  # guards the control flags below
-        self._status, self._message = "idle", ""
-        self._paused, self._pending_steps, self._stop_requested = False, 0, False
-        self._thread: Optional[threading.Thread] = None
-        self.error: Optional[BaseException] = None
 
     # ----------------------------------------------------------------- state (any thread)
 
