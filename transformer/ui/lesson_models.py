@@ -54,10 +54,8 @@ class LessonRuns:
             task, model_cfg, train_cfg, _ = DEMOS[demo]()
             return self.start_configs(key, task, model_cfg, replace(train_cfg, seed=seed))
         task = get_task(task_name)
-        model_cfg, train_cfg = preset_configs(task, arch)
-        preset = task.preset(arch)
-        # A demo needs "good enough", not every step.
-        train_cfg = replace(train_cfg, seed=seed, until_acc=preset.target_acc, until_metric=preset.metric)
+        model_cfg, train_cfg = preset_configs(task, arch, stop_at_target=True)
+        train_cfg = replace(train_cfg, seed=seed)
         return self.start_configs(key, task, model_cfg, train_cfg)
 
     def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import replace
 from typing import Sequence
 
 import streamlit as st
@@ -125,10 +124,7 @@ def start_preset_run(task_name: str, arch: str | None = None, task_params: dict 
                      origin: str = "preset") -> LiveRun:
     """Start the task's preset (stopping at its target accuracy) as this session's run."""
     task = get_task(task_name, **(task_params or {}))
-    model_cfg, train_cfg = preset_configs(task, arch)
-    preset = task.preset(model_cfg.arch)
-    # A demo needs "good enough", not every step.
-    train_cfg = replace(train_cfg, until_acc=preset.target_acc, until_metric=preset.metric)
+    model_cfg, train_cfg = preset_configs(task, arch, stop_at_target=True)
     run = LiveRun(task, model_cfg, train_cfg).start()
     set_run(run, origin=origin)
     return run
