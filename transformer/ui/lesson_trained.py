@@ -13,6 +13,7 @@ from ..live import ACTIVE
 from .lesson_context import WidgetContext
 from .lesson_models import attention_on, lesson_model, lesson_run
 
+
 def _pick_input(ctx: WidgetContext, task, default_text: str | None = None) -> list[str]:
     """An example question of the task (seeded), or what the student types; bad text -> a sentence."""
     examples = [ex.src for ex in task.examples(4, seed=ctx.seed + 7)]
@@ -30,21 +31,26 @@ def _pick_input(ctx: WidgetContext, task, default_text: str | None = None) -> li
     return examples[labels.index(choice)]
 
 
-def _self_attention_names(cache: dict) -> list[str]:
-    return [k for k in cache if k.endswith(".self_attn")]
+def _self_attention(ctx: WidgetContext, default_task: str):
+    """The lesson's model on an input the student picks: (model, tokens, {layer name: weights
+    (H, T, S)}) of its self-attention, or None while the model is not trained yet."""
+    current = lesson_model(ctx.get("task", default_task), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
+    if current is None:
+        return None
+    got = attention_on(current.model, current.task, _pick_input(ctx, current.task))
+    weights = {n: w[0].numpy() for n, w in got["cache"].items() if n.endswith(".self_attn")}
+    return current.model, got["tokens"], weights
 
 
 def attention_heatmap(ctx: WidgetContext) -> None:
     from ..figures.attention import attention_heatmap as heatmap
     from ..interpret import describe_head, row_entropy
 
-    current = lesson_model(ctx.get("task", "reverse"), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
-    if current is None:
+    found = _self_attention(ctx, "reverse")
+    if found is None:
         return
-    src = _pick_input(ctx, current.task)
-    got = attention_on(current.model, current.task, src)
-    names = _self_attention_names(got["cache"])
-    weights = {n: got["cache"][n][0].numpy() for n in names}                  # name -> (H, T, S)
+    model, tokens, weights = found
+    names = list(weights)
     # Open on the lesson's layer (default: all), at its most focused head (lowest entropy).
     layer = ctx.get("layer")
     candidates = [names[min(int(layer), len(names) - 1)]] if layer is not None else names
@@ -57,9 +63,8 @@ def attention_heatmap(ctx: WidgetContext) -> None:
         name = c1.selectbox("layer", names, index=names.index(best[0]), key=f"{ctx.key}.layer")
         H = weights[name].shape[0]
         head = c2.selectbox("head", list(range(H)), index=best[1] if name == best[0] else 0, key=f"{ctx.key}.head")
-    tokens = got["tokens"]
     w = weights[name][head]
-    causal = current.model.cfg.arch != "encoder"
+    causal = model.cfg.arch != "encoder"
     allowed = np.tril(np.ones(w.shape, dtype=bool)) if causal else None
     ctx.plot(heatmap(w, tokens, allowed=allowed, title=f"{name}, head {head}: each row is where one token looks"),
              "heatmap")
@@ -70,14 +75,11 @@ def head_grid(ctx: WidgetContext) -> None:
     from ..figures.attention import attention_grid
     from ..interpret import describe_heads
 
-    current = lesson_model(ctx.get("task", "sort"), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
-    if current is None:
+    found = _self_attention(ctx, "sort")
+    if found is None:
         return
-    src = _pick_input(ctx, current.task)
-    got = attention_on(current.model, current.task, src)
-    tokens = got["tokens"]
-    causal = current.model.cfg.arch != "encoder"
-    layers = {n: got["cache"][n][0].numpy() for n in _self_attention_names(got["cache"])}   # name -> (H, T, S)
+    model, tokens, layers = found
+    causal = model.cfg.arch != "encoder"
     descriptions = {n: [d.short for d in describe_heads(w, tokens, causal=causal)] for n, w in layers.items()}
     ctx.plot(attention_grid(layers, tokens, descriptions=descriptions), "grid")
 
