@@ -143,15 +143,17 @@ else:
                         key="emb.film")
         st.caption(f"{len(frames)} snapshots, projected on the axes of the newest one (variance shown: {shown}). "
                    "Press Play to watch the table form from random vectors, or drag the slider.")
+    else:
+        st.plotly_chart(figs.embedding_scatter_figure(coords[0], labels, point_groups, basis.explained),
+                        key="emb.scatter")
+        # One frame: fixed positions (the note above says so), or a checkpoint without a history.
+        st.caption(f"Variance shown: {shown}." if note else
+                   f"Variance shown: {shown}. An uploaded checkpoint has no training history, so there is no film.")
     if basis.explained.sum() < 0.3:
         st.caption(f"These {n_dims} axes hold only {100 * basis.explained.sum():.0f}% of the table's variance: most "
                    "of its structure lies along other directions, so a flat picture shows little of it."
                    + (" Section 5 looks along one direction chosen for its meaning instead."
                       if task.name == "sentiment" else ""))
-    else:
-        st.plotly_chart(figs.embedding_scatter_figure(coords[0], labels, point_groups, basis.explained),
-                        key="emb.scatter")
-        st.caption(f"Variance shown: {shown}. An uploaded checkpoint has no training history, so there is no film.")
 
 st.header("2 · Contextual embeddings: the same token in two contexts")
 st.markdown(

@@ -72,6 +72,8 @@ def test_trained_run_shows_film_contexts_neighbours_and_words(sentiment_run):
     n_snaps = len(sentiment_run.snapshots)
     assert len(film["frames"]) == n_snaps > 1
     assert film["layout"]["sliders"][0]["steps"][-1]["label"] == str(sentiment_run.snapshots[-1].step)
+    # A run with a history gets the film only: not also the checkpoint's static picture.
+    assert not any("no training history" in c.value for c in at.caption)
     legend = {t["name"] for t in film["data"]}
     assert {"positive", "negative", "negation"} <= legend and "special" not in legend  # specials left out
     context = chart(at, "after each layer")
@@ -93,8 +95,10 @@ def test_positions_3d_and_bad_input(sentiment_run):
     at.radio(key="emb.dims").set_value("3-D").run()
     assert not at.exception
     assert chart(at, "Watch the space form")["data"][0]["type"] == "scatter3d"
+    assert not any("no training history" in c.value for c in at.caption)  # the film only
     at.radio(key="emb.table").set_value("positions").run()
     assert not at.exception
+    assert not any("no training history" in c.value for c in at.caption)
     assert any("Sinusoidal positions are fixed" in c.value for c in at.caption)
     at.text_input(key="emb.text.sentiment").set_value("the zebra was good").run()
     assert not at.exception
