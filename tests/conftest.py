@@ -238,6 +238,18 @@ def wait_for_app(page, timeout_ms: float = 60_000, settle_ms: int = 600) -> None
     page.wait_for_function(_SETTLED_JS, arg=max(1, settle_ms // 100), polling=100, timeout=timeout_ms)
 
 
+CHART = '[data-testid="stPlotlyChart"]'
+
+
+def rendered_charts(page, at_least: int, timeout_ms: float = 30_000) -> int:
+    """Wait until `at_least` Plotly charts have drawn their SVG; return how many there are."""
+    page.wait_for_function(
+        f"document.querySelectorAll('{CHART} .js-plotly-plot .main-svg').length >= {at_least}",
+        timeout=timeout_ms,
+    )
+    return page.locator(CHART).count()
+
+
 def assert_no_exception(page, server: StreamlitServer | None = None) -> None:
     """Fail with the exception's text (and the server log) if the page shows an ``st.exception``."""
     errors = page.locator(EXCEPTION_SELECTOR)
@@ -257,18 +269,19 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def open_app(streamlit_server, request, tmp_path_factory):
-    """``open_app(page, path="", query="")``: go to a page of the app, wait, assert no exception."""
+    """``open_app(page, path="", query="", timeout_ms=60_000)``: go to a page of the app, wait,
+    assert no exception. A page of many charts on a busy machine may need a longer timeout."""
 
     pages = []
 
-    def _open(page, path: str = "", query: str = ""):
+    def _open(page, path: str = "", query: str = "", timeout_ms: float = 60_000):
         pages.append(page)
-        page.set_default_timeout(60_000)  # a shared 2-core machine can be slow to draw
+        page.set_default_timeout(timeout_ms)  # a shared 2-core machine can be slow to draw
         url = f"{streamlit_server.url}/{path.lstrip('/')}"
         if query:
             url += "?" + query.lstrip("?")
         page.goto(url)
-        wait_for_app(page)
+        wait_for_app(page, timeout_ms=timeout_ms)
         assert_no_exception(page, streamlit_server)
         return page
 

@@ -4,18 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_no_exception, wait_for_app
-
-CHART = '[data-testid="stPlotlyChart"]'
-
-
-def rendered_charts(page, at_least: int, timeout_ms: float = 30_000) -> int:
-    """Wait until `at_least` Plotly charts have drawn their SVG; return how many there are."""
-    page.wait_for_function(
-        f"document.querySelectorAll('{CHART} .js-plotly-plot .main-svg').length >= {at_least}",
-        timeout=timeout_ms,
-    )
-    return page.locator(CHART).count()
+from conftest import CHART, assert_no_exception, rendered_charts, wait_for_app
 
 
 @pytest.mark.browser

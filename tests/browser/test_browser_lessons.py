@@ -17,13 +17,6 @@ LESSON = next(l for l in load_all() if l.id == "the_block")
 LOAD_TIMEOUT_MS = 120_000
 
 
-def _open(page, server, query: str) -> None:
-    page.set_default_timeout(60_000)
-    page.goto(f"{server.url}/lessons?{query}")
-    wait_for_app(page, timeout_ms=LOAD_TIMEOUT_MS)
-    assert_no_exception(page, server)
-
-
 def _main(page):
     return page.locator('[data-testid="stMain"]')
 
@@ -38,8 +31,8 @@ def _choose(page, question) -> None:
     _wait_idle(page)
 
 
-def test_walk_a_whole_lesson(page, streamlit_server):
-    _open(page, streamlit_server, f"lesson={LESSON.id}&step=1&seed=0")
+def test_walk_a_whole_lesson(page, open_app, streamlit_server):
+    open_app(page, "lessons", f"lesson={LESSON.id}&step=1&seed=0", timeout_ms=LOAD_TIMEOUT_MS)
     main = _main(page)
     for i, step in enumerate(LESSON.steps):
         main.get_by_role("heading", name=f"{i + 1}. {step.title}").wait_for(timeout=20_000)
@@ -72,9 +65,9 @@ def test_walk_a_whole_lesson(page, streamlit_server):
     page.get_by_role("option", name=f"✅ {LESSON.number} · {LESSON.title}").wait_for(timeout=20_000)
 
 
-def test_a_step_link_opens_that_step_and_presenter_mode_enlarges_it(page, streamlit_server):
+def test_a_step_link_opens_that_step_and_presenter_mode_enlarges_it(page, open_app, streamlit_server):
     attention = next(l for l in load_all() if l.id == "attention")
-    _open(page, streamlit_server, "lesson=attention&step=2&seed=3")
+    open_app(page, "lessons", "lesson=attention&step=2&seed=3", timeout_ms=LOAD_TIMEOUT_MS)
     main = _main(page)
     main.get_by_role("heading", name=f"2. {attention.steps[1].title}").wait_for(timeout=20_000)
     normal = main.get_by_role("heading", name=f"2. {attention.steps[1].title}").bounding_box()["height"]

@@ -21,11 +21,6 @@ def _lines(page) -> list[str]:
 
 def test_a_race_draws_both_curves_and_stops(page, open_app, streamlit_server):
     open_app(page, "rnn_vs_transformer", RACE_LINK)
-    if page.get_by_text("Page not found").count():
-        # The first session of a fresh server can miss a deep link (Streamlit 1.67's
-        # st.navigation, when this test runs alone or first); the next visit finds it.
-        page.keyboard.press("Escape")
-        open_app(page, "rnn_vs_transformer", RACE_LINK)
     page.get_by_role("button", name="Start the race").click()
     # Two models, each with a loss and an accuracy line.
     page.wait_for_function(f"document.querySelectorAll('{LINES}').length >= 4", timeout=30_000)
