@@ -19,12 +19,13 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transformer.tasks import get_task, list_tasks  # noqa: E402
-from transformer.training import Trainer, TrainConfig  # noqa: E402
+from transformer.training import Trainer, preset_configs  # noqa: E402
 
 
 def archs_to_check(task, all_archs: bool, only: list[str] | None) -> list[str]:
@@ -41,19 +42,17 @@ def archs_to_check(task, all_archs: bool, only: list[str] | None) -> list[str]:
 def check(task, arch: str, threads: int, seed: int, max_seconds: float) -> dict:
     """Train the preset until its target (or its step budget, or max_seconds) and measure."""
     preset = task.preset(arch)
-    train_cfg = TrainConfig(**preset.train, seed=seed, device="cpu", threads=threads, max_seconds=max_seconds)
-    trainer = Trainer(task, task.model_config(arch), train_cfg)
-
-    def reached() -> bool:
-        return bool(trainer.evals) and trainer.evals[-1][preset.metric] >= preset.target_acc
-
+    # The preset exactly as the app trains it: it stops itself at its target.
+    model_cfg, train_cfg = preset_configs(task, arch, stop_at_target=True)
+    train_cfg = replace(train_cfg, seed=seed, device="cpu", threads=threads, max_seconds=max_seconds)
+    trainer = Trainer(task, model_cfg, train_cfg)
     wall, cpu = time.perf_counter(), time.process_time()
-    trainer.run(should_stop=reached)
+    trainer.run()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     best = max(row[preset.metric] for row in trainer.evals)
     return {
         "task": task.name, "arch": arch, "metric": preset.metric, "target": preset.target_acc,
-        "reached": reached(), "step": trainer.step_count, "steps": preset.train["steps"],
+        "reached": trainer.stop_reason == "until_acc", "step": trainer.step_count, "steps": preset.train["steps"],
         "seconds": round(trainer.elapsed, 1), "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "best": round(best, 4),
         "expected_s": preset.seconds,
     }

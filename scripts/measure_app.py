@@ -89,7 +89,7 @@ def cli_run(task: str, steps: int, threads: int) -> dict:
 ELAPSED = re.compile(r"· (?:(\d+) min )?([\d.]+) s of training")
 
 
-def page_run(page, task: str, steps: int, away: bool) -> dict:
+def page_run(page, away: bool) -> dict:
     """Train from the Train page; with `away`, switch to Home while it trains (sidebar only)."""
     sidebar = page.locator('[data-testid="stSidebar"]')
     nav = page.locator('[data-testid="stSidebarNav"]')
@@ -159,8 +159,8 @@ def main() -> None:
             runs = []
             for _ in range(args.repeats):
                 row = {"cli": cli_run(args.task, args.steps, threads),
-                       "page": page_run(page, args.task, args.steps, away=False),
-                       "away": page_run(page, args.task, args.steps, away=True)}
+                       "page": page_run(page, away=False),
+                       "away": page_run(page, away=True)}
                 runs.append(row)
                 print(json.dumps({k: round(v["elapsed_s"], 1) for k, v in row.items()}), flush=True)
             report["runs"] = runs
