@@ -11,7 +11,6 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from transformer.build import build_model
 from transformer.capture import capture
 from transformer.compare import (attention_map_mb, complexity_rows, gradient_by_distance, step_time_by_length,
                                  task_at_length, task_length)
@@ -23,7 +22,7 @@ from transformer.live import ACTIVE
 from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHORT_NAMES, RaceEntry, RaceRun,
                               check_budget, default_test_lengths, plan_race, race_task)
 from transformer.tasks import TASKS, get_task, make_batch
-from transformer.training import _BUILD_LOCK, TrainConfig
+from transformer.training import TrainConfig, initial_model
 from transformer.ui.session import presenter_mode
 
 K = "rnn."
@@ -266,6 +265,16 @@ def _race_view(entries, train) -> None:
 
 # --------------------------------------------------------------------------- the models the tabs explain
 
+def _initial_models(plan: tuple, cfgs: dict, seed: int) -> dict:
+    """{name: model at initialisation}, the weights the race starts from; they never change for
+    one race (or one plan), so they are built once for it."""
+    cached = st.session_state.get(K + "initial")
+    if cached is None or cached[0] != plan:
+        cached = (plan, {name: initial_model(cfg, seed).eval() for name, cfg in cfgs.items()})
+        st.session_state[K + "initial"] = cached
+    return cached[1]
+
+
 def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
     """({name: trained model}, {name: model at initialisation}, task, caption, cache key).
 
@@ -276,9 +285,12 @@ def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
     race = session_races().get("main")
     if race is not None:
         evals = race.evals
-        key = ("race", session_races().ids["main"], tuple(len(rows) for rows in evals.values()))
+        plan = ("race", session_races().ids["main"])
+        key = (*plan, tuple(len(rows) for rows in evals.values()))
     elif entries:
-        key = ("plan", tuple(sorted((e.name, str(e.model_cfg.to_dict())) for e in entries)))
+        # Copy and reverse share vocabulary, lengths and preset: the task tells their plans apart.
+        plan = key = ("plan", str(entries[0].task.to_dict()),
+                      tuple(sorted((e.name, str(e.model_cfg.to_dict())) for e in entries)))
     else:
         return {}, {}, None, "", ()
     cached = st.session_state.get(K + "analysis")
@@ -293,12 +305,7 @@ def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
     else:
         task, cfgs, seed, trained = entries[0].task, {e.name: e.model_cfg for e in entries}, 0, {}
         caption = "Untrained models (start a race to compare trained ones)."
-    initial = {}
-    with _BUILD_LOCK, torch.random.fork_rng():  # leave the global generator as other runs expect it
-        for name, cfg in cfgs.items():
-            torch.manual_seed(seed)  # the same initial weights the race started from
-            initial[name] = build_model(cfg).eval()
-    value = (trained, initial, task, caption)
+    value = (trained, _initial_models(plan, cfgs, seed), task, caption)
     st.session_state[K + "analysis"] = (key, value)
     return (*value, key)
 
@@ -334,11 +341,14 @@ def _gradient_tab(entries) -> None:
     if cached is None or cached[0] != key:
         batch = _probe_batch(task, 32, seed=4321)
         pick = [n for n in initial if n in ("Transformer", "RNN", "LSTM", "GRU")]
-        before = {n: gradient_by_distance(initial[n], batch["idx"], batch["targets"]) for n in pick}
+        if cached is not None and cached[3] is initial:  # same starting weights: "before" is unchanged
+            before = cached[1]
+        else:
+            before = {n: gradient_by_distance(initial[n], batch["idx"], batch["targets"]) for n in pick}
         after = {n: gradient_by_distance(trained[n], batch["idx"], batch["targets"]) for n in pick if n in trained}
-        cached = (key, before, after)
+        cached = (key, before, after, initial)
         st.session_state[K + "grads"] = cached
-    _, before, after = cached
+    _, before, after, _ = cached
     left, right = st.columns(2)
     left.plotly_chart(gradient_distance_figure(before, title="At initialisation: the architecture alone"),
                       key=K + "c.grad0", config=CHART)

@@ -13,6 +13,7 @@ from transformer.training import (
     Trainer,
     TrainingDiverged,
     answer_accuracy,
+    initial_model,
     lr_at,
     lr_curve,
     param_groups,
@@ -250,3 +251,13 @@ def test_devices():
     if not cuda_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             resolve_device("cuda")
+
+
+def test_initial_model_is_the_trainers_start_and_leaves_the_global_generator_alone():
+    trainer = tiny_trainer(seed=5)
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    model = initial_model(trainer.model_cfg, seed=5)
+    assert same_weights(weights(model), weights(trainer.model))
+    assert torch.equal(torch.rand(3), expected_next)  # the generator was not moved

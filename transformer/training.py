@@ -37,6 +37,14 @@ COSINE_FLOOR = 0.1  # cosine decays to 10% of the peak rate, not to 0: the last 
 _BUILD_LOCK = threading.Lock()
 
 
+def initial_model(model_cfg: ModelConfig, seed: int) -> nn.Module:
+    """The model a Trainer with this `seed` and this (its own, sized) `model_cfg` starts from,
+    built without moving torch's global generator, which running trainers may be drawing from."""
+    with _BUILD_LOCK, torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return build_model(model_cfg)
+
+
 class TrainingDiverged(RuntimeError):
     """The loss or the gradient norm became NaN or infinite; the weights are the last good ones."""
 
