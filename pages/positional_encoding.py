@@ -26,6 +26,7 @@ from transformer.projection import (
 from transformer.tasks import get_task
 from transformer.training import TrainConfig
 from transformer.ui.session import current_model
+from transformer.ui.widgets import kept
 
 SCHEMES = ("sinusoidal", "learned", "rope", "none")
 BASES = (10, 100, 1_000, 10_000, 100_000)
@@ -330,10 +331,13 @@ def experiment_progress():
         if status == "failed":
             col.error(run.message or "This run failed.")
     histories = {scheme: run.evals for scheme, run in runs.items()}
+    version = (tuple(id(run) for run in runs.values()), tuple(len(h) for h in histories.values()))
+    acc, loss = kept("pe.exp_figs", version, lambda: (
+        figs.scheme_curves_figure(histories, "token_acc"),
+        figs.scheme_curves_figure(histories, "val_loss", title="Validation loss per scheme (lower is better)")))
     left, right = st.columns(2)
-    left.plotly_chart(figs.scheme_curves_figure(histories, "token_acc"), key="pe.exp_acc")
-    right.plotly_chart(figs.scheme_curves_figure(
-        histories, "val_loss", title="Validation loss per scheme (lower is better)"), key="pe.exp_loss")
+    left.plotly_chart(acc, key="pe.exp_acc")
+    right.plotly_chart(loss, key="pe.exp_loss")
     if all(run.status not in ACTIVE for run in runs.values()):
         if running:
             st.rerun()

@@ -15,6 +15,7 @@ from transformer.capture import capture
 from transformer.compare import (attention_map_mb, complexity_rows, gradient_by_distance, step_time_by_length,
                                  task_at_length, task_length)
 from transformer.decoding import predict
+from transformer.figures import for_projector
 from transformer.figures.attention import attention_heatmap
 from transformer.figures.compare import (accuracy_by_length_figure, gradient_distance_figure, hidden_state_heatmap,
                                          race_curves, step_time_figure)
@@ -24,6 +25,7 @@ from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHO
 from transformer.tasks import TASKS, get_task, make_batch
 from transformer.training import TrainConfig, initial_model
 from transformer.ui.session import presenter_mode
+from transformer.ui.widgets import kept
 
 K = "rnn."
 CHART = {"displaylogo": False}
@@ -203,21 +205,17 @@ def _buttons(race: RaceRun | None, entries, train) -> None:
         st.rerun()
 
 
-def _curves(evals: dict) -> dict:
-    """Both race figures, rebuilt only when an evaluation was added (building Plotly figures
-    costs the training thread time: it shares the interpreter with this page)."""
+def _curves(slot: str, evals: dict, xs=("step", "train_s"), title: str | None = None) -> dict:
+    """{x: figure} of the race in `slot`, rebuilt only when an evaluation was added (building
+    Plotly figures costs the training thread time: it shares the interpreter with this page)."""
     big = presenter_mode()
-    key = (session_races().ids.get("main"), tuple(len(rows) for rows in evals.values()), big)
-    cached = st.session_state.get(K + "curves")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    figs = {}
-    for x in ("step", "train_s"):
-        figs[x] = race_curves(evals, x=x)
-        if big:
-            figs[x].update_layout(font_size=20, height=520)
-    st.session_state[K + "curves"] = (key, figs)
-    return figs
+
+    def build() -> dict:
+        figs = {x: race_curves(evals, x=x, title=title) for x in xs}
+        return {x: for_projector(fig) for x, fig in figs.items()} if big else figs
+
+    version = (session_races().ids.get(slot), tuple(len(rows) for rows in evals.values()), big)
+    return kept(K + "curves." + slot, version, build)
 
 
 def _race_view(entries, train) -> None:
@@ -246,7 +244,7 @@ def _race_view(entries, train) -> None:
         "sequence accuracy": round(evals[name][-1]["seq_acc"], 3) if evals[name] else None,
         "status": p["status"] + (f": {states[name]}" if states[name] else ""),
     } for name, p in progress.items()], hide_index=True, key=K + "progress")
-    for x, fig in _curves(evals).items():
+    for x, fig in _curves("main", evals).items():
         with st.container(key=f"race-{x.replace('_', '-')}"):
             st.plotly_chart(fig, key=K + "c." + x, config=CHART)
     lengths = race.length_results
@@ -268,11 +266,7 @@ def _race_view(entries, train) -> None:
 def _initial_models(plan: tuple, cfgs: dict, seed: int) -> dict:
     """{name: model at initialisation}, the weights the race starts from; they never change for
     one race (or one plan), so they are built once for it."""
-    cached = st.session_state.get(K + "initial")
-    if cached is None or cached[0] != plan:
-        cached = (plan, {name: initial_model(cfg, seed).eval() for name, cfg in cfgs.items()})
-        st.session_state[K + "initial"] = cached
-    return cached[1]
+    return kept(K + "initial", plan, lambda: {name: initial_model(cfg, seed).eval() for name, cfg in cfgs.items()})
 
 
 def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
@@ -513,7 +507,7 @@ def _dates_view() -> None:
     st.caption(f"**{race.status.capitalize()}.** " + " · ".join(
         f"{n} ({race.parameters[n]:,} parameters): step {p['step']}, {100 * evals[n][-1]['seq_acc']:.0f} % right"
         for n, p in progress.items() if evals[n]))
-    st.plotly_chart(race_curves(evals, x="step", title="The same LSTMs, with and without attention"),
+    st.plotly_chart(_curves("dates", evals, xs=("step",), title="The same LSTMs, with and without attention")["step"],
                     key=K + "c.dates", config=CHART)
     if race.status not in ACTIVE:
         _alignment(race)

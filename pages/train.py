@@ -15,16 +15,14 @@ from transformer.checkpoint import checkpoint_bytes
 from transformer.config import ARCH_LABELS, RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, ModelConfig
 from transformer.decoding import predict
 from transformer.devices import available_devices
-from transformer.figures.training import (accuracy_figure, accuracy_series, columns, grad_norm_figure,
-                                          grad_norm_series, loss_figure, loss_series, lr_figure, lr_series,
-                                          update_figure)
+from transformer.figures.training import lr_figure
 from transformer.live import ACTIVE, LiveRun, max_concurrent_runs
 from transformer.snapshot import grade_answers
 from transformer.tasks import TASKS, list_tasks
 from transformer.training import lr_curve
 from transformer.ui import settings as S
-from transformer.ui.session import get_lab, load_checkpoint_bytes, presenter_mode, set_run
-from transformer.ui.widgets import progress_text, show_answers
+from transformer.ui.session import get_lab, load_checkpoint_bytes, set_run
+from transformer.ui.widgets import live_curves, progress_text, show_answers
 
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
@@ -184,49 +182,6 @@ def _summary(settings: dict) -> str:
 # --------------------------------------------------------------------------- the live dashboard
 
 
-def _figures(run: LiveRun, run_key: int) -> dict:
-    """The four curves. Built once per run; after that each new history row only swaps the
-    lines in (`update_figure`), because building a plotly Figure costs more than the training
-    steps it would steal from the run in the same process."""
-    history, evals = run.history, run.evals
-    big = presenter_mode()
-    key = (run_key, len(history), len(evals), big)
-    cached = st.session_state.get(K + "figs")
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    steps, loss, lr, grad_norm = columns(history, "step", "loss", "lr", "grad_norm")
-    e_steps, val_loss = columns(evals, "step", "val_loss")
-    a_steps, token_acc, seq_acc = columns(evals, "step", "token_acc", "seq_acc")
-    seq_acc = None if run.task.kind == "text" else seq_acc  # a text window is never all right
-    plan_steps, plan_lr = lr_curve(run.train_cfg)
-    series = {
-        "loss": loss_series(steps, loss, e_steps, val_loss),
-        "accuracy": accuracy_series(a_steps, token_acc, seq_acc),
-        "lr": lr_series(steps, lr, plan_steps, plan_lr),
-        "grad_norm": grad_norm_series(steps, grad_norm),
-    }
-    revision = f"run-{run_key}"  # zoom survives refreshes; a new run starts unzoomed
-    height = 420 if big else 320
-    builders = {
-        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss", height=height),
-        "accuracy": lambda: accuracy_figure(a_steps, token_acc, seq_acc, target=run.task.preset(run.model_cfg.arch).target_acc,
-                                            uirevision=revision + "-acc", height=height),
-        "lr": lambda: lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr,
-                                uirevision=revision + "-lr", height=height - 40),
-        "grad_norm": lambda: grad_norm_figure(steps, grad_norm, clip=run.train_cfg.grad_clip,
-                                              uirevision=revision + "-gn", height=height - 40),
-    }
-    same_run = cached is not None and cached[0][0] == run_key and cached[0][3] == big
-    figs = dict(cached[1]) if same_run else {}
-    for name, build in builders.items():
-        if name not in figs or not update_figure(figs[name], series[name]):
-            figs[name] = build()
-            if big:
-                figs[name].update_layout(font_size=20, title_font_size=24)
-    st.session_state[K + "figs"] = (key, figs)
-    return figs
-
-
 def _status_message(run: LiveRun) -> None:
     status, step = run.status, run.progress["step"]
     if status == "queued":
@@ -359,7 +314,7 @@ def _curves_and_answers() -> None:
     run = lab.run
     if run is None:
         return
-    figs = _figures(run, lab.run_id)
+    figs = live_curves(run, lab.run_id, K + "figs")
     left, right = st.columns(2)
     with left.container(key="loss-chart"):
         st.plotly_chart(figs["loss"], key=K + "c.loss", config={"displaylogo": False})

@@ -146,3 +146,14 @@ def test_update_figure_refuses_different_lines():
     before = [list(t.y) for t in fig.data]
     assert not update_figure(fig, loss_series([1, 2, 3], [2.8, 2.7, 2.6], [0, 3], [2.8, 2.5]))
     assert [list(t.y) for t in fig.data] == before
+
+
+def test_for_projector_enlarges_a_figure_once():
+    from transformer.figures import FONT_SIZE, for_projector
+
+    fig = loss_figure([1, 2, 3], [1.0, 0.5, 0.25])
+    assert for_projector(fig) is fig
+    size, height = fig.layout.font.size, fig.layout.height
+    assert size == FONT_SIZE + 5 and height == int(320 * 1.3)
+    for_projector(fig)  # a figure kept across refreshes is drawn again: it must not grow again
+    assert (fig.layout.font.size, fig.layout.height) == (size, height)

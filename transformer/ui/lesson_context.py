@@ -44,12 +44,7 @@ class WidgetContext:
     def plot(self, fig, name: str = "fig") -> None:
         """Draw a plotly figure, about a third larger in presenter mode."""
         if self.presenter:
-            size = (fig.layout.font.size or 14) + 5
-            # Explicit sizes everywhere: titles and annotations carry their own, and the
-            # Streamlit chart theme would otherwise keep them small.
-            fig.update_layout(font=dict(size=size), title_font=dict(size=size + 4),
-                              height=int((fig.layout.height or 400) * 1.3))
-            fig.update_annotations(font_size=size)
-            fig.update_xaxes(tickfont_size=size - 2, title_font_size=size)
-            fig.update_yaxes(tickfont_size=size - 2, title_font_size=size)
+            from ..figures import for_projector
+
+            for_projector(fig)
         st.plotly_chart(fig, key=f"{self.key}.{name}", width="stretch")

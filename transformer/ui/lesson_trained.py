@@ -167,22 +167,18 @@ def training_curves(ctx: WidgetContext) -> None:
 
 
 def _draw_curves(ctx: WidgetContext, run, live: bool = False) -> None:
-    from ..figures.training import accuracy_figure, loss_figure
-    from .widgets import progress_text
+    from .widgets import live_curves, progress_text
 
     if live and run.status not in ACTIVE:
         st.rerun()                                    # training ended: redraw the page once
-    history, evals = run.history, run.evals
     st.caption(f"{run.task.name} · {progress_text(run.progress, run.status)} · {run.status}")
-    loss = loss_figure([r["step"] for r in history], [r["loss"] for r in history],
-                       [r["step"] for r in evals], [r["val_loss"] for r in evals], uirevision=f"{ctx.key}.loss")
-    acc = accuracy_figure([r["step"] for r in evals], [r["token_acc"] for r in evals],
-                          [r["seq_acc"] for r in evals], uirevision=f"{ctx.key}.acc")
+    # The Train page's curves, kept across the refreshes: built once, then only the lines change.
+    figs = live_curves(run, id(run), f"{ctx.key}.figs")
     left, right = st.columns(2)
     with left:
-        ctx.plot(loss, "loss")
+        ctx.plot(figs["loss"], "loss")
     with right:
-        ctx.plot(acc, "acc")
+        ctx.plot(figs["accuracy"], "acc")
 
 
 def train_preset(ctx: WidgetContext) -> None:

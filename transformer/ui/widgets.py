@@ -20,10 +20,13 @@ from typing import Sequence
 import streamlit as st
 
 from ..config import ARCH_LABELS
+from ..figures import for_projector
+from ..figures.training import (accuracy_figure, accuracy_series, columns, grad_norm_figure, grad_norm_series,
+                                loss_figure, loss_series, lr_figure, lr_series, update_figure)
 from ..live import ACTIVE, LiveRun
 from ..tasks import get_task
-from ..training import preset_configs
-from .session import CurrentModel, current_model, get_lab, set_run
+from ..training import lr_curve, preset_configs
+from .session import CurrentModel, current_model, get_lab, presenter_mode, set_run
 
 
 # --------------------------------------------------------------------------- small formatters
@@ -55,6 +58,62 @@ def progress_text(progress: dict, status: str) -> str:
     elif status in ("finished", "stopped", "failed", "paused"):
         parts.append(f"{format_duration(progress.get('elapsed_s'), precise=True)} of training")
     return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- live curves
+
+
+def kept(state_key: str, version, build):
+    """`build()`'s result, kept in st.session_state[state_key] until `version` changes: a page
+    that refreshes while a run trains rebuilds its figures only when their data changed."""
+    cached = st.session_state.get(state_key)
+    if cached is None or cached[0] != version:
+        cached = (version, build())
+        st.session_state[state_key] = cached
+    return cached[1]
+
+
+def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
+    """{"loss", "accuracy", "lr", "grad_norm"}: a run's four curves, kept in
+    st.session_state[state_key]. Built once per run (`run_key` tells runs apart); after that each
+    new history row only swaps the lines in (`update_figure`), because building a plotly Figure
+    costs more than the training steps it would steal from the run in the same process."""
+    history, evals = run.history, run.evals
+    big = presenter_mode()
+    key = (run_key, len(history), len(evals), big)
+    cached = st.session_state.get(state_key)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    steps, loss, lr, grad_norm = columns(history, "step", "loss", "lr", "grad_norm")
+    e_steps, val_loss = columns(evals, "step", "val_loss")
+    a_steps, token_acc, seq_acc = columns(evals, "step", "token_acc", "seq_acc")
+    seq_acc = None if run.task.kind == "text" else seq_acc  # a text window is never all right
+    plan_steps, plan_lr = lr_curve(run.train_cfg)
+    series = {
+        "loss": loss_series(steps, loss, e_steps, val_loss),
+        "accuracy": accuracy_series(a_steps, token_acc, seq_acc),
+        "lr": lr_series(steps, lr, plan_steps, plan_lr),
+        "grad_norm": grad_norm_series(steps, grad_norm),
+    }
+    revision = f"run-{run_key}"  # zoom survives refreshes; a new run starts unzoomed
+    builders = {
+        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss"),
+        "accuracy": lambda: accuracy_figure(a_steps, token_acc, seq_acc, target=run.task.preset(run.model_cfg.arch).target_acc,
+                                            uirevision=revision + "-acc"),
+        "lr": lambda: lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr,
+                                uirevision=revision + "-lr", height=280),
+        "grad_norm": lambda: grad_norm_figure(steps, grad_norm, clip=run.train_cfg.grad_clip,
+                                              uirevision=revision + "-gn", height=280),
+    }
+    same_run = cached is not None and cached[0][0] == run_key and cached[0][3] == big
+    figs = dict(cached[1]) if same_run else {}
+    for name, build in builders.items():
+        if name not in figs or not update_figure(figs[name], series[name]):
+            figs[name] = build()
+            if big:
+                for_projector(figs[name])
+    st.session_state[state_key] = (key, figs)
+    return figs
 
 
 # --------------------------------------------------------------------------- the model's answers
