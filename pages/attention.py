@@ -24,7 +24,7 @@ from transformer.interpret import (
     induction_demo_configs,
 )
 from transformer.live import ACTIVE, LiveRun
-from transformer.snapshot import model_from_snapshot
+from transformer.snapshot import as_question, model_from_snapshot
 from transformer.ui.session import get_lab, set_run
 from transformer.ui.widgets import ensure_model_widget, show_answers
 
@@ -115,8 +115,7 @@ if len(snapshots) > 1:
 # --------------------------------------------------------------------------- the input
 
 # A text model continues a prompt: offer the first half of a window, leaving it room to write.
-examples = [task.format_src(ex.src[: len(ex.src) // 2] if task.kind == "text" else ex.src)
-            for ex in task.examples(6, seed=7)]
+examples = [task.format_src(as_question(task, ex).src) for ex in task.examples(6, seed=7)]
 choice = st.selectbox("input", examples + [CUSTOM], key=K + "example")
 if choice == CUSTOM:
     text = st.text_input("type an input for the model", key=K + "text", placeholder=examples[0])

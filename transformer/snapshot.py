@@ -84,7 +84,7 @@ def grade_answers(task, examples, predictions) -> list[dict]:
     return answers
 
 
-def _as_question(task, ex):
+def as_question(task, ex):
     """A character LM has no answers: ask it to continue the first half of a probe window."""
     if task.kind != "text":
         return ex
@@ -124,7 +124,7 @@ def take_snapshot(trainer, probe, metrics: dict | None = None) -> Snapshot:
         else:
             probe_tokens = _row_tokens(batch["idx"], task.vocab)
             probe_tgt_tokens = None
-        questions = [_as_question(task, ex) for ex in probe]
+        questions = [as_question(task, ex) for ex in probe]
         if task.kind == "text":
             predictions = predict(model, task, [q.src for q in questions], max_new_tokens=len(questions[0].tgt))
         else:
