@@ -14,6 +14,7 @@ import torch
 from transformer.capture import capture
 from transformer.compare import (attention_map_mb, complexity_rows, gradient_by_distance, step_time_by_length,
                                  task_at_length, task_length)
+from transformer.config import POS_ENCODINGS
 from transformer.decoding import predict
 from transformer.figures import for_projector
 from transformer.figures.attention import attention_heatmap
@@ -33,12 +34,11 @@ BATCH_SIZE = 64
 DATES_MODELS = ("lstm-seq2seq", "lstm-seq2seq-attn")
 # The transformer is the tasks' preset size; recurrent widths are then matched to it.
 SIZE_DEFAULTS = {"d_model": 64, "n_heads": 4, "t_layers": 2, "d_ff": 256, "pos": "sinusoidal", "rnn_layers": 1}
-POSITIONS = ("sinusoidal", "rope", "learned", "none")
 # Whole-number settings a link may carry: name -> (lowest, highest).
 LINK_NUMBERS = {"length": (1, 64), "steps": (10, 5000), "seed": (0, 2**31 - 1), "d_model": (8, 1024),
                 "n_heads": (1, 16), "t_layers": (1, 12), "d_ff": (8, 4096), "rnn_layers": (1, 4)}
-SAVED = [K + name for name in ("preset", "task", "length", "models", "steps", "seed", "d_model", "n_heads",
-                                "t_layers", "d_ff", "pos", "rnn_layers")]
+# Every setting, kept across page switches: the choices and the numbers above.
+SAVED = [K + name for name in ("preset", "task", "models", "pos", *LINK_NUMBERS)]
 
 
 # --------------------------------------------------------------------------- this session's races
@@ -104,7 +104,7 @@ def _init_settings() -> None:
     st.session_state[K + "seed"] = 0
     if query.get("task") in RACE_TASKS:
         st.session_state[K + "task"] = query["task"]
-    if query.get("pos") in POSITIONS:
+    if query.get("pos") in POS_ENCODINGS:
         st.session_state[K + "pos"] = query["pos"]
     for name, (lo, hi) in LINK_NUMBERS.items():
         value = query.get(name, "")
@@ -148,7 +148,7 @@ def _settings() -> tuple[list[RaceEntry] | None, TrainConfig | None]:
             "n_heads": b.number_input("heads", *LINK_NUMBERS["n_heads"], key=K + "n_heads"),
             "n_layers": c.number_input("transformer layers", *LINK_NUMBERS["t_layers"], key=K + "t_layers"),
             "d_ff": d.number_input("d_ff", *LINK_NUMBERS["d_ff"], step=32, key=K + "d_ff"),
-            "pos_encoding": e.selectbox("positions", POSITIONS, key=K + "pos"),
+            "pos_encoding": e.selectbox("positions", POS_ENCODINGS, key=K + "pos"),
         }
         rnn_layers = f.number_input("recurrent layers", *LINK_NUMBERS["rnn_layers"], key=K + "rnn_layers",
                                     help="Their hidden size is chosen to match the transformer's parameters.")
