@@ -396,10 +396,12 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
     shown = np.ones((T, S), dtype=bool) if allowed is None else np.asarray(allowed, dtype=bool)
     anim_frames = []
     for n, s in enumerate(steps):
-        z = np.where(shown, frames[n], np.nan)
         # Nested lists, not a numpy array: Plotly 6 ships arrays as base64 typed arrays, and
         # plotly.js leaves a heatmap blank while it plays a sequence of frames holding those.
-        z = [[None if np.isnan(v) else float(v) for v in row] for row in z]
+        values = np.asarray(frames[n], dtype=float)
+        z = values.astype(object)  # Python floats, and None where a cell is masked: left blank
+        z[~shown | np.isnan(values)] = None
+        z = z.tolist()
         data, traces = [go.Heatmap(z=z)], [0]
         if has_loss:
             data.append(go.Scatter(x=[s], y=[marker_y[n]]))
