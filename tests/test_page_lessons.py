@@ -14,7 +14,7 @@ from transformer.ui.lesson_widgets import WIDGETS
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "lessons.py")
 LESSONS = load_all()
-WIDGET_PROBLEM = ("could not be drawn", "still being built", "not part of this version")
+WIDGET_PROBLEM = ("could not be drawn", "not part of this version")
 
 
 def _fresh_session(page):

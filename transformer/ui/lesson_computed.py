@@ -12,7 +12,11 @@ import numpy as np
 import streamlit as st
 
 from ..figures import lesson_figures as lf
-from .lesson_context import SENTENCE, WidgetContext
+from .lesson_context import WidgetContext
+
+# The sentence the unrolled RNN and the causal mask spell out.
+SENTENCE = ("the", "cat", "sat", "on", "the", "mat", "and", "purred")
+
 
 def attention_by_hand(ctx: WidgetContext) -> None:
     with ctx.controls():

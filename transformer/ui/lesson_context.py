@@ -12,13 +12,6 @@ from typing import Any, Mapping
 
 import streamlit as st
 
-SENTENCE = ("the", "cat", "sat", "on", "the", "mat", "and", "purred")
-
-
-class NotReady(RuntimeError):
-    """A live part the widget needs is not available in this build of the app."""
-
-
 @dataclass
 class WidgetContext:
     """What a widget gets: its parameters from the lesson file, the link's seed, the display mode."""

@@ -17,11 +17,11 @@ import streamlit as st
 
 from . import lesson_computed as computed
 from . import lesson_trained as trained
-from .lesson_context import NotReady, WidgetContext
+from .lesson_context import WidgetContext
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WIDGETS", "NotReady", "WidgetContext", "render_widget"]
+__all__ = ["WIDGETS", "WidgetContext", "render_widget"]
 
 WIDGETS: dict[str, Callable[[WidgetContext], None]] = {
     "embedding_space": trained.embedding_space,
@@ -61,9 +61,6 @@ def render_widget(name: str, ctx: WidgetContext) -> bool:
     try:
         fn(ctx)
         return True
-    except (ImportError, NotReady) as err:
-        log.info("lesson widget %s not ready: %s", name, err)
-        st.info("This live part is still being built; the rest of the lesson works without it.")
     except ValueError as err:
         st.warning(str(err))
     except Exception:  # noqa: BLE001 - a lesson must go on in front of a class
