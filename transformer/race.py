@@ -358,7 +358,8 @@ def race_task(name: str, length: int):
     return get_task(name, **{key: int(length), **RACE_TASKS[name]["fixed"]})
 
 
-# Presets: each tells one honest part of the story within about a minute on two CPU cores.
+# Presets: each tells one honest part of the story on two CPU cores (measured on an idle 2-core
+# machine, stopping at 99%: reverse-short 43 s, reverse-long 88 s, parity 34 s, brackets 33 s).
 # "story" says what the class should expect; each was checked by running the preset (seed 0,
 # the default sizes: a 2-layer transformer of about 100k parameters and one-layer recurrent
 # models matched to it), and the numbers in it are those runs' rounded results.
