@@ -56,6 +56,18 @@ def for_projector(fig):
     size = (fig.layout.font.size or FONT_SIZE) + 5
     fig.update_layout(font=dict(size=size), title_font=dict(size=size + 4),
                       height=int((fig.layout.height or 400) * 1.3))
+    # At this size a long title overruns a half-width column and meets a legend above the plot:
+    # "what — what to notice" goes on two lines, and the legend moves below the plot.
+    # The height grows with the margins, so the plot itself keeps its larger size.
+    title = fig.layout.title.text or ""
+    if " — " in title:
+        top = fig.layout.margin.t or 0
+        fig.update_layout(title_text=title.replace(" — ", "<br>", 1), margin_t=max(top, 110),
+                          height=fig.layout.height + max(0, 110 - top))
+    if fig.layout.legend.y is not None and fig.layout.legend.y >= 1:
+        bottom = fig.layout.margin.b or 0
+        fig.update_layout(legend=dict(yanchor="top", y=-0.3, xanchor="left", x=0.0),  # clear of the x title
+                          margin_b=max(bottom, 140), height=fig.layout.height + max(0, 140 - bottom))
     fig.update_annotations(font_size=size)
     fig.update_xaxes(tickfont_size=size - 2, title_font_size=size)
     fig.update_yaxes(tickfont_size=size - 2, title_font_size=size)
