@@ -12,7 +12,6 @@ cross-entropy over targets that are not -100 (answer tokens only).
 """
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
