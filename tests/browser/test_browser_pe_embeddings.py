@@ -5,17 +5,16 @@ import pytest
 
 from conftest import CHART, assert_no_exception, rendered_charts, wait_for_app
 
-# Generous waits: on a busy shared machine drawing nine Plotly charts can take a minute.
+# Generous waits: on a busy shared machine drawing a page of Plotly charts can take a minute.
 SLOW_MS = 240_000
 CHARTS_MS = 120_000
 
 
 @pytest.mark.browser
 @pytest.mark.timeout(600)  # generous: a busy 2-core machine draws these charts slowly
-def test_positional_lab_draws_its_charts_and_follows_the_slider(page, open_app, streamlit_server):
+def test_positional_lab_draws_its_charts_and_follows_the_slider_and_the_tabs(page, open_app, streamlit_server):
     open_app(page, "positional_encoding", timeout_ms=SLOW_MS)
-    assert rendered_charts(page, 8, CHARTS_MS) >= 8
-    assert page.get_by_text("Four ways to encode position").count() >= 1
+    assert rendered_charts(page, 3, CHARTS_MS) == 3  # the first section only
     # Keyboard on the d_model slider: one step right is 66 (even values only).
     thumb = page.get_by_role("slider").first
     thumb.focus()
@@ -23,7 +22,13 @@ def test_positional_lab_draws_its_charts_and_follows_the_slider(page, open_app, 
     page.get_by_text("The diagonal is d_model / 2 = 33").wait_for(timeout=120_000)
     wait_for_app(page, timeout_ms=SLOW_MS)
     assert_no_exception(page, streamlit_server)
-    assert rendered_charts(page, 8, CHARTS_MS) >= 8
+    # Another section: its charts replace the first section's, and the link names it.
+    page.get_by_role("tab", name="4 · Four schemes").click()
+    page.get_by_text("Four ways to encode position").first.wait_for(timeout=120_000)
+    wait_for_app(page, timeout_ms=SLOW_MS)
+    assert_no_exception(page, streamlit_server)
+    assert rendered_charts(page, 3, CHARTS_MS) == 3
+    assert "section=" in page.url and "d_model=66" in page.url
 
 
 @pytest.mark.browser
