@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from transformer.ui import warm_up
 from transformer.ui.sidebar import render_sidebar
 
 ROOT = Path(__file__).resolve().parent
@@ -52,3 +53,4 @@ st.set_page_config(page_title="Transformer Lab", page_icon="🔬", layout="wide"
 page = st.navigation(navigation_pages())
 render_sidebar(follow_run=page.url_path != "train")  # the Train page shows the run's progress itself
 page.run()
+warm_up()  # the home page draws without PyTorch; load it now, before a person opens another page

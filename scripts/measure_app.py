@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/measure_app.py [--steps 300] [--repeats 2]
 
-1. first page interactive: seconds from /_stcore/health answering to the home page drawn and idle
-   (a cold server: the first session imports torch and the pages), then for a second session;
+1. first page interactive: seconds from /_stcore/health answering to the home page drawn and idle,
+   in a browser that was already open (a cold server: the first session's script runs for the
+   first time), then for a second session;
 2. page switches: click a page in the sidebar -> its title drawn and the script idle, first and
    second visit of each page;
 3. training speed with the Train page open and refreshing once a second, against the same run
@@ -124,6 +125,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--only-speed", action="store_true", help="skip the page timings")
+    parser.add_argument("--only-pages", action="store_true", help="skip the training-speed runs")
     parser.add_argument("--nice-browser", action="store_true",
                         help="run Chromium at the lowest CPU priority, as if it were on another machine "
                              "(a student's laptop); the server still serves and refreshes the page")
@@ -134,8 +136,6 @@ def main() -> None:
     threads = threads_per_run()
     log = Path(tempfile.mkdtemp(prefix="tlab-measure-")) / "server.log"
     server = StreamlitServer(log)
-    server.start()
-    healthy = time.monotonic()
     report = {}
     try:
         with sync_playwright() as pw:
@@ -148,6 +148,9 @@ def main() -> None:
             browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.set_default_timeout(300_000)
+            # The browser is already open when the server starts, as a person's would be.
+            server.start()
+            healthy = time.monotonic()
             page.goto(server.url + "/")
             settled(page)
             report["first_page_cold_s"] = time.monotonic() - healthy
@@ -157,7 +160,7 @@ def main() -> None:
             page.goto(f"{server.url}/train?task={args.task}&steps={args.steps}")
             settled(page)
             runs = []
-            for _ in range(args.repeats):
+            for _ in range(0 if args.only_pages else args.repeats):
                 row = {"cli": cli_run(args.task, args.steps, threads),
                        "page": page_run(page, away=False),
                        "away": page_run(page, away=True)}
@@ -168,6 +171,9 @@ def main() -> None:
     finally:
         server.stop()
     runs = report["runs"]
+    if not runs:
+        print(json.dumps(report, indent=2))
+        return
 
     def median(mode: str, what: str = "elapsed_s") -> float:
         return statistics.median(r[mode][what] for r in runs)

@@ -55,3 +55,38 @@ def test_core_never_imports_streamlit_or_plotly():
 def test_figures_never_import_streamlit():
     result = _probe("transformer.figures", skip=[], watched=["streamlit"])
     assert result["loaded"] == [], "a figure builder imported streamlit; figures must stay pure"
+
+
+# The home page of a fresh server, through AppTest in a fresh interpreter, with app.py's
+# background warm-up recorded instead of started: what did drawing the page itself load?
+HOME_PROBE = r"""
+import json, sys
+from streamlit.testing.v1 import AppTest
+import transformer.ui
+from transformer.ui.sidebar import _cpu_only_torch
+
+calls = []
+real_warm_up = transformer.ui.warm_up
+transformer.ui.warm_up = lambda: calls.append("warm_up")
+at = AppTest.from_file(sys.argv[1], default_timeout=60).run()
+drawn = {"exception": [e.value for e in at.exception], "title": [t.value for t in at.title],
+         "sidebar": " ".join(m.value for m in at.sidebar.markdown), "torch_loaded": "torch" in sys.modules,
+         "warm_up_calls": calls, "cpu_only_torch": _cpu_only_torch()}
+real_warm_up().join(timeout=120)
+drawn["torch_after_warm_up"] = "torch" in sys.modules
+print(json.dumps(drawn))
+"""
+
+
+def test_home_page_draws_without_pytorch_and_then_warms_it_up():
+    proc = subprocess.run([sys.executable, "-c", HOME_PROBE, str(REPO_ROOT / "app.py")],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    drawn = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert drawn["exception"] == [] and drawn["title"] == ["Transformer Lab"]
+    assert "Device:" in drawn["sidebar"] and "idle" in drawn["sidebar"]
+    if drawn["cpu_only_torch"]:  # a GPU build must load torch to find its GPU's name
+        assert not drawn["torch_loaded"], "the home page or the sidebar imported torch"
+        assert "Device:** CPU" in drawn["sidebar"] or "Device: CPU" in drawn["sidebar"]
+    assert drawn["warm_up_calls"] == ["warm_up"], "app.py starts the warm-up after the page"
+    assert drawn["torch_after_warm_up"]

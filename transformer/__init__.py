@@ -14,11 +14,31 @@ Read it like a book, small parts first:
     training.py    the training loop; snapshot.py, live.py: training in the background
     checkpoint.py, devices.py, cli.py, bench.py
 
-Only torch, numpy and the standard library are imported here; `transformer.figures` (Plotly)
-and `transformer.ui` (Streamlit) sit on top and are imported explicitly.
-"""
-from .build import build_model, count_parameters
-from .capture import capture
-from .config import ARCHS, ModelConfig
+The core uses only torch, numpy and the standard library; `transformer.figures` (Plotly) and
+`transformer.ui` (Streamlit) sit on top and are imported explicitly.
 
-__all__ = ["ARCHS", "ModelConfig", "build_model", "capture", "count_parameters"]
+The names below load on first use (PEP 562), so importing a torch-free part such as
+`transformer.config` or the app's sidebar does not load PyTorch (2-3 s on a cold server).
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {  # name -> the module that defines it
+    "ARCHS": ".config",
+    "ModelConfig": ".config",
+    "build_model": ".build",
+    "count_parameters": ".build",
+    "capture": ".capture",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,12 +2,40 @@
 
     session.py   this browser session's training run and its current model
     sidebar.py   the sidebar every page shares: device, run status, presenter mode
+    warm_up()    (here) loads PyTorch and Plotly in the background after the first page
     widgets.py   shared controls: `ensure_model_widget`, the model's answers, progress text
     settings.py  the Train page's settings: presets, shareable links, validation (no Streamlit)
 
 A training thread never calls Streamlit; pages read what it publishes (see transformer.live).
 """
 from __future__ import annotations
+
+import importlib
+import threading
+
+# What every page but the home page needs, slowest first: PyTorch alone takes 2-3 s to import.
+WARM_UP_MODULES = ("torch", "transformer.training", "plotly.graph_objects", "transformer.figures")
+_warm_up_lock = threading.Lock()
+_warm_up_thread: threading.Thread | None = None
+
+
+def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
+    """Import `modules` in a background thread, once per server process, and return it.
+
+    The home page and the sidebar need no PyTorch, so the first page of a cold server draws
+    without it; app.py then calls this, and by the time a person opens another page the imports
+    are done. A page that needs one sooner simply waits for it on Python's import lock.
+    """
+    global _warm_up_thread
+    with _warm_up_lock:
+        if _warm_up_thread is None:
+            def load() -> None:
+                for name in modules:
+                    importlib.import_module(name)
+
+            _warm_up_thread = threading.Thread(target=load, name="tlab-warm-up", daemon=True)
+            _warm_up_thread.start()
+        return _warm_up_thread
 
 
 def _route_through_app() -> None:

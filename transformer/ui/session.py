@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
-from ..checkpoint import load_checkpoint
-from ..live import ACTIVE, LiveRun
+if TYPE_CHECKING:
+    from ..live import LiveRun
+
+# PyTorch loads on first use, not at import: the home page and the sidebar of a session with
+# no run need none of it (see `transformer.ui.warm_up`).
 
 # How long a page waits for a replaced run's thread to finish its step in flight.
 STOP_TIMEOUT_S = 10.0
@@ -164,7 +167,11 @@ def run_id() -> int:
 
 def run_is_active(run: LiveRun | None = None) -> bool:
     run = run if run is not None else get_run()
-    return run is not None and run.status in ACTIVE
+    if run is None:
+        return False
+    from ..live import ACTIVE  # loaded already: a run exists
+
+    return run.status in ACTIVE
 
 
 def current_model() -> CurrentModel | None:
@@ -177,6 +184,8 @@ def load_checkpoint_bytes(data: bytes, name: str = "checkpoint") -> CurrentModel
 
     Raises `transformer.checkpoint.CheckpointError` (a ValueError, one sentence) for a bad file.
     """
+    from ..checkpoint import load_checkpoint
+
     model, task, meta = load_checkpoint(data, device="cpu")
     label = f"{task.name} · {_arch_label(model.cfg.arch)} · from {name}"
     loaded = CurrentModel(model=model, task=task, snapshots=[], source="checkpoint", label=label, meta=meta)

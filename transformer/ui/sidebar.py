@@ -7,11 +7,12 @@ turns the refresh off again.
 """
 from __future__ import annotations
 
+import importlib.metadata
+import sys
+
 import streamlit as st
 
-from ..devices import device_name, resolve_device
-from ..live import ACTIVE
-from .session import get_run, presenter_mode
+from .session import get_run, presenter_mode, run_is_active
 
 PRESENTER_CSS = """
 <style>
@@ -23,10 +24,32 @@ html { font-size: 21px; }
 """
 
 
+def device_label() -> str:
+    """Where runs train by default (`--device auto`): "CPU", a GPU's name, "Apple GPU (MPS)".
+
+    A CPU-only PyTorch wheel (version "...+cpu") has no GPU to look for, so until something
+    else has loaded PyTorch the answer needs no import: the first page of a cold server is not
+    kept waiting 2-3 s for it.
+    """
+    if "torch" not in sys.modules and _cpu_only_torch():
+        return "CPU"
+    return _device_label_from_torch()
+
+
+def _cpu_only_torch() -> bool:
+    try:
+        return importlib.metadata.version("torch").endswith("+cpu")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
 @st.cache_resource(show_spinner=False)
-def _device_label() -> str:
-    """Where runs train by default (`--device auto`): the same answer for every session."""
-    return device_name(resolve_device("auto"))
+def _device_label_from_torch() -> str:
+    from ..devices import device_name, resolve_device
+
+    device = resolve_device("auto")
+    # The thread count device_name adds for a CPU is the server's, not a run's: leave it out.
+    return "CPU" if device.type == "cpu" else device_name(device)
 
 
 def status_text(run) -> str:
@@ -62,7 +85,8 @@ def latest_loss(run) -> float | None:
 
 def _status_block(follow_run: bool = True) -> None:
     run = get_run()
-    if not follow_run and run is not None and run.status in ACTIVE:
+    active = run_is_active(run)
+    if not follow_run and active:
         # Not refreshed here: a step number would stand still while the page's own progress moves.
         st.markdown(f"**Run:** {run.status} (progress on this page)")
         return
@@ -71,7 +95,6 @@ def _status_block(follow_run: bool = True) -> None:
     if loss is not None:
         st.markdown(f"**Loss:** {loss:.4f} nats/token")
     ticking = st.session_state.get("_sidebar_ticking", False)
-    active = run is not None and run.status in ACTIVE
     if ticking and not active:
         # The run just ended: rerun the whole app once so this fragment stops refreshing and
         # every page redraws its final state.
@@ -86,11 +109,10 @@ def render_sidebar(follow_run: bool = True) -> None:
     that shows the run's progress itself (the Train page), where a second refresh would only
     cost the training thread time.
     """
-    run = get_run()
-    active = run is not None and run.status in ACTIVE and follow_run
+    active = run_is_active() and follow_run
     st.session_state["_sidebar_ticking"] = active
     with st.sidebar:
-        st.markdown(f"**Device:** {_device_label()}")
+        st.markdown(f"**Device:** {device_label()}")
         st.fragment(_status_block, run_every=1.0 if active else None)(follow_run)
         st.toggle("Presenter mode", key="presenter_mode",
                   help="Larger text for a projector; figures on the pages grow too.")
