@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from transformer import ModelConfig, build_model, capture, count_parameters
-from transformer.capture import ablate_heads
+from transformer import ModelConfig, build_model, count_parameters
+from transformer.capture import ablate_heads, capture
 from transformer.config import ARCHS, LAYOUTS
 
 V = 12

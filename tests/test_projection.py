@@ -216,7 +216,8 @@ def test_polarity_separation_is_leave_one_out():
 def test_hidden_layers_come_in_forward_order(arch):
     import torch
 
-    from transformer import ModelConfig, build_model, capture
+    from transformer import ModelConfig, build_model
+    from transformer.capture import capture
 
     cfg = ModelConfig(vocab_size=10, max_len=8, arch=arch, d_model=8, n_heads=2, n_layers=2, d_ff=16)
     model = build_model(cfg).eval()

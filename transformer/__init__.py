@@ -29,8 +29,10 @@ _EXPORTS = {  # name -> the module that defines it
     "ModelConfig": ".config",
     "build_model": ".build",
     "count_parameters": ".build",
-    "capture": ".capture",
 }
+# `capture` is not among them: `transformer.capture` is its module, and a lazily loaded function
+# of the same name would be replaced by the module as soon as anything imported it. Use
+# `from transformer.capture import capture`.
 __all__ = sorted(_EXPORTS)
 
 
