@@ -9,6 +9,7 @@ import pytest
 from transformer.figures.training import (
     MAX_POINTS,
     accuracy_figure,
+    accuracy_series,
     columns,
     downsample,
     grad_norm_figure,
@@ -141,11 +142,17 @@ def test_update_figure_swaps_the_lines_in_place_and_matches_a_fresh_build():
     assert fig.layout.xaxis.range is None
 
 
-def test_update_figure_refuses_different_lines():
-    fig = loss_figure([1, 2], [2.8, 2.7])  # no validation line yet
-    before = [list(t.y) for t in fig.data]
-    assert not update_figure(fig, loss_series([1, 2, 3], [2.8, 2.7, 2.6], [0, 3], [2.8, 2.5]))
-    assert [list(t.y) for t in fig.data] == before
+def test_update_figure_adds_new_lines_keeps_the_layout_and_drops_the_waiting_note():
+    fig = accuracy_figure([], [], [], target=0.99, uirevision="r")  # before the first evaluation
+    notes = [a.text for a in fig.layout.annotations]
+    assert any("at every evaluation" in n for n in notes) and "target 99 %" in notes
+    assert update_figure(fig, accuracy_series([0, 25], [0.1, 0.5], [0.0, 0.2])) is fig
+    fresh = accuracy_figure([0, 25], [0.1, 0.5], [0.0, 0.2], target=0.99, uirevision="r")
+    assert [t.name for t in fig.data] == [t.name for t in fresh.data] == ["tokens right", "whole answers right"]
+    for old, new in zip(fig.data, fresh.data):
+        assert list(old.y) == pytest.approx(list(new.y)) and old.line.color == new.line.color
+    assert [a.text for a in fig.layout.annotations] == ["target 99 %"], "the waiting note is gone"
+    assert fig.layout.uirevision == "r" and [s.y0 for s in fig.layout.shapes] == [99.0]
 
 
 def test_for_projector_enlarges_a_figure_once():

@@ -74,6 +74,7 @@ def smooth(y: Sequence[float], alpha: float = 0.1) -> np.ndarray:
 
 
 Series = list  # [(name, x [N], y [N]), ...] in drawing order
+EMPTY_NOTE = "empty-note"  # the name of the note a figure shows while it has no lines
 
 # How each named line is drawn (Okabe-Ito colours; the raw loss faint under its smoothed line).
 STYLES = {
@@ -162,19 +163,24 @@ def _apply(fig: go.Figure, layout: dict) -> None:
         setattr(fig.layout[axis], prop, value)
 
 
-def update_figure(fig: go.Figure, series: Series) -> bool:
-    """Put new lines into a figure made by one of the builders below, in place.
+def update_figure(fig: go.Figure, series: Series) -> go.Figure:
+    """Put new lines into a figure made by one of the builders below, in place; returns `fig`.
 
-    Returns False (and leaves `fig` alone) when the lines are not the same ones by name, e.g.
-    the first validation point just arrived: then build the figure again.
+    The same lines by name (every refresh but a few) only get their data swapped in. When a line
+    appears (the first steps, the first evaluation) the lines are replaced and the "waiting for
+    data" note goes; the layout, the costly part of a build, stays.
     """
-    if [trace.name for trace in fig.data] != [name for name, _, _ in series]:
-        return False
     with fig.batch_update():
-        for trace, (_, x, y) in zip(fig.data, series):
-            trace.x, trace.y = x, y
+        if [trace.name for trace in fig.data] == [name for name, _, _ in series]:
+            for trace, (_, x, y) in zip(fig.data, series):
+                trace.x, trace.y = x, y
+        else:
+            fig.data = ()
+            fig.add_traces([_line(name, x, y) for name, x, y in series])
+            if series:
+                fig.layout.annotations = [a for a in fig.layout.annotations if a.name != EMPTY_NOTE]
         _apply(fig, _data_layout(series, log_y=fig.layout.yaxis.type == "log"))
-    return True
+    return fig
 
 
 # --------------------------------------------------------------------------- the figures
@@ -188,7 +194,7 @@ def _figure(series: Series, title: str, y_title: str, *, uirevision: str, height
         fig.update_yaxes(type="log")
     _apply(fig, _data_layout(series, log_y))
     if empty_note and not series:
-        fig.add_annotation(text=empty_note, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+        fig.add_annotation(name=EMPTY_NOTE, text=empty_note, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
                            font=dict(color=MUTED_COLOR))
     return fig
 

@@ -108,10 +108,10 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
     same_run = cached is not None and cached[0][0] == run_key and cached[0][3] == big
     figs = dict(cached[1]) if same_run else {}
     for name, build in builders.items():
-        if name not in figs or not update_figure(figs[name], series[name]):
-            figs[name] = build()
-            if big:
-                for_projector(figs[name])
+        if name in figs:
+            update_figure(figs[name], series[name])
+        else:
+            figs[name] = for_projector(build()) if big else build()
     st.session_state[state_key] = (key, figs)
     return figs
 
