@@ -3,7 +3,7 @@
 The settings (filled from the task's preset, mirrored in the URL) sit at the top; below them a
 fragment that refreshes itself once a second while the run is active shows the buttons,
 progress, the loss / accuracy / learning-rate / gradient-norm curves and the model's current
-answers. The run trains in a background thread (`transformer.live.LiveRun`); this page only
+answers. The run trains in a background process (`transformer.live.LiveRun`); this page only
 reads what it publishes.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ from transformer.ui.widgets import live_curves, progress_text, show_answers
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
 # While training, the progress line refreshes every second and the curves every 2 s. Each refresh
-# is Python work in the server process, and every bit of it makes the training thread wait for
-# the GIL (measured with py-spy); the browser's redraw of four charts also costs about half a core.
+# is Python work for the server and a redraw of four charts for the browser (about half a core
+# when the browser runs on the same machine as the server).
 CHART_REFRESH_S = 2.0
 
 
@@ -233,7 +233,7 @@ def _on_train(built: S.Built, step_only: bool = False) -> None:
     st.session_state.pop(K + "start_error", None)
     set_run(run, origin="train")
     if step_only:
-        run.step_once()  # starts the thread paused, with one step to take
+        run.step_once()  # starts the run paused, with one step to take
     else:
         run.start()
     st.session_state[K + "full_rerun"] = True

@@ -81,7 +81,7 @@ def test_sidebar_follows_the_run_and_closing_the_session_stops_it():
 
     deadline = time.monotonic() + 60
     text = sidebar_now()
-    while "training: step" not in text and time.monotonic() < deadline:
+    while ("training: step" not in text or "Loss:" not in text) and time.monotonic() < deadline:
         time.sleep(0.3)
         text = sidebar_now()
     assert "training: step" in text and "of 5000" in text

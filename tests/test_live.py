@@ -2,6 +2,7 @@
 import math
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -28,10 +29,10 @@ def wait_for(condition, what, timeout=60.0):
 def make_run():
     runs = []
 
-    def make(steps=10_000, limiter=None, **kw):
+    def make(steps=10_000, limiter=None, model=TINY, **kw):
         train = dict(steps=steps, batch_size=8, eval_every=10, eval_size=16, device="cpu", warmup=2, threads=1)
         train.update(kw.pop("train", {}))
-        run = LiveRun(get_task("reverse", length=4), TINY, TrainConfig(**train),
+        run = LiveRun(get_task("reverse", length=4), model, TrainConfig(**train),
                       limiter=limiter or RunLimiter(1), snapshot_min_s=0, snapshot_budget=0, **kw)
         runs.append(run)
         return run
@@ -192,3 +193,30 @@ def test_snapshots_of_other_model_families(task_name, arch):
         assert snap.attention == {} and snap.activations["rnn.hidden"].shape[:2] == (2, len(snap.probe_tokens[0]))
     if task_name == "charlm":  # a language model continues half a window of its text
         assert 0 < len(snap.answers[0]["expected_tokens"]) and len(snap.answers[0]["predicted_tokens"]) <= 16
+
+
+def test_runs_train_in_their_own_process_so_dropout_runs_at_the_same_time_agree(make_run):
+    # Each process has its own random generator: two runs with dropout and one seed, trained
+    # side by side, end with the same weights (threads shared one generator and did not).
+    limiter = RunLimiter(2)
+    model = replace(TINY, dropout=0.3)
+    a, b = (make_run(steps=30, limiter=limiter, model=model, train=dict(seed=3)) for _ in range(2))
+    a.start(), b.start()
+    assert a.join(timeout=120) and b.join(timeout=120)
+    assert a.status == b.status == "finished"
+    for name, value in a.latest().state_dict.items():
+        torch.testing.assert_close(value, b.latest().state_dict[name], rtol=0, atol=0)
+
+
+def test_a_training_process_that_dies_fails_the_run_with_a_sentence(make_run):
+    import multiprocessing
+
+    run = make_run()
+    run.start()
+    wait_for(lambda: run.progress["step"] > 0, "the first step")
+    children = [p for p in multiprocessing.active_children() if p.name == "tlab-training"]
+    assert len(children) == 1
+    children[0].kill()
+    assert run.join(timeout=30)
+    assert run.status == "failed" and "ended unexpectedly" in run.message
+    assert run.latest() is not None and run.model_copy() is not None  # what it had published stays

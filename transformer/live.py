@@ -1,16 +1,17 @@
 """Training in the background while pages watch: `LiveRun` and the process-wide run limiter.
 
     run = LiveRun(task, model_cfg, train_cfg, snapshot_every=25)
-    run.start()                   # returns at once; a daemon thread trains
+    run.start()                   # returns at once; a child process trains
     run.status, run.progress      # "queued" | "training" | "paused" | "finished" | ...
     run.latest()                  # the newest Snapshot (immutable, safe to read from any thread)
     run.pause(); run.step_once(); run.resume(); run.stop()
 
-One thread owns the trainer and its model; nobody else touches them. Other threads only read
-what it publishes under a lock: metric rows (every step, every evaluation) and Snapshots (every
-few steps, at the start, at a pause and at the end). Control is by flags and a condition
-variable that the thread checks between steps, so pause, step, resume and stop are safe from
-any thread at any moment, and stop leaves no thread behind.
+One process owns the trainer and its model; nobody else touches them. It sends what it
+publishes through a pipe: metric rows (every step, every evaluation) and Snapshots (every few
+steps, at the start, at a pause and at the end). In the server a thread per run files them
+under a lock for the pages to read, and passes the controls on; the child checks for them
+between steps, so pause, step, resume and stop are safe from any thread at any moment, and stop
+leaves no thread or process behind. Why a process and not a thread: see `LiveRun`.
 
 A server shared by a class has a few cores; ten runs at once would each crawl. A process-wide
 limiter lets `max_concurrent_runs()` train at a time, each with `threads_per_run()` threads,
@@ -18,7 +19,9 @@ and queues the rest in arrival order ("queued, position K").
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
+import pickle
 import threading
 from dataclasses import replace
 
@@ -111,11 +114,13 @@ def default_limiter() -> RunLimiter:
 
 
 class BackgroundJob:
-    """Start, pause, single-step, resume and stop for a job that trains in a daemon thread.
+    """Start, pause, single-step, resume and stop for a job run by a daemon thread.
 
-    Shared by `LiveRun` (one model) and `transformer.race.RaceRun` (several models). A subclass
-    calls `__init__` and implements `_main`, the thread's body, which honours the control flags
-    between optimizer steps. Every method is safe from any thread at any moment.
+    Shared by `LiveRun` (one model, trained in a child process that the thread looks after) and
+    `transformer.race.RaceRun` (several models, trained in the thread itself). A subclass calls
+    `__init__` and implements `_main`, the thread's body, which honours the control flags
+    between optimizer steps (or, with `_forward`, passes them on). Every method is safe from any
+    thread at any moment.
     """
 
     thread_name = "tlab-job"
@@ -142,7 +147,7 @@ class BackgroundJob:
     # ----------------------------------------------------------------- control (any thread)
 
     def start(self) -> "BackgroundJob":
-        """Start the training thread (queued first if all slots are busy). Idempotent."""
+        """Start the job's thread (queued first if all slots are busy). Idempotent."""
         with self._cond:
             if self._thread is not None or self._status != "idle":
                 return self
@@ -155,7 +160,8 @@ class BackgroundJob:
         with self._cond:
             self._paused = True
             if self._status == "training":
-                self._status = "paused"  # the step in flight finishes, then the thread waits
+                self._status = "paused"  # the step in flight finishes, then training waits
+            self._forward("pause")
             self._cond.notify_all()
 
     def resume(self) -> None:
@@ -164,6 +170,7 @@ class BackgroundJob:
             self._pending_steps = 0
             if self._status == "paused":
                 self._status = "training"
+            self._forward("resume")
             self._cond.notify_all()
 
     def step_once(self) -> None:
@@ -175,19 +182,25 @@ class BackgroundJob:
             self._pending_steps += 1
             if self._status == "training":
                 self._status = "paused"
+            self._forward("step")
             self._cond.notify_all()
         if self._status == "idle":
             self.start()
 
     def stop(self, timeout: float | None = 10.0) -> bool:
-        """Ask the thread to stop after the step in flight and wait for it; True when it ended."""
+        """Ask the job to stop after the step in flight and wait for it; True when it ended."""
         with self._cond:
             self._stop_requested = True
             if self._status == "idle":
                 self._status = "stopped"
+            self._forward("stop")
             self._cond.notify_all()
         self.limiter.wake()
         return self.join(timeout)
+
+    def _forward(self, command: str) -> None:
+        """Pass a control on to where the training happens (called holding `_cond`); a job
+        whose thread trains reads the flags itself, so by default there is nothing to do."""
 
     def join(self, timeout: float | None = None) -> bool:
         thread = self._thread
@@ -216,11 +229,18 @@ class BackgroundJob:
 
 
 class LiveRun(BackgroundJob):
-    """A training run in a background thread that publishes metrics and snapshots.
+    """A training run in a background process that publishes metrics and snapshots.
 
     snapshot_every: steps between snapshots at least; snapshot_min_s and snapshot_budget also
     space them so that at most about one per `snapshot_min_s` seconds is taken and taking them
     costs at most `snapshot_budget` of the training time (a refreshing page needs no more).
+
+    The trainer runs in a child process (`_train_in_child`), not a thread of the server: a small
+    model spends much of each step in Python between PyTorch calls, so in a thread it would
+    wait for the GIL whenever the page refreshing it runs Python, and runs on many cores would
+    queue for one GIL. In this process a thread (`_main`) waits for a slot, starts the child,
+    forwards the controls to it and files what it sends: metric rows, evaluations, snapshots
+    and its status.
     """
 
     thread_name = "tlab-live-run"
@@ -233,21 +253,21 @@ class LiveRun(BackgroundJob):
         if max_snapshots < 2:
             raise ValueError(f"max_snapshots must be at least 2, to keep the first and the last (got {max_snapshots}).")
         super().__init__(limiter)
-        # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
-        self.trainer = Trainer(task, model_cfg, self._with_threads(train_cfg), callbacks=[self])
-        self.task, self.model_cfg, self.train_cfg = task, self.trainer.model_cfg, self.trainer.cfg
+        # Built here, in the caller's thread, so a bad configuration raises ValueError at once;
+        # the child builds the same trainer again from the same seed.
+        trainer = Trainer(task, model_cfg, self._with_threads(train_cfg))
+        self.task, self.model_cfg, self.train_cfg = task, trainer.model_cfg, trainer.cfg
         self.snapshot_every, self.max_snapshots = snapshot_every, max_snapshots
         self.snapshot_min_s, self.snapshot_budget = snapshot_min_s, snapshot_budget
-        self.probe = self.trainer.val_examples[:probe_size]
-        self._initial_state = {k: v.detach().to("cpu", copy=True) for k, v in self.trainer.model.state_dict().items()}
+        self.probe = trainer.val_examples[:probe_size]
+        self._initial_state = {k: v.detach().to("cpu", copy=True) for k, v in trainer.model.state_dict().items()}
+        del trainer
 
         self._lock = threading.Lock()  # guards the published data below
         self._rows: list[dict] = []
         self._evals: list[dict] = []
         self._snapshots: list[Snapshot] = []
-        self._last_snap = (-1, 0.0, 0.0)  # (step, trainer.elapsed, seconds it took)
-        self._single_step = False  # the next step was asked for by Step: publish a snapshot after it
-
+        self._conn = None  # this end of the pipe to the child, while it runs (under self._cond)
 
     @property
     def history(self) -> list[dict]:
@@ -290,9 +310,8 @@ class LiveRun(BackgroundJob):
     def model_copy(self, snapshot: Snapshot | None = None):
         """A fresh CPU model in eval mode with the weights of `snapshot` (default: the latest).
 
-        Built from a snapshot rather than copied from the live model, which the training thread
-        may be updating at this very moment. When paused, stopped, finished or failed the
-        latest snapshot holds the current weights.
+        Built from a snapshot, the only weights that leave the training process. When paused,
+        stopped, finished or failed the latest snapshot holds the current weights.
         """
         snapshot = snapshot or self.latest()
         if snapshot is None:
@@ -303,7 +322,90 @@ class LiveRun(BackgroundJob):
             return model.eval()
         return model_from_snapshot(snapshot, self.model_cfg)
 
-    # ----------------------------------------------------------------- the training thread
+    def _forward(self, command: str) -> None:
+        if self._conn is None:
+            return  # not started yet: the child starts from the flags
+        try:
+            self._conn.send(command)
+        except (OSError, ValueError):
+            pass  # the child has just ended; its last message settles the status
+
+    # ----------------------------------------------------------------- this process's thread
+
+    def _main(self) -> None:
+        got_slot = self.limiter.acquire(self, cancelled=lambda: self._stop_requested)
+        if not got_slot:
+            self._set_status("stopped")
+            return
+        process = None
+        try:
+            ctx = _context()
+            here, there = ctx.Pipe()
+            with self._cond:
+                if self._stop_requested:
+                    self._status = "stopped"
+                    return
+                controls = {"paused": self._paused, "pending_steps": self._pending_steps}
+                settings = {"snapshot_every": self.snapshot_every, "snapshot_min_s": self.snapshot_min_s,
+                            "snapshot_budget": self.snapshot_budget, "probe_size": len(self.probe)}
+                process = ctx.Process(target=_train_in_child, name="tlab-training",
+                                      args=(there, self.task, self.model_cfg, self.train_cfg, settings, controls),
+                                      daemon=True)
+                process.start()
+                there.close()
+                self._conn = here
+                self._status = "paused" if self._paused and not self._pending_steps else "training"
+            self._receive(here, process)
+        except Exception as err:  # surface any failure as a status, never a dead silent thread
+            self._fail(err, f"Training could not start ({type(err).__name__}: {_first_line(err)}).")
+        finally:
+            with self._cond:
+                conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
+            if process is not None:
+                process.join(timeout=5)
+                if process.is_alive():
+                    process.kill()
+                    process.join()
+            self.limiter.release(self)
+
+    def _receive(self, conn, process) -> None:
+        """File the child's messages until its last one (or until it dies without one)."""
+        while True:
+            try:
+                kind, payload = pickle.loads(conn.recv_bytes())
+            except (EOFError, OSError):
+                process.join(timeout=5)
+                self._fail(RuntimeError("the training process ended"),
+                           f"The training process ended unexpectedly (exit code {process.exitcode}).")
+                return
+            if kind == "row":
+                with self._lock:
+                    self._rows.append(payload)
+            elif kind == "eval":
+                with self._lock:
+                    self._evals.append(payload)
+            elif kind == "snapshot":
+                with self._lock:
+                    self._snapshots.append(payload)
+                    if len(self._snapshots) > self.max_snapshots:
+                        self._snapshots = _thin(self._snapshots)
+            elif kind == "status":
+                with self._cond:
+                    if self._status in ACTIVE:
+                        self._status = payload
+            elif kind == "end":
+                status, message, error = payload
+                if error is not None:  # the exception stayed in the child: its kind and sentence came
+                    kind, step = error
+                    self.error = TrainingDiverged(message, step) if kind == "diverged" else RuntimeError(message)
+                self._set_status(status, message)
+                return
+
+    def _fail(self, err: BaseException, message: str) -> None:
+        self.error = err
+        self._set_status("failed", message)
 
     def _set_status(self, status: str, message: str | None = None) -> None:
         with self._cond:
@@ -311,74 +413,141 @@ class LiveRun(BackgroundJob):
             if message is not None:
                 self._message = message
 
-    def _main(self) -> None:
-        got_slot = self.limiter.acquire(self, cancelled=lambda: self._stop_requested)
-        if not got_slot:
-            self._set_status("stopped")
-            return
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else ""
+
+
+_CONTEXT = None
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _context():
+    """The multiprocessing context runs start in, made once per process.
+
+    "forkserver" where there is one (Linux, macOS): a clean process that has already imported
+    PyTorch and the library (`transformer._training_process`) forks each run in a few
+    milliseconds, and nothing of the server's threads is copied into it. Elsewhere "spawn",
+    which imports them again for every run (and, unlike the fork server's children, re-runs the
+    parent's __main__ first, as multiprocessing always does: run LiveRun from a guarded script).
+    """
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            if "forkserver" in multiprocessing.get_all_start_methods():
+                _CONTEXT = multiprocessing.get_context("forkserver")
+                _CONTEXT.set_forkserver_preload(["transformer._training_process"])
+            else:
+                _CONTEXT = multiprocessing.get_context("spawn")
+        return _CONTEXT
+
+
+def prepare_training_processes() -> None:
+    """Start the fork server now (2-3 s, once per process) rather than at the first Train."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+# --------------------------------------------------------------------------- the child process
+
+
+class _ChildRun:
+    """The trainer's side of a LiveRun: trains, takes snapshots, obeys the controls it is sent."""
+
+    def __init__(self, conn, task, model_cfg, train_cfg, settings: dict, controls: dict):
+        self.conn = conn
+        self.trainer = Trainer(task, model_cfg, train_cfg, callbacks=[self])
+        self.probe = self.trainer.val_examples[:settings["probe_size"]]
+        self.snapshot_every = settings["snapshot_every"]
+        self.snapshot_min_s, self.snapshot_budget = settings["snapshot_min_s"], settings["snapshot_budget"]
+        self.paused, self.pending_steps, self.stop_requested = controls["paused"], controls["pending_steps"], False
+        self.status = None
+        self.single_step = False  # the next step was asked for by Step: publish a snapshot after it
+        self.last_snap = (-1, 0.0, 0.0)  # (step, trainer.elapsed, seconds it took)
+
+    def main(self) -> None:
         try:
-            with self._cond:
-                self._status = "paused" if self._paused and not self._pending_steps else "training"
             self.trainer.evaluate_and_log()  # so the first snapshot has metrics (chance level)
-            self._publish()
-            self.trainer.run(should_stop=self._gate)
-            self._publish_if_new()
-            self._set_status("stopped" if self.trainer.stop_reason == "stopped" else "finished")
+            self.publish()
+            self.trainer.run(should_stop=self.gate)
+            self.publish_if_new()
+            self.send("end", ("stopped" if self.trainer.stop_reason == "stopped" else "finished", "", None))
         except TrainingDiverged as err:
-            self.error = err
-            self._publish_if_new()  # the weights are the last good ones: show them
-            self._set_status("failed", str(err))
-        except Exception as err:  # surface any failure as a status, never a dead silent thread
-            self.error = err
-            text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            self._set_status("failed", f"Training stopped with an error ({type(err).__name__}: {text}).")
-        finally:
-            self.limiter.release(self)
+            self.publish_if_new()  # the weights are the last good ones: show them
+            self.send("end", ("failed", str(err), ("diverged", err.step)))
+        except (EOFError, OSError):
+            raise  # the pipe to the parent is gone
+        except Exception as err:
+            self.send("end", ("failed", f"Training stopped with an error ({type(err).__name__}: {_first_line(err)}).",
+                              ("error", None)))
 
-    def _gate(self) -> bool:
+    def send(self, kind: str, payload) -> None:
+        # Plain pickle, by value: Connection.send would hand tensors over as shared memory, kept
+        # alive by this process, which ends before the parent has read them all.
+        self.conn.send_bytes(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
+
+    def obey(self, command: str) -> None:
+        if command == "pause":
+            self.paused = True
+        elif command == "resume":
+            self.paused, self.pending_steps = False, 0
+        elif command == "step":
+            self.paused = True
+            self.pending_steps += 1
+        elif command == "stop":
+            self.stop_requested = True
+
+    def report(self, status: str) -> None:
+        if status != self.status:
+            self.status = status
+            self.send("status", status)
+
+    def gate(self) -> bool:
         """Called by Trainer.run before every step: True to stop; blocks while paused."""
+        while self.conn.poll():
+            self.obey(self.conn.recv())
         while True:
-            with self._cond:
-                if self._stop_requested:
-                    return True
-                if self._pending_steps:
-                    self._pending_steps -= 1
-                    self._single_step = True
-                    return False
-                if not self._paused:
-                    self._status = "training"
-                    return False
-                self._status = "paused"
-                if self._last_snap[0] == self.trainer.step_count:
-                    self._cond.wait()
-                    continue
-            self._publish()  # a paused page should show the weights as they are now
+            if self.stop_requested:
+                return True
+            if self.pending_steps:
+                self.pending_steps -= 1
+                self.single_step = True
+                return False
+            if not self.paused:
+                self.report("training")
+                return False
+            self.report("paused")
+            if self.last_snap[0] != self.trainer.step_count:
+                self.publish()  # a paused page should show the weights as they are now
+            self.obey(self.conn.recv())
 
-    # Trainer callbacks (run in the training thread)
+    # Trainer callbacks
 
     def on_step(self, trainer, row: dict) -> None:
-        with self._lock:
-            self._rows.append(dict(row))
-        if self._single_step or self._snapshot_due(trainer):
-            self._single_step = False
-            self._publish()
+        self.send("row", row)
+        if self.single_step or self.snapshot_due():
+            self.single_step = False
+            self.publish()
 
     def on_eval(self, trainer, row: dict) -> None:
-        with self._lock:
-            self._evals.append(dict(row))
+        self.send("eval", row)
 
-    def _snapshot_due(self, trainer) -> bool:
-        step, at, cost = self._last_snap
-        if trainer.step_count - step < self.snapshot_every:
+    def snapshot_due(self) -> bool:
+        step, at, cost = self.last_snap
+        if self.trainer.step_count - step < self.snapshot_every:
             return False
         wait = max(self.snapshot_min_s, cost / self.snapshot_budget if self.snapshot_budget > 0 else 0.0)
-        return trainer.elapsed - at >= wait
+        return self.trainer.elapsed - at >= wait
 
-    def _publish_if_new(self) -> None:
-        if self._last_snap[0] != self.trainer.step_count:
-            self._publish()
+    def publish_if_new(self) -> None:
+        if self.last_snap[0] != self.trainer.step_count:
+            self.publish()
 
-    def _publish(self) -> None:
+    def publish(self) -> None:
         trainer = self.trainer
         metrics = dict(trainer.evals[-1]) if trainer.evals else {}
         if trainer.history:
@@ -387,11 +556,24 @@ class LiveRun(BackgroundJob):
         # Snapshot time counts as training time: it is work the run does, and the budget above
         # is measured against it.
         trainer.elapsed += snap.seconds
-        with self._lock:
-            self._snapshots.append(snap)
-            if len(self._snapshots) > self.max_snapshots:
-                self._snapshots = _thin(self._snapshots)
-        self._last_snap = (snap.step, trainer.elapsed, snap.seconds)
+        self.send("snapshot", snap)
+        self.last_snap = (snap.step, trainer.elapsed, snap.seconds)
+
+
+def _train_in_child(conn, task, model_cfg, train_cfg, settings: dict, controls: dict) -> None:
+    """The child process's body: train, then close the pipe (the parent sees the end)."""
+    try:
+        try:
+            child = _ChildRun(conn, task, model_cfg, train_cfg, settings, controls)
+        except Exception as err:
+            message = f"Training could not start ({type(err).__name__}: {_first_line(err)})."
+            conn.send_bytes(pickle.dumps(("end", ("failed", message, ("error", None)))))
+            return
+        child.main()
+    except (EOFError, OSError):
+        pass  # the parent has gone (its session closed): nothing is left to report to
+    finally:
+        conn.close()
 
 
 def _thin(snapshots: list) -> list:

@@ -1,7 +1,7 @@
 """Immutable pictures of a model during training, for pages to read while it keeps learning.
 
-The training thread owns the model; a page must never read its weights mid-step. So every few
-steps the thread takes a `Snapshot`: the attention maps on a small fixed probe batch, the
+The training process owns the model; a page must never read its weights mid-step. So every few
+steps the trainer takes a `Snapshot`: the attention maps on a small fixed probe batch, the
 embedding tables, the model's answers to a few fixed questions, and a CPU copy of the weights.
 A snapshot holds only numpy arrays (read-only), tensors copied to the CPU, and plain values, so
 any thread can read it at any time, and a page can scrub back through the history of them.
@@ -50,11 +50,26 @@ class Snapshot:
     seconds: float = 0.0
     activations: dict = field(default_factory=dict)
 
+    def __setstate__(self, state: dict) -> None:
+        # A snapshot comes from the training process as a pickle, whose arrays come out
+        # writeable: make them read-only again, as every reader expects.
+        for name, value in state.items():
+            object.__setattr__(self, name, _read_only(value))
+
 
 def _frozen(t: torch.Tensor) -> np.ndarray:
     arr = t.detach().float().cpu().numpy().copy()
     arr.flags.writeable = False  # snapshots are shared between threads: nobody may edit one
     return arr
+
+
+def _read_only(value):
+    if isinstance(value, np.ndarray):
+        value.flags.writeable = False
+    elif isinstance(value, dict):
+        for item in value.values():
+            _read_only(item)
+    return value
 
 
 def _row_tokens(ids: torch.Tensor, vocab) -> list[list[str]]:

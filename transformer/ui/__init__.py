@@ -24,7 +24,8 @@ def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
 
     The home page and the sidebar need no PyTorch, so the first page of a cold server draws
     without it; app.py then calls this, and by the time a person opens another page the imports
-    are done. A page that needs one sooner simply waits for it on Python's import lock.
+    are done and the fork server that starts training processes is up. A page that needs a
+    module sooner simply waits for it on Python's import lock.
     """
     global _warm_up_thread
     with _warm_up_lock:
@@ -32,6 +33,9 @@ def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
             def load() -> None:
                 for name in modules:
                     importlib.import_module(name)
+                from ..live import prepare_training_processes
+
+                prepare_training_processes()  # the fork server that starts each run's process
 
             _warm_up_thread = threading.Thread(target=load, name="tlab-warm-up", daemon=True)
             _warm_up_thread.start()

@@ -3,16 +3,16 @@
 A run belongs to the browser tab that started it. Streamlit keeps one `SessionLab` per session
 through ``st.cache_resource(scope="session", on_release=...)``: when the tab closes (its
 websocket goes away) Streamlit drops the session's cache and calls `SessionLab.close`, which
-stops the run and joins its thread, so no training thread outlives its page.
+stops the run and joins its thread (and so its training process), so no run outlives its page.
 
 The session's *current model* is what the attention, embedding and lesson pages explore. A
 session has one at a time, from whichever happened last:
 
 * this session's run (started on the Train page, or a preset started by `ensure_model_widget`);
-  its model is rebuilt from the newest snapshot, never read from the training thread's model;
+  its model is rebuilt from the newest snapshot, never read from the model being trained;
 * a checkpoint uploaded on the Train page (which stops and replaces the run).
 
-Only the page scripts call these functions; the training thread never touches Streamlit.
+Only the page scripts call these functions; the training never touches Streamlit.
 """
 from __future__ import annotations
 
