@@ -68,6 +68,14 @@ def table_with(at: AppTest, column: str):
     raise AssertionError(f"no table with a '{column}' column")
 
 
+def open_tab(at: AppTest, label: str) -> AppTest:
+    """Open one of the "Why?" tabs (only the open one is drawn), as a click on it does."""
+    at.session_state["rnn.why"] = label
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
 def captions(at: AppTest) -> str:
     return "\n".join(c.value for c in at.caption)
 
@@ -82,7 +90,11 @@ def test_page_opens_with_parameter_matched_models():
     assert at.button(key="rnn.start").disabled is False
     assert at.button(key="rnn.stop").disabled is True
     # The explanation tabs draw from untrained models before any race: gradients and memory.
-    assert len(at.get("plotly_chart")) >= 2
+    assert [t.label for t in at.tabs] == ["Parallelism", "Vanishing gradients", "Memory", "Recurrence → attention",
+                                          "Complexity"]
+    assert len(at.get("plotly_chart")) == 0  # only the open tab (Parallelism) is drawn: nothing measured yet
+    assert len(open_tab(at, "Vanishing gradients").get("plotly_chart")) == 1  # at initialisation
+    assert len(open_tab(at, "Memory").get("plotly_chart")) >= 1
 
 
 def test_preset_and_link_fill_the_settings():
@@ -137,9 +149,10 @@ def test_a_tiny_race_runs_to_the_end_and_tests_longer_inputs(stop_races):
     lengths = table_with(at, "length 6")                    # trained on up to 3, tested up to 2N = 6
     assert list(lengths["model"]) == ["Transformer", "LSTM"]
     assert at.button(key="rnn.stop").disabled
-    # Curves against steps and against seconds, accuracy against length, and the trained gradients.
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 6
+    # Curves against steps and against seconds, accuracy against length...
+    assert len(at.get("plotly_chart")) == 3
+    # ...and, in their tab, the gradients before and after training.
+    assert len(open_tab(at, "Vanishing gradients").get("plotly_chart")) == 3 + 2
 
 
 def test_stop_ends_the_race_thread(stop_races):
@@ -157,13 +170,13 @@ def test_measuring_step_time_fills_the_complexity_table():
     at = tiny(page(), models=("decoder", "rnn"))
     at.button(key="rnn.measure").click().run()
     assert not at.exception
-    table = at.table[0].value
+    table = open_tab(at, "Complexity").table[0].value
     assert "ms/step at 128 tokens" in table.columns
     assert list(table["sequential steps"]) == ["O(1)", "O(n)"]
 
 
 def test_dates_race_draws_the_alignment_and_rejects_a_bad_date(stop_races):
-    at = page()
+    at = open_tab(page(), "Recurrence → attention")
     at.number_input(key="rnn.dates_steps").set_value(10)
     at.button(key="rnn.dates_start").click().run()
     poll(at, lambda at: len(at.text_input) > 0)       # the alignment appears when training ends
