@@ -87,8 +87,9 @@ def _status_block(follow_run: bool = True) -> None:
     run = get_run()
     active = run_is_active(run)
     if not follow_run and active:
-        # Not refreshed here: a step number would stand still while the page's own progress moves.
-        st.markdown(f"**Run:** {run.status} (progress on this page)")
+        # Not refreshed here: a step number or a status word (queued, training, paused) would
+        # stand still while the page's own progress moves on.
+        st.markdown("**Run:** under way, its progress is on this page")
         return
     loss = latest_loss(run)
     st.markdown(f"**Run:** {status_text(run)}")
