@@ -529,8 +529,14 @@ class _ChildRun:
 
     def on_step(self, trainer, row: dict) -> None:
         self.send("row", row)
-        if self.single_step or self.snapshot_due():
+        if self.single_step:
             self.single_step = False
+            if self.paused and not self.pending_steps:
+                # Say so before the snapshot arrives: whoever sees the step's snapshot sees the
+                # run paused, as Step promised.
+                self.report("paused")
+            self.publish()
+        elif self.snapshot_due():
             self.publish()
 
     def on_eval(self, trainer, row: dict) -> None:
