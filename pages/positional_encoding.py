@@ -4,7 +4,7 @@ Five sections, one tab each, under the table's shared settings: the sinusoidal t
 heatmap, similarity), the same word at two positions, relative position as a rotation, four
 schemes side by side, and an experiment that trains the same small model with each scheme. Only
 the open section is computed and drawn. Everything but the experiment is computed on the fly
-from the sliders; the experiment trains in background threads (`LiveRun`) owned by this session.
+from the sliders; the experiment trains in background processes (`LiveRun`) owned by this session.
 """
 from __future__ import annotations
 
@@ -311,7 +311,7 @@ def experiment_section() -> None:
             runs = start_experiment(name, steps)
         except ValueError as err:
             st.error(str(err))
-    # Refresh every 2 s only while a run trains (four curves change slowly; the training threads
+    # Refresh every 2 s only while a run trains (four curves change slowly; the training processes
     # need the CPU more); the last refresh reruns the page once to stop.
     running = any(run.status in ACTIVE for run in runs.values())
     st.fragment(_experiment_progress, run_every=2.0 if running else None)(running)

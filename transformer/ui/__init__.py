@@ -6,7 +6,8 @@
     widgets.py   shared controls: `ensure_model_widget`, the model's answers, progress text
     settings.py  the Train page's settings: presets, shareable links, validation (no Streamlit)
 
-A training thread never calls Streamlit; pages read what it publishes (see transformer.live).
+Training (in a process of its own, or a race in a thread) never calls Streamlit; pages read
+what it publishes (see transformer.live).
 """
 from __future__ import annotations
 

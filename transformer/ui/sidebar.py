@@ -108,7 +108,7 @@ def render_sidebar(follow_run: bool = True) -> None:
 
     follow_run=False draws the run's status without refreshing it every second: for a page
     that shows the run's progress itself (the Train page), where a second refresh would only
-    cost the training thread time.
+    cost the server and the browser time.
     """
     active = run_is_active() and follow_run
     st.session_state["_sidebar_ticking"] = active
