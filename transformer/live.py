@@ -340,11 +340,11 @@ class LiveRun(BackgroundJob):
         process = None
         try:
             ctx = _context()
-            here, there = ctx.Pipe()
             with self._cond:
                 if self._stop_requested:
                     self._status = "stopped"
                     return
+                here, there = ctx.Pipe()
                 controls = {"paused": self._paused, "pending_steps": self._pending_steps}
                 settings = {"snapshot_every": self.snapshot_every, "snapshot_min_s": self.snapshot_min_s,
                             "snapshot_budget": self.snapshot_budget, "probe_size": len(self.probe)}
@@ -486,9 +486,7 @@ class _ChildRun:
                               ("error", None)))
 
     def send(self, kind: str, payload) -> None:
-        # Plain pickle, by value: Connection.send would hand tensors over as shared memory, kept
-        # alive by this process, which ends before the parent has read them all.
-        self.conn.send_bytes(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
+        _send(self.conn, kind, payload)
 
     def obey(self, command: str) -> None:
         if command == "pause":
@@ -566,6 +564,12 @@ class _ChildRun:
         self.last_snap = (snap.step, trainer.elapsed, snap.seconds)
 
 
+def _send(conn, kind: str, payload) -> None:
+    # Plain pickle, by value: Connection.send would hand tensors over as shared memory, kept
+    # alive by this process, which ends before the parent has read them all.
+    conn.send_bytes(pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL))
+
+
 def _train_in_child(conn, task, model_cfg, train_cfg, settings: dict, controls: dict) -> None:
     """The child process's body: train, then close the pipe (the parent sees the end)."""
     try:
@@ -573,7 +577,7 @@ def _train_in_child(conn, task, model_cfg, train_cfg, settings: dict, controls: 
             child = _ChildRun(conn, task, model_cfg, train_cfg, settings, controls)
         except Exception as err:
             message = f"Training could not start ({type(err).__name__}: {_first_line(err)})."
-            conn.send_bytes(pickle.dumps(("end", ("failed", message, ("error", None)))))
+            _send(conn, "end", ("failed", message, ("error", None)))
             return
         child.main()
     except (EOFError, OSError):

@@ -58,9 +58,8 @@ class Snapshot:
 
 
 def _frozen(t: torch.Tensor) -> np.ndarray:
-    arr = t.detach().float().cpu().numpy().copy()
-    arr.flags.writeable = False  # snapshots are shared between threads: nobody may edit one
-    return arr
+    # Snapshots are shared between threads: nobody may edit one.
+    return _read_only(t.detach().float().cpu().numpy().copy())
 
 
 def _read_only(value):

@@ -7,6 +7,7 @@ turns the refresh off again.
 """
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import sys
 
@@ -36,6 +37,7 @@ def device_label() -> str:
     return _device_label_from_torch()
 
 
+@functools.cache  # the installed wheel does not change while the server runs
 def _cpu_only_torch() -> bool:
     try:
         return importlib.metadata.version("torch").endswith("+cpu")
