@@ -14,6 +14,11 @@
    live run, its snapshots; process start-up excluded), which both report, and by wall-clock
    time (the command line's includes starting Python and importing torch; the page's includes
    up to one refresh before "Finished" shows).
+   For each of the three, `CpuAccount` reads the kernel's scheduler statistics: the CPU time of
+   the training process, the server, the browser and this script with its Playwright driver,
+   and the time the training process was ready to run but waited for a core (its run-queue
+   wait, /proc/PID/task/*/schedstat), plus the VM's steal time. The wait is the slowdown the
+   other programs on this machine caused; what they cannot explain is this VM's own drift.
 
 Drives Debian's Chromium at /usr/bin/chromium with Playwright, like tests/browser.
 """
@@ -21,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -76,22 +83,137 @@ def page_timings(browser, page, base_url: str) -> dict:
     return out
 
 
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None  # the process ended between listing and reading
+
+
+def _schedstat(pid: int) -> tuple[int, int]:
+    """(ns on a CPU, ns waiting on a run queue), summed over the process's threads."""
+    on_cpu = waited = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0
+    for tid in tids:
+        text = _read(f"/proc/{pid}/task/{tid}/schedstat")
+        if text:
+            fields = text.split()
+            on_cpu, waited = on_cpu + int(fields[0]), waited + int(fields[1])
+    return on_cpu, waited
+
+
+def _steal_s() -> float:
+    fields = _read("/proc/stat").splitlines()[0].split()
+    return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuAccount:
+    """Who used the CPU while one run trained, from the kernel's scheduler statistics.
+
+    Samples every process five times a second and keeps, per process, the growth of its CPU
+    time and run-queue wait since the first sample (or since its birth), grouped as: "train"
+    (the training process), "server" (Streamlit and the rest of its process tree), "browser"
+    (Chromium), "driver" (this script and Playwright's driver) and "other".
+    """
+
+    def __init__(self, server_pid: int | None, train_pid=lambda: None):
+        self.server_pid, self.train_pid = server_pid, train_pid
+        self._seen: dict[int, list] = {}  # pid -> [group, first (cpu, wait), last (cpu, wait)]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self) -> "CpuAccount":
+        self._steal0, self._start = _steal_s(), time.monotonic()
+        self._sample(first=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.seconds, self.steal_s = time.monotonic() - self._start, _steal_s() - self._steal0
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample(first=False)
+
+    def _group(self, pid: int, parents: dict[int, int], cmdlines: dict[int, str]) -> str:
+        if pid == self.train_pid():
+            return "train"
+        cmd = cmdlines.get(pid, "")
+        if "chromium" in cmd:
+            return "browser"
+        if pid == os.getpid() or "playwright" in cmd:
+            return "driver"
+        chain, up = [], pid
+        while up in parents and up not in chain:
+            chain.append(up)
+            if up == self.server_pid:
+                # A child of the fork server is a live run's training process.
+                parent = parents.get(pid)
+                return "train" if "forkserver" in cmdlines.get(parent, "") else "server"
+            up = parents[up]
+        return "other"
+
+    def _sample(self, first: bool) -> None:
+        parents, cmdlines = {}, {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                stat = _read(f"/proc/{name}/stat")
+                if stat:
+                    pid = int(name)
+                    parents[pid] = int(stat.rsplit(")", 1)[1].split()[1])
+                    cmdlines[pid] = (_read(f"/proc/{name}/cmdline") or "").replace("\0", " ")
+        for pid in parents:
+            now = _schedstat(pid)
+            if pid in self._seen:
+                self._seen[pid][2] = now
+            else:
+                self._seen[pid] = [self._group(pid, parents, cmdlines), now if first else (0, 0), now]
+
+    def report(self) -> dict:
+        groups: dict[str, list[float]] = {}
+        for group, (cpu0, wait0), (cpu1, wait1) in self._seen.values():
+            totals = groups.setdefault(group, [0.0, 0.0])
+            totals[0] += (cpu1 - cpu0) / 1e9
+            totals[1] += (wait1 - wait0) / 1e9
+        out = {f"{group}_cpu_s": round(cpu, 2) for group, (cpu, _) in sorted(groups.items())}
+        out["train_wait_s"] = round(groups.get("train", [0, 0])[1], 2)
+        out["steal_s"] = round(self.steal_s, 2)
+        out["window_s"] = round(self.seconds, 2)
+        return out
+
+
 def cli_run(task: str, steps: int, threads: int) -> dict:
     cmd = [sys.executable, "-m", "transformer", "train", "--task", task, "--steps", str(steps),
            "--threads", str(threads), "--json"]
     start = time.monotonic()
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    with CpuAccount(None, train_pid=lambda: proc.pid) as cpu:
+        out, _ = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
     wall = time.monotonic() - start
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     last = rows[-1]
-    return {"elapsed_s": last["elapsed_s"], "wall_s": wall, "step": last["step"]}
+    return {"elapsed_s": last["elapsed_s"], "wall_s": wall, "step": last["step"], "cpu": cpu.report()}
 
 
 ELAPSED = re.compile(r"· (?:(\d+) min )?([\d.]+) s of training")
 
 
-def page_run(page, away: bool) -> dict:
+def page_run(page, away: bool, server_pid: int) -> dict:
     """Train from the Train page; with `away`, switch to Home while it trains (sidebar only)."""
+    with CpuAccount(server_pid) as cpu:
+        row = _page_run(page, away)
+    return {**row, "cpu": cpu.report()}
+
+
+def _page_run(page, away: bool) -> dict:
     sidebar = page.locator('[data-testid="stSidebar"]')
     nav = page.locator('[data-testid="stSidebarNav"]')
     nav.get_by_text("Train a model", exact=True).click()
@@ -162,10 +284,11 @@ def main() -> None:
             runs = []
             for _ in range(0 if args.only_pages else args.repeats):
                 row = {"cli": cli_run(args.task, args.steps, threads),
-                       "page": page_run(page, away=False),
-                       "away": page_run(page, away=True)}
+                       "page": page_run(page, away=False, server_pid=server.proc.pid),
+                       "away": page_run(page, away=True, server_pid=server.proc.pid)}
                 runs.append(row)
-                print(json.dumps({k: round(v["elapsed_s"], 1) for k, v in row.items()}), flush=True)
+                print(json.dumps({k: {"elapsed_s": round(v["elapsed_s"], 1), **v["cpu"]} for k, v in row.items()}),
+                      flush=True)
             report["runs"] = runs
             browser.close()
     finally:
