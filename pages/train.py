@@ -21,6 +21,7 @@ from transformer.snapshot import grade_answers
 from transformer.tasks import TASKS, list_tasks
 from transformer.training import lr_curve
 from transformer.ui import settings as S
+from transformer.ui.live_figures import live_figures
 from transformer.ui.session import get_lab, load_checkpoint_bytes, set_run
 from transformer.ui.widgets import live_curves, progress_text, show_answers
 
@@ -315,14 +316,9 @@ def _curves_and_answers() -> None:
     if run is None:
         return
     figs = live_curves(run, lab.run_id, K + "figs")
-    left, right = st.columns(2)
-    with left.container(key="loss-chart"):
-        st.plotly_chart(figs["loss"], key=K + "c.loss", config={"displaylogo": False})
-    with right.container(key="accuracy-chart"):
-        st.plotly_chart(figs["accuracy"], key=K + "c.acc", config={"displaylogo": False})
-    left, right = st.columns(2)
-    left.plotly_chart(figs["lr"], key=K + "c.lr", config={"displaylogo": False})
-    right.plotly_chart(figs["grad_norm"], key=K + "c.gn", config={"displaylogo": False})
+    # Redrawn in place, only the curves that changed (st.plotly_chart would mount all four again
+    # at every refresh; see transformer.ui.live_figures). The page's element: .st-key-train-curves
+    live_figures(figs, key=K + "curves")
     st.subheader("The model's answers on fixed examples")
     snapshot = run.latest()
     if snapshot is None or not snapshot.answers:

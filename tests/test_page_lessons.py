@@ -244,7 +244,9 @@ def test_live_parts_that_need_a_trained_model_draw_it():
             at.button(key=f"{key}.reveal").click().run()
     check_clean(at)
     assert not [b.label for b in at.button if b.label.startswith("Train the preset")]
-    titles = " | ".join(str(c.proto.spec) for c in at.get("plotly_chart"))
+    # Static charts, and the live curves the training lesson redraws in place (live_figures).
+    titles = " | ".join([str(c.proto.spec) for c in at.get("plotly_chart")]
+                        + [c.proto.json_args for c in at.get("component_instance")])
     for expected in ("each row is where one token looks", "Every head at once", "cross_attn",
                      "Watch the space form", "Cosine similarity", "Loss", "Validation accuracy"):
         assert expected in titles, expected

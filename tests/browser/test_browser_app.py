@@ -40,9 +40,18 @@ def _progress_text(page) -> str:
     return page.locator(".st-key-train-progress").inner_text()
 
 
-def _loss_line(page) -> str:
+LOSS_LINES = "#figure-loss .scatterlayer path.js-line"
+
+
+def _curves_frame(page):
+    """The frame the Train page draws its live curves in (transformer.ui.live_figures)."""
+    page.locator(".st-key-train-curves iframe").wait_for(timeout=15_000)
+    return next(f for f in page.frames if "live_figures" in f.url)
+
+
+def _loss_line(frame) -> str:
     """The drawn path of the loss chart's lines (changes whenever a point is added)."""
-    paths = page.locator(".st-key-loss-chart .scatterlayer path.js-line")
+    paths = frame.locator(LOSS_LINES)
     return "|".join(paths.nth(i).get_attribute("d") or "" for i in range(paths.count()))
 
 
@@ -51,8 +60,10 @@ def test_train_makes_progress_and_the_loss_chart_move(page, open_app, streamlit_
     main = page.locator('[data-testid="stMain"]')  # the header has its own "Stop" while a script runs
     main.get_by_role("button", name="Train", exact=True).click()
     page.locator(".st-key-train-progress").wait_for(timeout=15_000)
-    page.locator(".st-key-loss-chart .scatterlayer path.js-line").first.wait_for(state="attached", timeout=15_000)
-    first_text, first_line = _progress_text(page), _loss_line(page)
+    frame = _curves_frame(page)
+    frame.locator(LOSS_LINES).first.wait_for(state="attached", timeout=15_000)
+    plot_node = frame.locator("#figure-loss").element_handle()
+    first_text, first_line = _progress_text(page), _loss_line(frame)
     # The fragment refreshes once a second: within 15 s both must change.
     page.wait_for_function(
         """([old]) => {
@@ -61,13 +72,15 @@ def test_train_makes_progress_and_the_loss_chart_move(page, open_app, streamlit_
         }""",
         arg=[first_text], timeout=15_000,
     )
-    page.wait_for_function(
-        """([old]) => {
-            const paths = [...document.querySelectorAll('.st-key-loss-chart .scatterlayer path.js-line')];
+    frame.wait_for_function(
+        """([old, selector]) => {
+            const paths = [...document.querySelectorAll(selector)];
             return paths.map(p => p.getAttribute('d') || '').join('|') !== old;
         }""",
-        arg=[first_line], timeout=15_000,
+        arg=[first_line, LOSS_LINES], timeout=15_000,
     )
+    # Redrawn in place, not mounted anew: the same plot element, so a reader's zoom survives.
+    assert plot_node.evaluate("node => node.isConnected"), "the loss chart was replaced, not updated"
     assert "Step" in _progress_text(page)
     assert_no_exception(page, streamlit_server)
     main.get_by_role("button", name="Stop", exact=True).click()

@@ -167,18 +167,16 @@ def training_curves(ctx: WidgetContext) -> None:
 
 
 def _draw_curves(ctx: WidgetContext, run, live: bool = False) -> None:
+    from .live_figures import live_figures
     from .widgets import live_curves, progress_text
 
     if live and run.status not in ACTIVE:
         st.rerun()                                    # training ended: redraw the page once
     st.caption(f"{run.task.name} · {progress_text(run.progress, run.status)} · {run.status}")
-    # The Train page's curves, kept across the refreshes: built once, then only the lines change.
+    # The Train page's curves, kept across the refreshes (built once, then only the lines
+    # change) and redrawn in place in the browser (live_figures keeps the reader's zoom).
     figs = live_curves(run, id(run), f"{ctx.key}.figs")
-    left, right = st.columns(2)
-    with left:
-        ctx.plot(figs["loss"], "loss")
-    with right:
-        ctx.plot(figs["accuracy"], "acc")
+    live_figures({"loss": figs["loss"], "accuracy": figs["accuracy"]}, key=f"{ctx.key}.curves")
 
 
 def train_preset(ctx: WidgetContext) -> None:
