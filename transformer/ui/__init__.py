@@ -4,6 +4,7 @@
     sidebar.py   the sidebar every page shares: device, run status, presenter mode
     warm_up()    (here) loads PyTorch and Plotly in the background after the first page
     widgets.py   shared controls: `ensure_model_widget`, the model's answers, progress text
+    live_figures.py  charts that change at every refresh, redrawn in place (Plotly.react)
     settings.py  the Train page's settings: presets, shareable links, validation (no Streamlit)
 
 Training (in a process of its own, or a race in a thread) never calls Streamlit; pages read
