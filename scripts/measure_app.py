@@ -85,7 +85,7 @@ def page_timings(browser, page, base_url: str) -> dict:
 
 def _read(path: str) -> str | None:
     try:
-        with open(path) as f:
+        with open(path, errors="replace") as f:  # a command line need not be UTF-8
             return f.read()
     except OSError:
         return None  # the process ended between listing and reading
@@ -139,7 +139,10 @@ class CpuAccount:
 
     def _loop(self) -> None:
         while not self._stop.wait(0.2):
-            self._sample(first=False)
+            try:
+                self._sample(first=False)
+            except Exception as err:  # one odd process must not end the accounting unseen
+                print(f"CpuAccount: a sample failed ({type(err).__name__}: {err})", file=sys.stderr)
 
     def _group(self, pid: int, parents: dict[int, int], cmdlines: dict[int, str]) -> str:
         if pid == self.train_pid():
