@@ -308,12 +308,18 @@ def _dashboard(built: S.Built) -> None:
     _blow_up_warning(run)
 
 
-def _curves_and_answers() -> None:
+def _curves_and_answers(built: S.Built) -> None:
     """The four curves and the model's answers: a fragment of its own that refreshes every
-    CHART_REFRESH_S, so the once-a-second progress refresh does not re-send four charts."""
+    CHART_REFRESH_S, so the once-a-second progress refresh does not re-send four charts.
+    Before a run, the planned learning-rate schedule, drawn by the same frame: the browser
+    loads Plotly while the page is idle, not while the first run trains."""
     lab = get_lab()
     run = lab.run
     if run is None:
+        if lab.checkpoint is None and built.train_cfg is not None:
+            plan_steps, plan_lr = lr_curve(built.train_cfg)
+            live_figures({"lr": lr_figure([], [], planned_steps=plan_steps, planned_lr=plan_lr, uirevision="plan")},
+                         key=K + "curves")
         return
     figs = live_curves(run, lab.run_id, K + "figs")
     # Redrawn in place, only the curves that changed (st.plotly_chart would mount all four again
@@ -334,10 +340,6 @@ def _idle(built: S.Built) -> None:
         return
     st.info("Pick a task and a model above, then press **Train**: the curves below fill in as it learns, "
             "and the table shows its answers going from nonsense to right.")
-    if built.train_cfg is not None:
-        plan_steps, plan_lr = lr_curve(built.train_cfg)
-        st.plotly_chart(lr_figure([], [], planned_steps=plan_steps, planned_lr=plan_lr, uirevision="plan"),
-                        key=K + "c.plan", config={"displaylogo": False})
 
 
 def _checkpoint_shown() -> bool:
@@ -411,5 +413,5 @@ run = get_lab().run
 active = run is not None and run.status in ACTIVE
 st.session_state[K + "ticking"] = active
 st.fragment(_dashboard, run_every=1.0 if active else None)(built)
-st.fragment(_curves_and_answers, run_every=CHART_REFRESH_S if active else None)()
+st.fragment(_curves_and_answers, run_every=CHART_REFRESH_S if active else None)(built)
 _save_load()

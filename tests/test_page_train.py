@@ -136,6 +136,9 @@ def test_heads_that_do_not_divide_d_model_are_explained_before_train():
 def test_train_advances_the_step_and_stop_ends_the_thread(stop_live_runs):
     at = open_page(**TINY)
     assert step_of(at) is None
+    # Before a run, the same frame shows the planned schedule (so the browser loads Plotly then).
+    [(name, plan)] = live_figures_of(at).items()
+    assert name == "lr" and [t["name"] for t in plan["data"]] == ["planned"]
     at.button(key="train.b.train").click().run()
     assert not at.exception
     assert poll(at, lambda a: (step_of(a) or 0) >= 5), "the step counter did not advance"

@@ -29,13 +29,17 @@ FONT_SIZE = 14
 
 def base_layout(title: str, x_title: str, y_title: str, *, uirevision: str, height: int = 320) -> dict:
     """Layout shared by the app's line charts; pass to ``fig.update_layout(**...)``."""
+    # The title sits at the very top and the legend (a row above the plot) below it, with room
+    # for the legend to wrap onto a second row when wider tick labels narrow the plot; the two
+    # shared one 60 px margin before, and a wrapped legend ran over the title.
     return dict(
-        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=FONT_SIZE + 2)),
+        title=dict(text=title, x=0.0, xanchor="left", y=1.0, yref="container", yanchor="top",
+                   pad=dict(t=6), font=dict(size=FONT_SIZE + 2)),
         xaxis=dict(title=dict(text=x_title)),
         yaxis=dict(title=dict(text=y_title)),
         font=dict(size=FONT_SIZE),
         height=height,
-        margin=dict(l=10, r=10, t=60, b=10),
+        margin=dict(l=10, r=10, t=78, b=10),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
         hovermode="x unified",
         uirevision=uirevision,
