@@ -66,8 +66,10 @@ def for_projector(fig):
     title = fig.layout.title.text or ""
     if " — " in title:
         top = fig.layout.margin.t or 0
-        fig.update_layout(title_text=title.replace(" — ", "<br>", 1), margin_t=max(top, 110),
-                          height=fig.layout.height + max(0, 110 - top))
+        # Centred in the margin (plotly's default): a two-line title anchored at the top
+        # would have its first line cut off; the legend moves below the plot anyway.
+        fig.update_layout(title_text=title.replace(" — ", "<br>", 1), title_y=None, title_yanchor="auto",
+                          margin_t=max(top, 110), height=fig.layout.height + max(0, 110 - top))
     if fig.layout.legend.y is not None and fig.layout.legend.y >= 1:
         bottom = fig.layout.margin.b or 0
         fig.update_layout(legend=dict(yanchor="top", y=-0.3, xanchor="left", x=0.0),  # clear of the x title
