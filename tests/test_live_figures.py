@@ -6,7 +6,7 @@ tests/browser/test_browser_app.py (the Train page's loss chart).
 from __future__ import annotations
 
 import json
-import re
+import posixpath
 
 import numpy as np
 
@@ -25,9 +25,20 @@ def test_a_figure_is_sent_without_plotlys_default_template_and_with_everything_e
     assert len(live_figures.figure_json(fig)) < len(fig.to_json())
 
 
-def test_the_frame_loads_plotly_from_the_component_this_module_declares():
-    html = (live_figures.FRONTEND / "index.html").read_text()
-    [folder] = re.findall(r'<script src="\.\./([^/"]+)/plotly\.min\.js"', html)
-    # Streamlit serves a v1 component at /component/<declaring module>.<name>/
-    assert folder == f"{live_figures.__name__}.plotly_js"
+def test_plotly_js_comes_from_the_apps_static_folder_or_else_from_the_package(tmp_path, monkeypatch):
+    frame_dir = "/component/transformer.ui.live_figures.live_figures/"  # where the frame's page is
+    static = tmp_path / "static"
+    monkeypatch.setattr(live_figures, "APP_STATIC", static)
+    monkeypatch.setattr(live_figures.st, "get_option", lambda name: name == "server.enableStaticServing")
+    src = live_figures.plotly_src()
+    # A copy Streamlit serves at /app/static/ with validators, so the browser keeps it compiled.
+    assert posixpath.normpath(posixpath.join(frame_dir, src)).startswith("/app/static/plotly-")
+    copied = static / posixpath.basename(src)
+    assert copied.read_bytes() == (live_figures.PLOTLY_JS / "plotly.min.js").read_bytes()
+    assert live_figures.plotly_src() == src and [p.name for p in static.iterdir()] == [copied.name]
+
+    # Static serving off: the package's own file, served as the component this module declares.
+    monkeypatch.setattr(live_figures.st, "get_option", lambda name: False)
+    fallback = posixpath.normpath(posixpath.join(frame_dir, live_figures.plotly_src()))
+    assert fallback == f"/component/{live_figures.__name__}.plotly_js/plotly.min.js"
     assert (live_figures.PLOTLY_JS / "plotly.min.js").is_file()

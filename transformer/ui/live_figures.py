@@ -10,24 +10,37 @@ on a plot that stays costs 25-35 ms here and keeps the zoom (`layout.uirevision`
 
 So `live_figures` is a small custom component (Streamlit's v1 protocol, `declare_component`):
 one frame holding every figure, kept across refreshes by its key, that redraws only the figures
-whose spec changed. Its page is `live_figures_frontend/index.html`; Plotly's JavaScript comes
-from the installed plotly package, served as a second "component" whose folder is plotly's own,
-so nothing is copied or downloaded. Static charts stay `st.plotly_chart`.
+whose spec changed. Its page is `live_figures_frontend/index.html`. Static charts stay
+`st.plotly_chart`.
+
+Plotly's JavaScript (4.8 MB) is the file in the installed plotly package, so nothing is
+downloaded. The frame is made anew at every visit of a page, and the component route serves
+files with no validators, so the browser fetched and compiled it again each time (Train page
+revisits 1.1-1.2 s). So `plotly_src` copies it once into the app's static folder, which
+Streamlit serves with an ETag (`server.enableStaticServing`), and the browser keeps it (revisits
+0.75-0.9 s). Where that folder cannot be written or static serving is off, the package folder
+itself is served as a second component.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import threading
 from pathlib import Path
 from typing import Mapping
 
 import plotly
 import plotly.graph_objects as go
+import streamlit as st
 import streamlit.components.v1 as components
 from plotly.utils import PlotlyJSONEncoder
 
 FRONTEND = Path(__file__).resolve().parent / "live_figures_frontend"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data"  # holds plotly.min.js
+APP_STATIC = Path(__file__).resolve().parents[2] / "static"  # beside app.py: Streamlit's /app/static
 CONFIG = {"displaylogo": False, "responsive": True}
+_copy_lock = threading.Lock()
 
 
 def figure_json(fig: go.Figure) -> str:
@@ -41,10 +54,30 @@ def figure_json(fig: go.Figure) -> str:
     return json.dumps(spec, cls=PlotlyJSONEncoder, separators=(",", ":"))
 
 
+def plotly_src() -> str:
+    """The URL the frame loads plotly.js from, relative to the frame's page
+    (<server>/component/<name>/index.html): the app's static copy, or the package's own file."""
+    package_file = f"../{__name__}.plotly_js/plotly.min.js"
+    if not st.get_option("server.enableStaticServing"):
+        return package_file
+    name = f"plotly-{plotly.__version__}.min.js"
+    target = APP_STATIC / name
+    with _copy_lock:
+        try:
+            if not target.exists():
+                APP_STATIC.mkdir(exist_ok=True)
+                partial = target.with_name(f".{name}.{os.getpid()}")
+                shutil.copyfile(PLOTLY_JS / "plotly.min.js", partial)
+                os.replace(partial, target)  # whole or absent, for a server running beside this one
+        except OSError:
+            return package_file  # a read-only install
+    return f"../../app/static/{name}"
+
+
 def _component():
     # Streamlit registers v1 components only inside a script run, in that run's runtime (each
     # AppTest has its own), so they are declared at every call; declaring is a dict update.
-    # The name "plotly_js" is part of the URL index.html loads Plotly from.
+    # "plotly_js" serves plotly's own folder, for plotly_src's fallback.
     components.declare_component("plotly_js", path=str(PLOTLY_JS))
     return components.declare_component("live_figures", path=str(FRONTEND))
 
@@ -56,4 +89,4 @@ def live_figures(figures: Mapping[str, go.Figure], *, key: str, columns: int = 2
     redrawn, a changed one is updated in place. Each figure's `layout.height` sets its row.
     """
     specs = [{"name": name, "spec": figure_json(fig)} for name, fig in figures.items()]
-    _component()(figures=specs, columns=columns, config=CONFIG, key=key, default=None)
+    _component()(figures=specs, columns=columns, config=CONFIG, plotly_src=plotly_src(), key=key, default=None)
