@@ -286,6 +286,9 @@ def main() -> None:
             settled(page)
             runs = []
             for _ in range(0 if args.only_pages else args.repeats):
+                # Let the browser finish what the last page load started (the Train page's
+                # curves frame compiles plotly.js): else it takes CPU from the CLI's run.
+                time.sleep(5)
                 row = {"cli": cli_run(args.task, args.steps, threads),
                        "page": page_run(page, away=False, server_pid=server.proc.pid),
                        "away": page_run(page, away=True, server_pid=server.proc.pid)}
