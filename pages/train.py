@@ -28,8 +28,7 @@ from transformer.ui.widgets import live_curves, progress_text, show_answers
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
 # While training, the progress line refreshes every second and the curves every 2 s. Each refresh
-# is Python work for the server and a redraw of four charts for the browser (about half a core
-# when the browser runs on the same machine as the server).
+# is Python work for the server and, for the browser, a redraw of the curves that changed.
 CHART_REFRESH_S = 2.0
 
 

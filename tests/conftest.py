@@ -15,6 +15,7 @@ Typical browser test::
 from __future__ import annotations
 
 import importlib.util
+import base64
 import os
 import socket
 import subprocess
@@ -24,6 +25,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 # Tiny test models are slower with many threads on a shared 2-core machine; set before any
@@ -122,6 +124,16 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def plotly_array(value) -> np.ndarray:
+    """An array from a figure's JSON: Plotly 6 sends numpy arrays as {"dtype", "bdata" (base64),
+    "shape"}; lists stay lists."""
+    if isinstance(value, dict) and "bdata" in value:
+        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = value.get("shape")
+        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
+    return np.array(value, dtype=float)
 
 
 class StreamlitServer:

@@ -2,13 +2,13 @@
 scrubber over training time, head ablation, bad input, and cross-attention of an encoder-decoder."""
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import plotly_array
 from streamlit.testing.v1 import AppTest
 
 from transformer import build_model
@@ -50,15 +50,6 @@ def chart(at: AppTest, title_part: str) -> dict:
         if title_part in json.dumps(spec.get("layout", {}).get("title", ""), ensure_ascii=False):
             return spec
     raise AssertionError(f"no chart titled '{title_part}'")
-
-
-def array(value) -> np.ndarray:
-    """Plotly 6 sends numpy arrays as {"dtype", "bdata" (base64), "shape"}; lists stay lists."""
-    if isinstance(value, dict) and "bdata" in value:
-        data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return data.reshape([int(n) for n in str(shape).split(",")]) if shape else data
-    return np.array(value, dtype=float)
 
 
 def no_exception(at: AppTest) -> None:
@@ -109,12 +100,12 @@ def test_trained_model_shows_every_view(induction_run):
 def test_scrubbing_back_shows_the_untrained_model(induction_run):
     at = open_page(run=induction_run)
     first, last = induction_run.snapshots[0].step, induction_run.snapshots[-1].step
-    heat_late = array(chart(at, "head 0:")["data"][0]["z"])
+    heat_late = plotly_array(chart(at, "head 0:")["data"][0]["z"])
     at.select_slider(key="att.step").set_value(first).run()
     no_exception(at)
     marker = chart(at, "◆ = this snapshot")
     assert marker["data"][1]["x"] == [first]
-    heat_early = array(chart(at, "head 0:")["data"][0]["z"])
+    heat_early = plotly_array(chart(at, "head 0:")["data"][0]["z"])
     # Untrained, rows are nearly uniform, so each query's largest weight is far smaller than after
     # training (the untrained model also answers differently, so the two inputs differ in length).
     sharpness = [float(np.mean(np.nanmax(h[6:], axis=1))) for h in (heat_early, heat_late)]

@@ -5,14 +5,13 @@ model (set through the page's own link parameters) so each takes a second or two
 """
 from __future__ import annotations
 
-import base64
 import json
 import re
 import threading
 import time
 
-import numpy as np
 import pytest
+from conftest import plotly_array
 from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
@@ -56,13 +55,6 @@ def live_figures_of(at: AppTest) -> dict:
     """The figures the page's live curves component was last given: name -> Plotly JSON."""
     [curves] = [el for el in at.get("component_instance") if "live_figures" in el.proto.component_name]
     return {f["name"]: json.loads(f["spec"]) for f in json.loads(curves.proto.json_args)["figures"]}
-
-
-def values(array) -> list:
-    """A Plotly JSON array as a list; plotly sends numpy arrays as base64 ("bdata")."""
-    if isinstance(array, dict):
-        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
-    return list(array)
 
 
 def texts(at: AppTest, kind: str) -> list[str]:
@@ -145,7 +137,7 @@ def test_train_advances_the_step_and_stop_ends_the_thread(stop_live_runs):
     figures = live_figures_of(at)
     assert list(figures) == ["loss", "accuracy", "lr", "grad_norm"]
     assert poll(at, lambda a: len(live_figures_of(a)["loss"]["data"]) >= 2), "the loss chart stayed empty"
-    steps = values(live_figures_of(at)["loss"]["data"][0]["x"])  # "train (per batch)"
+    steps = plotly_array(live_figures_of(at)["loss"]["data"][0]["x"]).tolist()  # "train (per batch)"
     assert steps == sorted(steps) and steps[-1] >= 5, steps
     assert live_threads()
     at.button(key="train.b.stop").click().run()
