@@ -26,6 +26,7 @@ from transformer.projection import (
 )
 from transformer.tasks import get_task
 from transformer.training import TrainConfig
+from transformer.ui.live_figures import live_figures
 from transformer.ui.session import current_model
 from transformer.ui.widgets import kept
 
@@ -338,9 +339,7 @@ def _experiment_progress(running: bool) -> None:
     acc, loss = kept("pe.exp_figs", version, lambda: (
         figs.scheme_curves_figure(histories, "token_acc"),
         figs.scheme_curves_figure(histories, "val_loss", title="Validation loss per scheme (lower is better)")))
-    left, right = st.columns(2)
-    left.plotly_chart(acc, key="pe.exp_acc")
-    right.plotly_chart(loss, key="pe.exp_loss")
+    live_figures({"accuracy": acc, "loss": loss}, key="pe.exp-curves")  # redrawn in place: zoom stays
     if all(run.status not in ACTIVE for run in runs.values()):
         if running:
             st.rerun()

@@ -25,6 +25,7 @@ from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHO
                               check_budget, default_test_lengths, plan_race, race_task)
 from transformer.tasks import TASKS, get_task, make_batch
 from transformer.training import TrainConfig, initial_model
+from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode
 from transformer.ui.widgets import kept
 
@@ -244,9 +245,8 @@ def _race_view(entries, train) -> None:
         "sequence accuracy": round(evals[name][-1]["seq_acc"], 3) if evals[name] else None,
         "status": p["status"] + (f": {states[name]}" if states[name] else ""),
     } for name, p in progress.items()], hide_index=True, key=K + "progress")
-    for x, fig in _curves("main", evals).items():
-        with st.container(key=f"race-{x.replace('_', '-')}"):
-            st.plotly_chart(fig, key=K + "c." + x, config=CHART)
+    # Per step and per second of compute, redrawn in place at each evaluation (the reader's zoom stays).
+    live_figures(_curves("main", evals), key=K + "race-curves", columns=1)
     lengths = race.length_results
     if lengths:
         task = race.entries[race.names[0]].task
@@ -507,8 +507,8 @@ def _dates_view() -> None:
     st.caption(f"**{race.status.capitalize()}.** " + " · ".join(
         f"{n} ({race.parameters[n]:,} parameters): step {p['step']}, {100 * evals[n][-1]['seq_acc']:.0f} % right"
         for n, p in progress.items() if evals[n]))
-    st.plotly_chart(_curves("dates", evals, xs=("step",), title="The same LSTMs, with and without attention")["step"],
-                    key=K + "c.dates", config=CHART)
+    live_figures(_curves("dates", evals, xs=("step",), title="The same LSTMs, with and without attention"),
+                 key=K + "dates-curves", columns=1)
     if race.status not in ACTIVE:
         _alignment(race)
 

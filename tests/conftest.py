@@ -14,8 +14,9 @@ Typical browser test::
 """
 from __future__ import annotations
 
-import importlib.util
 import base64
+import importlib.util
+import json
 import os
 import socket
 import subprocess
@@ -124,6 +125,14 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def live_figures_of(at, key: str | None = None) -> dict:
+    """The figures a page's live_figures frame (transformer.ui.live_figures) was last given:
+    name -> Plotly JSON. With `key`, the frame of that key; without, the page's only one."""
+    [frame] = [el for el in at.get("component_instance") if "live_figures" in el.proto.component_name
+               and (key is None or el.proto.id.endswith("-" + key))]
+    return {f["name"]: json.loads(f["spec"]) for f in json.loads(frame.proto.json_args)["figures"]}
 
 
 def plotly_array(value) -> np.ndarray:
@@ -260,6 +269,14 @@ def rendered_charts(page, at_least: int, timeout_ms: float = 30_000) -> int:
         timeout=timeout_ms,
     )
     return page.locator(CHART).count()
+
+
+def live_frame(page, element_key: str, timeout_ms: float = 15_000):
+    """The frame a page draws its live curves in (transformer.ui.live_figures), found by the
+    Streamlit element class of its key ("train.curves" -> "st-key-train-curves")."""
+    host = page.locator(f".st-key-{element_key} iframe")
+    host.wait_for(timeout=timeout_ms)
+    return host.element_handle().content_frame()
 
 
 def assert_no_exception(page, server: StreamlitServer | None = None) -> None:

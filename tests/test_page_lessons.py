@@ -251,3 +251,44 @@ def test_live_parts_that_need_a_trained_model_draw_it():
                      "Watch the space form", "Cosine similarity", "Loss", "Validation accuracy"):
         assert expected in titles, expected
     assert any("parameters" in m.value for m in at.markdown)
+
+
+def _race_step_script(params):
+    """AppTest script: the lesson race widget alone, as lesson 9 embeds it."""
+    from transformer.ui.lesson_context import WidgetContext
+    from transformer.ui.lesson_race import race_widget
+
+    race_widget(WidgetContext(params=params, seed=0, key="race_test"))
+
+
+@pytest.mark.slow
+def test_the_lesson_race_draws_every_model_live_and_stops_with_the_session():
+    import gc
+    import time
+
+    from conftest import end_apptest_session, live_figures_of, plotly_array
+    from transformer.race import RaceRun
+
+    params = {"task": "reverse", "length": 3, "archs": ["decoder", "lstm"]}
+    at = AppTest.from_function(_race_step_script, args=(params,), default_timeout=60).run()
+    at.button(key="race_test.race").click().run()
+    assert not at.exception
+
+    def points() -> list[int]:
+        figure = live_figures_of(at, "race_test.race_curves")["race"]
+        return [len(plotly_array(t["x"])) for t in figure["data"]]
+
+    deadline = time.monotonic() + 90
+    while min(points(), default=0) < 2 and time.monotonic() < deadline:
+        time.sleep(1)
+        at.run()
+    assert not at.exception
+    figure = live_figures_of(at, "race_test.race_curves")["race"]
+    assert [t["name"] for t in figure["data"]] == ["Transformer", "Transformer", "LSTM", "LSTM"]
+    assert min(points()) >= 2, "the race's curves did not grow"
+    assert any("parameters" in m.value and "step" in m.value for m in at.markdown)
+    # Closing the tab ends the race's thread.
+    end_apptest_session()
+    races = [r for r in gc.get_objects() if type(r) is RaceRun]
+    assert races and all(r.join(timeout=15) for r in races), "a race thread outlived its session"
+    assert {r.status for r in races} == {"stopped"}

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import live_figures_of, plotly_array
 from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
@@ -173,9 +174,13 @@ def test_experiment_trains_four_schemes_and_plots_them(stop_live_runs):
     at.run()
     assert not at.exception
     assert any("Final token accuracy" in s.value for s in at.success)
-    curves = chart(at, "learns order fastest")
-    assert [t["name"] for t in curves["data"]] == ["sinusoidal", "learned", "rope", "none"]
-    assert all(t["x"][-1] == 100 for t in curves["data"])
+    # Both curves, in the frame that redraws them in place while the runs train.
+    curves = live_figures_of(at, "pe.exp-curves")
+    assert "learns order fastest" in curves["accuracy"]["layout"]["title"]["text"]
+    assert "Validation loss" in curves["loss"]["layout"]["title"]["text"]
+    for figure in curves.values():
+        assert [t["name"] for t in figure["data"]] == ["sinusoidal", "learned", "rope", "none"]
+        assert all(plotly_array(t["x"])[-1] == 100 for t in figure["data"])
     # The learned run's table now fills the "learned" column.
     show(at, SCHEMES)
     assert any("experiment's learned-position run" in c.value for c in at.caption)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import live_figures_of, plotly_array
 from streamlit.testing.v1 import AppTest
 
 from transformer.race import RaceRun
@@ -149,10 +150,17 @@ def test_a_tiny_race_runs_to_the_end_and_tests_longer_inputs(stop_races):
     lengths = table_with(at, "length 6")                    # trained on up to 3, tested up to 2N = 6
     assert list(lengths["model"]) == ["Transformer", "LSTM"]
     assert at.button(key="rnn.stop").disabled
-    # Curves against steps and against seconds, accuracy against length...
-    assert len(at.get("plotly_chart")) == 3
+    # Curves against steps and against seconds, in the frame that redraws them in place: each
+    # model's loss and accuracy, evaluated up to the last step...
+    curves = live_figures_of(at, "rnn.race-curves")
+    assert list(curves) == ["step", "train_s"]
+    assert [t["name"] for t in curves["step"]["data"]] == ["Transformer", "Transformer", "LSTM", "LSTM"]
+    assert all(plotly_array(t["x"])[-1] == 20 for t in curves["step"]["data"])
+    assert all(plotly_array(t["x"])[-1] > 0 for t in curves["train_s"]["data"])
+    # ...accuracy against length...
+    assert len(at.get("plotly_chart")) == 1
     # ...and, in their tab, the gradients before and after training.
-    assert len(open_tab(at, "Vanishing gradients").get("plotly_chart")) == 3 + 2
+    assert len(open_tab(at, "Vanishing gradients").get("plotly_chart")) == 1 + 2
 
 
 def test_stop_ends_the_race_thread(stop_races):
@@ -181,6 +189,8 @@ def test_dates_race_draws_the_alignment_and_rejects_a_bad_date(stop_races):
     at.button(key="rnn.dates_start").click().run()
     poll(at, lambda at: len(at.text_input) > 0)       # the alignment appears when training ends
     assert sum(" writes " in m.value for m in at.markdown) == 2    # both models' answers
+    curves = live_figures_of(at, "rnn.dates-curves")["step"]
+    assert len(curves["data"]) == 4 and len({t["name"] for t in curves["data"]}) == 2   # 2 models × loss, accuracy
     before = len(at.get("plotly_chart"))
     at.text_input(key="rnn.date").set_value("31 Foo 2020").run()
     assert "month" in at.error[0].value.lower() or "unknown" in at.error[0].value.lower()

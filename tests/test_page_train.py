@@ -5,13 +5,12 @@ model (set through the page's own link parameters) so each takes a second or two
 """
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 
 import pytest
-from conftest import plotly_array
+from conftest import live_figures_of, plotly_array
 from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
@@ -49,12 +48,6 @@ def step_of(at: AppTest) -> int | None:
         return None
     match = re.match(r"Step ([\d,]+) of", bars[0].proto.text)
     return int(match.group(1).replace(",", "")) if match else None
-
-
-def live_figures_of(at: AppTest) -> dict:
-    """The figures the page's live curves component was last given: name -> Plotly JSON."""
-    [curves] = [el for el in at.get("component_instance") if "live_figures" in el.proto.component_name]
-    return {f["name"]: json.loads(f["spec"]) for f in json.loads(curves.proto.json_args)["figures"]}
 
 
 def texts(at: AppTest, kind: str) -> list[str]:

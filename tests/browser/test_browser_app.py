@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import EXCEPTION_SELECTOR, assert_no_exception, wait_for_app
+from conftest import EXCEPTION_SELECTOR, assert_no_exception, live_frame, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -43,12 +43,6 @@ def _progress_text(page) -> str:
 LOSS_LINES = "#figure-loss .scatterlayer path.js-line"
 
 
-def _curves_frame(page):
-    """The frame the Train page draws its live curves in (transformer.ui.live_figures)."""
-    page.locator(".st-key-train-curves iframe").wait_for(timeout=15_000)
-    return next(f for f in page.frames if "live_figures" in f.url)
-
-
 def _loss_line(frame) -> str:
     """The drawn path of the loss chart's lines (changes whenever a point is added)."""
     paths = frame.locator(LOSS_LINES)
@@ -60,7 +54,7 @@ def test_train_makes_progress_and_the_loss_chart_move(page, open_app, streamlit_
     main = page.locator('[data-testid="stMain"]')  # the header has its own "Stop" while a script runs
     main.get_by_role("button", name="Train", exact=True).click()
     page.locator(".st-key-train-progress").wait_for(timeout=15_000)
-    frame = _curves_frame(page)
+    frame = live_frame(page, "train-curves")
     frame.locator(LOSS_LINES).first.wait_for(state="attached", timeout=15_000)
     plot_node = frame.locator("#figure-loss").element_handle()
     first_text, first_line = _progress_text(page), _loss_line(frame)

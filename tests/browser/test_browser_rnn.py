@@ -1,10 +1,10 @@
 """The RNN vs Transformer page in headless Chromium: a short race starts, both models' curves
-move while it runs, and Stop ends it."""
+move in place while it runs (the same plot, so a reader's zoom stays), and Stop ends it."""
 from __future__ import annotations
 
 import pytest
 
-from conftest import EXCEPTION_SELECTOR, assert_no_exception
+from conftest import EXCEPTION_SELECTOR, assert_no_exception, live_frame
 
 pytestmark = pytest.mark.browser
 
@@ -13,30 +13,33 @@ pytestmark = pytest.mark.browser
 # evaluations come every 25 steps either way, so the curves move as often).
 RACE_LINK = ("preset=reverse-short&task=reverse&length=5&models=decoder,lstm&steps=4000&seed=0"
              "&d_model=16&n_heads=2&t_layers=1&d_ff=32")
-LINES = ".st-key-race-step .scatterlayer path.js-line"
+LINES = "#figure-step .scatterlayer path.js-line"  # the per-step chart, in the live_figures frame
 
 
-def _lines(page) -> list[str]:
-    paths = page.locator(LINES)
+def _lines(frame) -> list[str]:
+    paths = frame.locator(LINES)
     return [paths.nth(i).get_attribute("d") or "" for i in range(paths.count())]
 
 
 def test_a_race_draws_both_curves_and_stops(page, open_app, streamlit_server):
     open_app(page, "rnn_vs_transformer", RACE_LINK)
     page.get_by_role("button", name="Start the race").click()
+    frame = live_frame(page, "rnn-race-curves", timeout_ms=30_000)
     # Two models, each with a loss and an accuracy line.
-    page.wait_for_function(f"document.querySelectorAll('{LINES}').length >= 4", timeout=30_000)
-    legend = page.locator(".st-key-race-step g.legend").first.text_content()
+    frame.wait_for_function(f"document.querySelectorAll('{LINES}').length >= 4", timeout=30_000)
+    legend = frame.locator("#figure-step g.legend").first.text_content()
     assert "Transformer" in legend and "LSTM" in legend
-    first = _lines(page)
+    plot_node = frame.locator("#figure-step").element_handle()
+    first = _lines(frame)
     # The fragment refreshes every 2 s; within a minute every model has new evaluation points.
-    page.wait_for_function(
+    frame.wait_for_function(
         """([sel, old]) => {
             const now = [...document.querySelectorAll(sel)].map(p => p.getAttribute('d') || '');
             return now.length === old.length && now.every((d, i) => d !== old[i]);
         }""",
         arg=[LINES, first], timeout=60_000,
     )
+    assert plot_node.evaluate("node => node.isConnected"), "the race chart was replaced, not updated"
     assert_no_exception(page, streamlit_server)
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Stopped.").wait_for(timeout=15_000)
