@@ -55,8 +55,9 @@ def _finish(fig: go.Figure, title: str, key: str, height: int) -> go.Figure:
         title=dict(text=title, x=0.0, xanchor="left", font=dict(size=FONT_SIZE + 2)),
         font=dict(size=FONT_SIZE), height=height, uirevision=key,
         margin=dict(l=60, r=20, t=80, b=110),
-        # Below the plot: above it, the legend collides with long titles and subplot titles.
-        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="center", x=0.5),
+        # At the foot of the figure: above the plot it collides with long titles and subplot
+        # titles, and placed under the plot (paper coordinates) it ran into the x-axis title.
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0.02, xanchor="center", x=0.5),
     )
     return fig
 
