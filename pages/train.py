@@ -232,6 +232,7 @@ def _on_train(built: S.Built, step_only: bool = False) -> None:
         return
     st.session_state.pop(K + "start_error", None)
     set_run(run, origin="train")
+    st.session_state[K + "settings_open"] = False
     if step_only:
         run.step_once()  # starts the run paused, with one step to take
     else:
@@ -262,6 +263,7 @@ def _on_stop() -> None:
 
 def _on_reset() -> None:
     set_run(None)
+    st.session_state[K + "settings_open"] = True  # back to choosing settings
     st.session_state.pop(K + "figs", None)
     st.session_state[K + "full_rerun"] = True
 
@@ -405,8 +407,12 @@ st.title("Train a model")
 _init_settings()
 for note in st.session_state.pop(K + "link_notes", []):
     st.warning(note)
-with st.expander(_summary(_current_settings()), expanded=True):
-    built = _settings_panel()
+# Open until Train is pressed, then folded to its one-line summary so that the progress and the
+# curves come into view (they were below the fold on a laptop screen). Drawn only while open:
+# the settings are kept in K + "saved" and come back when it is opened again.
+settings = st.expander(_summary(_current_settings()), expanded=True, key=K + "settings_open", on_change="rerun")
+with settings:
+    built = _settings_panel() if settings.open else S.build(_current_settings())
 
 run = get_lab().run
 active = run is not None and run.status in ACTIVE

@@ -142,6 +142,26 @@ def test_train_advances_the_step_and_stop_ends_the_thread(stop_live_runs):
     assert step_of(at) == stopped_at
 
 
+def test_train_folds_the_settings_away_and_reset_brings_them_back(stop_live_runs):
+    at = open_page(**TINY)
+    assert at.number_input(key="train.d_model").value == 16
+    at.number_input(key="train.d_model").set_value(24).run()
+    at.button(key="train.b.train").click().run()
+    # Folded to its one-line summary, so the progress and the curves are in view...
+    assert not at.exception
+    assert not at.number_input and "d_model 24" in at.expander[0].label
+    assert poll(at, lambda a: (step_of(a) or 0) >= 1), "the run did not start"
+    # ...and opened again, every setting is as it was.
+    at.session_state["train.settings_open"] = True
+    at.run()
+    assert at.number_input(key="train.d_model").value == 24
+    assert at.number_input(key="train.steps").value == 3000
+    at.session_state["train.settings_open"] = False
+    at.run()
+    at.button(key="train.b.reset").click().run()
+    assert at.number_input(key="train.d_model").value == 24  # Reset: back to choosing settings
+
+
 def test_pause_step_and_resume(stop_live_runs):
     at = open_page(**TINY)
     at.button(key="train.b.train").click().run()
