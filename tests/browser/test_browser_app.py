@@ -43,10 +43,21 @@ def _progress_text(page) -> str:
 LOSS_LINES = "#figure-loss .scatterlayer path.js-line"
 
 
-def _loss_line(frame) -> str:
-    """The drawn path of the loss chart's lines (changes whenever a point is added)."""
-    paths = frame.locator(LOSS_LINES)
+# True in the frame once the paths `selector` finds are drawn differently from `old`.
+CHANGED = """([old, selector]) => {
+    const paths = [...document.querySelectorAll(selector)];
+    return paths.map(p => p.getAttribute('d') || '').join('|') !== old;
+}"""
+
+
+def _lines_of(frame, selector: str) -> str:
+    """The drawn paths of a chart's lines (they change whenever a point is added)."""
+    paths = frame.locator(selector)
     return "|".join(paths.nth(i).get_attribute("d") or "" for i in range(paths.count()))
+
+
+def _loss_line(frame) -> str:
+    return _lines_of(frame, LOSS_LINES)
 
 
 def test_train_makes_progress_and_the_loss_chart_move(page, open_app, streamlit_server):
@@ -66,13 +77,7 @@ def test_train_makes_progress_and_the_loss_chart_move(page, open_app, streamlit_
         }""",
         arg=[first_text], timeout=15_000,
     )
-    frame.wait_for_function(
-        """([old, selector]) => {
-            const paths = [...document.querySelectorAll(selector)];
-            return paths.map(p => p.getAttribute('d') || '').join('|') !== old;
-        }""",
-        arg=[first_line, LOSS_LINES], timeout=15_000,
-    )
+    frame.wait_for_function(CHANGED, arg=[first_line, LOSS_LINES], timeout=15_000)
     # Redrawn in place, not mounted anew: the same plot element, so a reader's zoom survives.
     assert plot_node.evaluate("node => node.isConnected"), "the loss chart was replaced, not updated"
     assert "Step" in _progress_text(page)
@@ -80,6 +85,30 @@ def test_train_makes_progress_and_the_loss_chart_move(page, open_app, streamlit_
     main.get_by_role("button", name="Stop", exact=True).click()
     main.get_by_text("Stopped at step").wait_for(timeout=30_000)
     assert page.locator(EXCEPTION_SELECTOR).count() == 0
+
+
+def test_a_chart_off_screen_waits_and_catches_up_when_scrolled_to(page, open_app):
+    # On a short screen, at the top of the page, the second row of curves (learning rate,
+    # gradient norm) is below the fold.
+    page.set_viewport_size({"width": 1400, "height": 500})
+    open_app(page, "train", TINY_LINK)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("button", name="Train", exact=True).click()
+    frame = live_frame(page, "train-curves")
+    frame.locator(LOSS_LINES).first.wait_for(state="attached", timeout=15_000)
+    norm_lines = "#figure-grad_norm .scatterlayer path.js-line"
+    page.evaluate("document.querySelector('[data-testid=\"stMain\"] h1').scrollIntoView({block: 'start'})")
+    assert frame.locator("#figure-loss").bounding_box()["y"] < 500 < frame.locator("#figure-grad_norm").bounding_box()["y"]
+    norm_before = _lines_of(frame, norm_lines)
+    # Two refreshes move the loss curve on screen, and leave the one off screen as it was...
+    for _ in range(2):
+        loss = _loss_line(frame)
+        frame.wait_for_function(CHANGED, arg=[loss, LOSS_LINES], timeout=15_000)
+    assert _lines_of(frame, norm_lines) == norm_before
+    # ...which is brought up to date as soon as it is scrolled into view.
+    frame.locator("#figure-grad_norm").scroll_into_view_if_needed()
+    frame.wait_for_function(CHANGED, arg=[norm_before, norm_lines], timeout=10_000)
+    main.get_by_role("button", name="Stop", exact=True).click()
 
 
 def test_a_link_with_query_parameters_opens_its_settings(page, open_app):
