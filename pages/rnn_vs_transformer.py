@@ -130,8 +130,8 @@ def _sync_link() -> None:
         st.query_params.from_dict(query)
 
 
-def _settings() -> tuple[list[RaceEntry] | None, TrainConfig | None]:
-    """Draw the race's controls; return (entries, train config) or (None, None) with an error shown."""
+def _controls() -> None:
+    """Draw the race's controls (their values live in st.session_state under K + name)."""
     st.selectbox("Preset", list(RACE_PRESETS), key=K + "preset", format_func=lambda k: RACE_PRESETS[k]["title"],
                  on_change=lambda: _apply_preset(st.session_state[K + "preset"]))
     st.caption("**What to expect:** " + RACE_PRESETS[st.session_state[K + "preset"]]["story"])
@@ -144,35 +144,53 @@ def _settings() -> tuple[list[RaceEntry] | None, TrainConfig | None]:
     c4.number_input("steps each", *LINK_NUMBERS["steps"], step=50, key=K + "steps")
     with st.expander("Model sizes, seed and budget"):
         a, b, c, d, e, f = st.columns(6)
-        t_over = {
-            "d_model": a.number_input("transformer d_model", *LINK_NUMBERS["d_model"], step=8, key=K + "d_model"),
-            "n_heads": b.number_input("heads", *LINK_NUMBERS["n_heads"], key=K + "n_heads"),
-            "n_layers": c.number_input("transformer layers", *LINK_NUMBERS["t_layers"], key=K + "t_layers"),
-            "d_ff": d.number_input("d_ff", *LINK_NUMBERS["d_ff"], step=32, key=K + "d_ff"),
-            "pos_encoding": e.selectbox("positions", POS_ENCODINGS, key=K + "pos"),
-        }
-        rnn_layers = f.number_input("recurrent layers", *LINK_NUMBERS["rnn_layers"], key=K + "rnn_layers",
-                                    help="Their hidden size is chosen to match the transformer's parameters.")
+        a.number_input("transformer d_model", *LINK_NUMBERS["d_model"], step=8, key=K + "d_model")
+        b.number_input("heads", *LINK_NUMBERS["n_heads"], key=K + "n_heads")
+        c.number_input("transformer layers", *LINK_NUMBERS["t_layers"], key=K + "t_layers")
+        d.number_input("d_ff", *LINK_NUMBERS["d_ff"], step=32, key=K + "d_ff")
+        e.selectbox("positions", POS_ENCODINGS, key=K + "pos")
+        f.number_input("recurrent layers", *LINK_NUMBERS["rnn_layers"], key=K + "rnn_layers",
+                       help="Their hidden size is chosen to match the transformer's parameters.")
         st.number_input("seed (same seed, same race)", *LINK_NUMBERS["seed"], key=K + "seed")
         cpu = BUDGETS["cpu"]
         st.caption(f"Budget on a CPU: at most {cpu['max_parameters']:,} parameters per model and "
                    f"{cpu['max_tokens_per_step']:,} tokens per step.")
     _sync_link()
     st.session_state[K + "saved"] = {k: st.session_state[k] for k in SAVED if k in st.session_state}
+
+
+def _summary() -> str:
+    """The settings in one line: the folded panel's label."""
+    v = st.session_state
+    models = ", ".join(SHORT_NAMES[a] for a in v[K + "models"]) or "no models"
+    return (f"**Race:** {TASKS[v[K + 'task']].title}, length {v[K + 'length']} · {models} · "
+            f"{v[K + 'steps']} steps each · seed {v[K + 'seed']}")
+
+
+def _settings(draw: bool = True) -> tuple[list[RaceEntry] | None, TrainConfig | None]:
+    """The race's controls (when `draw`) and its plan: (entries, train config), or (None, None)
+    with the reason shown."""
+    if draw:
+        _controls()
+    v = st.session_state
+    t_over = {"d_model": v[K + "d_model"], "n_heads": v[K + "n_heads"], "n_layers": v[K + "t_layers"],
+              "d_ff": v[K + "d_ff"], "pos_encoding": v[K + "pos"]}
     try:
-        task = race_task(task_name, st.session_state[K + "length"])
-        entries = plan_race(task, st.session_state[K + "models"], t_over, rnn_layers)
-        steps = int(st.session_state[K + "steps"])
+        task = race_task(v[K + "task"], v[K + "length"])
+        entries = plan_race(task, v[K + "models"], t_over, v[K + "rnn_layers"])
+        steps = int(v[K + "steps"])
         train = TrainConfig(steps=steps, batch_size=BATCH_SIZE, lr=3e-3, warmup=50, eval_every=_eval_every(steps),
-                            seed=int(st.session_state[K + "seed"]), until_acc=0.99).validate()
+                            seed=int(v[K + "seed"]), until_acc=0.99).validate()
         counts = check_budget(entries, BATCH_SIZE)
     except ValueError as err:
         st.error(str(err))
         return None, None
-    st.dataframe([{"model": e.name, "width (d_model / hidden)": e.model_cfg.d_model, "layers": e.model_cfg.n_layers,
-                   "parameters": counts[e.name]} for e in entries], hide_index=True, key=K + "sizes")
-    st.caption(f"Same data (seed {train.seed}), batch of {BATCH_SIZE}, AdamW at 3e-3 with warm-up and cosine decay, "
-               f"up to {steps} steps each; a model stops early at 99 % of answers right.")
+    if draw:
+        st.dataframe([{"model": e.name, "width (d_model / hidden)": e.model_cfg.d_model,
+                       "layers": e.model_cfg.n_layers, "parameters": counts[e.name]} for e in entries],
+                     hide_index=True, key=K + "sizes")
+        st.caption(f"Same data (seed {train.seed}), batch of {BATCH_SIZE}, AdamW at 3e-3 with warm-up and cosine "
+                   f"decay, up to {steps} steps each; a model stops early at 99 % of answers right.")
     return entries, train
 
 
@@ -194,6 +212,7 @@ def _buttons(race: RaceRun | None, entries, train) -> None:
     b1, b2, b3 = st.columns(3)
     if b1.button("Start the race", type="primary", disabled=entries is None, key=K + "start", width="stretch"):
         _start(entries, train)
+        st.session_state[K + "fold"] = True  # the settings fold away at the rerun, before they are drawn
         st.rerun()
     paused = status == "paused"
     if b2.button("Resume" if paused else "Pause", disabled=status not in ("training", "paused"), key=K + "pause",
@@ -541,8 +560,13 @@ st.markdown("Recurrent networks read one token at a time and carry a memory; a t
             "token at once. Race them on the same task with the same number of parameters, then see why one "
             "wins — and where it does not.")
 _init_settings()
-with st.container(border=True):
-    planned, train_cfg = _settings()
+# Open until a race starts, then folded to one line, so the progress and the curves come into
+# view; drawn only while open (the settings come back from K + "saved" when it is opened).
+if st.session_state.pop(K + "fold", False):
+    st.session_state[K + "settings_open"] = False
+settings = st.expander(_summary(), expanded=True, key=K + "settings_open", on_change="rerun")
+with settings:
+    planned, train_cfg = _settings(draw=settings.open)
 main_race = session_races().get("main")
 active = main_race is not None and main_race.status in ACTIVE
 st.session_state[K + "ticking"] = active

@@ -150,6 +150,12 @@ def test_a_tiny_race_runs_to_the_end_and_tests_longer_inputs(stop_races):
     lengths = table_with(at, "length 6")                    # trained on up to 3, tested up to 2N = 6
     assert list(lengths["model"]) == ["Transformer", "LSTM"]
     assert at.button(key="rnn.stop").disabled
+    # The settings folded to one line when the race started; opened, they are as they were.
+    assert not at.number_input and "length 3" in at.expander[0].label and "20 steps each" in at.expander[0].label
+    at.session_state["rnn.settings_open"] = True
+    at.run()
+    assert at.number_input(key="rnn.length").value == 3 and at.number_input(key="rnn.steps").value == 20
+    assert at.multiselect(key="rnn.models").value == ["decoder", "lstm"]
     # Curves against steps and against seconds, in the frame that redraws them in place: each
     # model's loss and accuracy, evaluated up to the last step...
     curves = live_figures_of(at, "rnn.race-curves")

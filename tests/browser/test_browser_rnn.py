@@ -25,8 +25,7 @@ def test_a_race_draws_both_curves_and_stops(page, open_app, streamlit_server):
     open_app(page, "rnn_vs_transformer", RACE_LINK)
     page.get_by_role("button", name="Start the race").click()
     frame = live_frame(page, "rnn-race-curves", timeout_ms=30_000)
-    # Below the settings: scrolled into view, as a person watching it would (off screen, the
-    # frame would not redraw it).
+    # In view, as a person watching it has it (off screen, the frame would not redraw it).
     page.locator(".st-key-rnn-race-curves").scroll_into_view_if_needed()
     # Two models, each with a loss and an accuracy line.
     frame.wait_for_function(f"document.querySelectorAll('{LINES}').length >= 4", timeout=30_000)
