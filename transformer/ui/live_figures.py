@@ -10,8 +10,9 @@ on a plot that stays costs 25-35 ms here and keeps the zoom (`layout.uirevision`
 
 So `live_figures` is a small custom component (Streamlit's v1 protocol, `declare_component`):
 one frame holding every figure, kept across refreshes by its key, that redraws only the figures
-whose spec changed. Its page is `live_figures_frontend/index.html`. Static charts stay
-`st.plotly_chart`.
+whose spec changed, and only those on screen in a visible tab (the others catch up when seen).
+Its page is `live_figures_frontend/index.html`. Charts that do not change while they are looked
+at stay `st.plotly_chart`.
 
 Plotly's JavaScript (4.8 MB) is the file in the installed plotly package, so nothing is
 downloaded. The frame is made anew at every visit of a page, and the component route serves
