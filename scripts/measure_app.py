@@ -126,7 +126,6 @@ def page_timings(browser, page, base_url: str) -> dict:
     settled(second)
     out["first_page_warm_s"] = time.monotonic() - start
     second.close()
-    page.bring_to_front()  # else the first tab stays hidden, where the live curves wait to be seen
     switches = {}
     for visit in ("first", "second"):
         for name in PAGES:
