@@ -2,7 +2,8 @@
 
 A widget draws its controls inside `ctx.controls()` — a plain container normally, a closed
 expander in presenter mode, so the projector shows the figure and not the knobs — and its
-figures with `ctx.plot`, which enlarges them for the projector.
+figures with `ctx.plot` (or `ctx.plot_live`, for figures that change while something trains),
+which enlarges them for the projector.
 """
 from __future__ import annotations
 
@@ -41,3 +42,16 @@ class WidgetContext:
 
             for_projector(fig)
         st.plotly_chart(fig, key=f"{self.key}.{name}", width="stretch")
+
+    def plot_live(self, figures: Mapping[str, Any], name: str = "live", columns: int = 2) -> None:
+        """Draw figures that change while something trains, redrawn in place at every refresh
+        (`live_figures`, which keeps the reader's zoom), enlarged like `plot` in presenter mode.
+        Enlarging a figure twice is a no-op, so a figure kept across refreshes is enlarged once."""
+        from .live_figures import live_figures
+
+        if self.presenter:
+            from ..figures import for_projector
+
+            for fig in figures.values():
+                for_projector(fig)
+        live_figures(figures, key=f"{self.key}.{name}", columns=columns)

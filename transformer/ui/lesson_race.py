@@ -71,21 +71,16 @@ def race_widget(ctx) -> None:
 
 
 def _draw(ctx, race, live: bool = False) -> None:
-    from ..figures import for_projector
     from ..figures.compare import race_curves
-    from .live_figures import live_figures
     from .widgets import kept
 
     if live and race.status not in ACTIVE:
         st.rerun()                                    # the race just ended: redraw the page once
-
-    def build():
-        fig = race_curves(race.evals, x="step", title="Same task, same data, same steps: who learns it?")
-        return for_projector(fig) if ctx.presenter else fig
-
     # Built once per evaluation, not once a second, and redrawn in place (the reader's zoom stays).
     version = (id(race), tuple(len(rows) for rows in race.evals.values()), ctx.presenter)
-    live_figures({"race": kept(f"{ctx.key}.race_fig", version, build)}, key=f"{ctx.key}.race_curves", columns=1)
+    fig = kept(f"{ctx.key}.race_fig", version,
+               lambda: race_curves(race.evals, x="step", title="Same task, same data, same steps: who learns it?"))
+    ctx.plot_live({"race": fig}, "race_curves", columns=1)
     cells = []
     for name, p in race.progress.items():
         rows = race.evals[name]

@@ -167,7 +167,6 @@ def training_curves(ctx: WidgetContext) -> None:
 
 
 def _draw_curves(ctx: WidgetContext, run, live: bool = False) -> None:
-    from .live_figures import live_figures
     from .widgets import live_curves, progress_text
 
     if live and run.status not in ACTIVE:
@@ -176,7 +175,7 @@ def _draw_curves(ctx: WidgetContext, run, live: bool = False) -> None:
     # The Train page's curves, kept across the refreshes (built once, then only the lines
     # change) and redrawn in place in the browser (live_figures keeps the reader's zoom).
     figs = live_curves(run, id(run), f"{ctx.key}.figs")
-    live_figures({"loss": figs["loss"], "accuracy": figs["accuracy"]}, key=f"{ctx.key}.curves")
+    ctx.plot_live({"loss": figs["loss"], "accuracy": figs["accuracy"]}, "curves")
 
 
 def train_preset(ctx: WidgetContext) -> None:
