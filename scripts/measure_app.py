@@ -52,24 +52,26 @@ def settled(page, timeout_s: float = 300) -> None:
 
 
 # True once the page is drawn and has stayed so for `settle` polls in a row; it notes, in the
-# page's own clock, the poll at which it was first seen drawn. Drawn: the new page's title is on
-# screen (see _WATCH_RUN_JS) and no script runs, connected, no widget still loading, and every
-# Plotly chart on it drawn, in Streamlit's own element or in a live_figures frame.
+# page's own clock, the poll at which it was first seen drawn, and keeps what it saw in
+# window.__tlabSeen (for the message when a page is never drawn). Drawn: the new page's title
+# on screen (see _BEFORE_CLICK_JS), connected, no script running, no widget still loading, and
+# every Plotly chart on it drawn, in Streamlit's own element or in a live_figures frame.
 _DRAWN_JS = """(settle) => {
     const app = document.querySelector('[data-testid="stApp"]');
-    const main = document.querySelector('[data-testid="stMain"]');
-    const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+    const title = document.querySelector('[data-testid="stMain"] h1');
     const frames = [...document.querySelectorAll('iframe')].filter(f => (f.src || '').includes('live_figures'));
-    const drawn = app && main && main.querySelector('[data-testid="stElementContainer"]')
-        && !document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]')
-        && app.getAttribute('data-test-script-state') === 'notRunning'
-        && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-        && charts.every(c => c.querySelector('.main-svg'))
-        && frames.every(f => f.contentDocument && f.contentDocument.querySelector('.main-svg'));
-    const title = main && main.querySelector('h1');
-    if (!drawn || !title || title.innerText === window.__tlabOldTitle) {
-        window.__tlabDrawnSince = 0; window.__tlabDrawnPolls = 0; return false;
-    }
+    const seen = window.__tlabSeen = {
+        title: title ? title.innerText : null, old_title: window.__tlabOldTitle,
+        script: app.getAttribute('data-test-script-state'),
+        connection: app.getAttribute('data-test-connection-state'),
+        loading: !!document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]'),
+        charts_drawn: [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(c => !!c.querySelector('.main-svg')),
+        frames_drawn: frames.map(f => !!(f.contentDocument && f.contentDocument.querySelector('.main-svg'))),
+    };
+    const drawn = seen.title !== null && seen.title !== seen.old_title && seen.script === 'notRunning'
+        && seen.connection === 'CONNECTED' && !seen.loading
+        && seen.charts_drawn.every(Boolean) && seen.frames_drawn.every(Boolean);
+    if (!drawn) { window.__tlabDrawnSince = 0; window.__tlabDrawnPolls = 0; return false; }
     if (!window.__tlabDrawnSince) window.__tlabDrawnSince = performance.now();
     window.__tlabDrawnPolls = (window.__tlabDrawnPolls || 0) + 1;
     return window.__tlabDrawnPolls >= settle;
@@ -78,22 +80,10 @@ _DRAWN_JS = """(settle) => {
 
 # Before the click: the title on screen, which the new page's own replaces (a page's script may
 # start and end within one frame, so its running state is not always seen).
-_WATCH_RUN_JS = """() => {
+_BEFORE_CLICK_JS = """() => {
     const title = document.querySelector('[data-testid="stMain"] h1');
     window.__tlabOldTitle = title ? title.innerText : null;
     window.__tlabDrawnSince = 0; window.__tlabDrawnPolls = 0;
-}"""
-
-
-# What _DRAWN_JS looks at, for the message when a page is never drawn.
-_STATE_JS = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const title = document.querySelector('[data-testid="stMain"] h1');
-    return {title: title ? title.innerText : null, old_title: window.__tlabOldTitle, script: app.getAttribute('data-test-script-state'),
-            connection: app.getAttribute('data-test-connection-state'), visibility: document.visibilityState,
-            loading: !!document.querySelector('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]'),
-            charts_drawn: [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(c => !!c.querySelector('.main-svg')),
-            frames_drawn: [...document.querySelectorAll('iframe')].map(f => f.contentDocument ? !!f.contentDocument.querySelector('.main-svg') : null)};
 }"""
 
 
@@ -105,7 +95,7 @@ def switch(page, name: str) -> float | None:
     if not link.count():
         return None
     before = page.url
-    page.evaluate(_WATCH_RUN_JS)
+    page.evaluate(_BEFORE_CLICK_JS)
     clicked = page.evaluate("() => performance.now()")
     link.click()
     page.wait_for_function("(old) => location.href !== old", arg=before, timeout=120_000)
@@ -113,7 +103,7 @@ def switch(page, name: str) -> float | None:
     try:
         page.wait_for_function(_DRAWN_JS, arg=3, polling=100, timeout=120_000)
     except Exception as err:
-        raise RuntimeError(f"{name} was not drawn within 120 s: {page.evaluate(_STATE_JS)}") from err
+        raise RuntimeError(f"{name} was not drawn within 120 s: {page.evaluate('() => window.__tlabSeen')}") from err
     return (page.evaluate("() => window.__tlabDrawnSince") - clicked) / 1000
 
 
