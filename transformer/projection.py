@@ -78,7 +78,11 @@ def fit_pca(X, n_components: int = 2) -> PCABasis:
     centred = X - mean
     # Rows of vt are the principal directions; singular values give the variance along them.
     _, s, vt = np.linalg.svd(centred, full_matrices=False)  # vt: (min(n, d), d)
-    k = min(n_components, vt.shape[0])
+    # Directions whose singular value is below the numerical floor (numpy's matrix_rank rule)
+    # carry rounding noise, not data: they count as missing, so their axis is exactly zero
+    # instead of an arbitrary direction that differs between BLAS builds.
+    rank = int((s > s.max(initial=0.0) * max(n, d) * np.finfo(np.float64).eps).sum())
+    k = min(n_components, rank)
     components = np.zeros((n_components, d))
     components[:k] = vt[:k]
     # Sign convention: the largest-magnitude loading of each axis is positive.
