@@ -26,8 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .config import RECURRENT_ARCHS, ModelConfig
-
-IGNORE_INDEX = -100
+from .metrics import IGNORE_INDEX, accuracy_ratios, answer_accuracy
 
 # Gate blocks per recurrent cell: each has its own input and recurrent weight matrices.
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -280,19 +279,8 @@ def complexity_rows(measured: Optional[dict] = None, labels: Optional[dict] = No
 # --------------------------------------------------------------------------------------------
 
 def accuracy_from_logits(logits: torch.Tensor, targets: torch.Tensor) -> tuple[float, float]:
-    """(token accuracy, sequence accuracy) of argmax predictions on targets != IGNORE_INDEX.
-
-    With teacher forcing, a row whose every answer token is right is exactly a row that greedy
-    decoding gets right, so sequence accuracy here equals greedy exact-match accuracy.
-    """
-    answer = targets != IGNORE_INDEX
-    correct = (logits.argmax(-1) == targets) & answer
-    n_tokens = int(answer.sum())
-    token_acc = float(correct.sum()) / max(n_tokens, 1)
-    rows = answer.any(dim=1)
-    row_ok = (correct | ~answer).all(dim=1) & rows
-    seq_acc = float(row_ok.sum()) / max(int(rows.sum()), 1)
-    return token_acc, seq_acc
+    """(token accuracy, sequence accuracy) of one batch: see `transformer.metrics`."""
+    return accuracy_ratios(answer_accuracy(logits, targets))
 
 
 @torch.no_grad()

@@ -13,21 +13,11 @@ cross-entropy over targets that are not -100 (answer tokens only).
 from __future__ import annotations
 
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .attention import padding_mask
 from .blocks import DecoderBlock, EncoderBlock
+from .metrics import lm_loss
 from .positional import build_positional
-
-IGNORE_INDEX = -100
-
-
-def lm_loss(logits, targets):
-    """Mean cross-entropy over positions whose target is not IGNORE_INDEX. logits [B, T, V]."""
-    if targets is None:
-        return None
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX)
-
 
 class _Transformer(nn.Module):
     """Token embedding + positional encoding, shared by the three models.

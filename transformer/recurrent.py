@@ -23,8 +23,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, ModelConfig
+from .metrics import lm_loss
 
-IGNORE_INDEX = -100  # the same value as transformer.tasks.IGNORE_INDEX and F.cross_entropy's default
 
 _RNN_CLASSES = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
 
@@ -125,12 +125,6 @@ def _store(cache: Optional[dict], name: str, value: torch.Tensor) -> None:
         cache[name] = value.detach().float().cpu()
 
 
-def _loss(logits: torch.Tensor, targets: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
-    if targets is None:
-        return None
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX)
-
-
 # --------------------------------------------------------------------------------------------
 # Language models
 # --------------------------------------------------------------------------------------------
@@ -176,7 +170,7 @@ class RecurrentLM(nn.Module):
         else:
             out = self._forward_unrolled(x)
         logits = self.lm_head(self.drop(out))             # (B, T, V)
-        return logits, _loss(logits, targets)
+        return logits, lm_loss(logits, targets)
 
     def _forward_unrolled(self, x: torch.Tensor) -> torch.Tensor:
         """The same stack, one layer and one time step at a time, recording states."""
@@ -344,4 +338,4 @@ class Seq2SeqLSTM(nn.Module):
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, targets: Optional[torch.Tensor] = None):
         """src: [B, S], tgt_in: [B, T], targets: [B, T]. Returns (logits [B, T, V], loss or None)."""
         logits = self.decode(tgt_in, self.encode(src), src)
-        return logits, _loss(logits, targets)
+        return logits, lm_loss(logits, targets)

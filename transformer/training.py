@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from .build import build_model
 from .config import ModelConfig
 from .devices import resolve_device
-from .tasks.batching import IGNORE_INDEX
+from .metrics import IGNORE_INDEX, answer_accuracy
 
 SCHEDULES = ("cosine", "inverse_sqrt", "constant")
 AMP_CHOICES = ("auto", "off", "bf16")
@@ -185,27 +185,6 @@ def batch_tokens(batch: dict, layout: str) -> int:
     if layout == "seq2seq":
         return batch["src"].numel() + batch["tgt_in"].numel()
     return batch["idx"].numel()
-
-
-def answer_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> dict:
-    """Count correct answer tokens and fully correct rows.
-
-    logits [B, T, V], targets [B, T] with IGNORE_INDEX where nothing is asked (the prompt, pads).
-    Returns counts (not ratios) so batches can be summed: tokens_correct, tokens, seqs_correct, seqs.
-    The prediction is the teacher-forced argmax. A row whose answer tokens are all right under
-    teacher forcing is also produced exactly by greedy decoding (each greedy step then sees the
-    same correct prefix), and vice versa, so seq accuracy here equals greedy exact match.
-    """
-    mask = targets != IGNORE_INDEX  # (B, T)
-    hit = (logits.argmax(dim=-1) == targets) & mask  # (B, T)
-    rows = mask.any(dim=1)  # rows with at least one answer token
-    row_ok = (hit | ~mask).all(dim=1) & rows
-    return {
-        "tokens_correct": int(hit.sum()),
-        "tokens": int(mask.sum()),
-        "seqs_correct": int(row_ok.sum()),
-        "seqs": int(rows.sum()),
-    }
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:

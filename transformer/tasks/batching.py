@@ -28,9 +28,8 @@ from typing import Sequence
 
 import torch
 
+from ..metrics import IGNORE_INDEX
 from .base import Example, Task
-
-IGNORE_INDEX = -100
 
 
 def _lm_row(task: Task, ex: Example) -> tuple[list[int], list[int], list[str]]:
