@@ -13,18 +13,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from transformer.figures import DIVERGING, FONT_SIZE
 from transformer.figures.attention import token_label
+from transformer.figures.theme import (BLACK, BLUE, DIVERGING, FONT_SIZE, GREEN, GREY, ORANGE, PURPLE, SKY,
+                                       TABLE_HEADER_COLOUR, VERMILLION)
 
-FAMILY_COLOURS = {
-    "transformer": "#0072B2",  # blue
-    "decoder": "#0072B2",
-    "lstm": "#CC79A7",         # reddish purple
-    "gru": "#009E73",          # bluish green
-    "rnn": "#D55E00",          # vermillion
-}
-ATTENTION_COLOUR = "#E69F00"  # orange
-OTHER_COLOURS = ("#56B4E9", "#000000", "#999999")
+FAMILY_COLOURS = {"transformer": BLUE, "decoder": BLUE, "lstm": PURPLE, "gru": GREEN, "rnn": VERMILLION}
+ATTENTION_COLOUR = ORANGE
+OTHER_COLOURS = (SKY, BLACK, GREY)
 METRIC_LABELS = {
     "seq_acc": "sequence accuracy (0-1)",
     "token_acc": "token accuracy (0-1)",
@@ -124,7 +119,7 @@ def accuracy_by_length_figure(
             hovertemplate=f"{name}<br>length %{{x}}<br>{metric} %{{y:.3f}}<extra></extra>",
         ))
     if train_length is not None and longest > train_length:
-        fig.add_vrect(x0=train_length + 0.5, x1=longest + 0.5, fillcolor="#999999", opacity=0.15, line_width=0,
+        fig.add_vrect(x0=train_length + 0.5, x1=longest + 0.5, fillcolor=GREY, opacity=0.15, line_width=0,
                       annotation_text="longer than training", annotation_position="top left")
     fig.update_xaxes(title_text=length_label)
     fig.update_yaxes(title_text=METRIC_LABELS.get(metric, metric), range=[0, 1.02])
@@ -244,7 +239,7 @@ def complexity_table_figure(rows: Sequence[dict], title: str = "Cost per layer (
         raise ValueError("The table needs at least one row.")
     columns = list(rows[0].keys())
     fig = go.Figure(go.Table(
-        header=dict(values=[f"<b>{c}</b>" for c in columns], align="left", fill_color="#e8eef7",
+        header=dict(values=[f"<b>{c}</b>" for c in columns], align="left", fill_color=TABLE_HEADER_COLOUR,
                     font=dict(size=FONT_SIZE)),
         cells=dict(values=[[str(r.get(c, "")) for r in rows] for c in columns], align="left",
                    font=dict(size=FONT_SIZE), height=30),

@@ -9,16 +9,17 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from transformer.figures import DIVERGING, FONT_SIZE
+from transformer.figures.theme import (BLACK, BLUE, DARK_GREY, DIVERGING, FONT_SIZE, GREEN, GREY, ORANGE, PALETTE,
+                                       PURPLE, SKY, VERMILLION, YELLOW)
 from transformer.projection import GROUP_ORDER
 
-# Okabe-Ito (colour-blind safe), with greys for the groups that matter least.
+# Okabe-Ito (colour-blind safe), with a brown and greys for the groups that matter least.
 GROUP_COLOURS = {
-    "special": "#999999", "digit": "#0072B2", "letter": "#009E73", "month": "#E69F00",
-    "positive": "#56B4E9", "negative": "#D55E00", "negation": "#CC79A7", "word": "#000000",
-    "punctuation": "#8C6D31", "space": "#666666", "label": "#F0E442", "other": "#BBBBBB",
+    "special": GREY, "digit": BLUE, "letter": GREEN, "month": ORANGE,
+    "positive": SKY, "negative": VERMILLION, "negation": PURPLE, "word": BLACK,
+    "punctuation": "#8C6D31", "space": "#666666", "label": YELLOW, "other": "#BBBBBB",
 }
-_EXTRA_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
+_EXTRA_COLOURS = PALETTE[:7]
 
 
 def _group_order(groups) -> list[str]:
@@ -176,7 +177,7 @@ def neighbours_figure(query: str, neighbours) -> go.Figure:
     tokens = [_display(t) for t, _ in neighbours]
     sims = [s for _, s in neighbours]
     fig = go.Figure(go.Bar(
-        x=sims, y=tokens, orientation="h", marker=dict(color="#0072B2"),
+        x=sims, y=tokens, orientation="h", marker=dict(color=BLUE),
         text=[f"{s:.2f}" for s in sims], textposition="auto",
         hovertemplate="%{y}<br>cosine %{x:.3f}<extra></extra>",
     ))
@@ -212,7 +213,7 @@ def polarity_figure(scores, labels, groups, separation: float | None = None) -> 
             marker=dict(size=10, color=_colour(g, j)),
             hovertemplate="<b>%{text}</b><br>score %{x:.3f}<extra></extra>",
         ))
-    fig.add_vline(x=0, line=dict(color="#666666", dash="dash"))
+    fig.add_vline(x=0, line=dict(color=DARK_GREY, dash="dash"))
     fig.update_xaxes(title_text="position along the negative → positive direction (embedding units)")
     fig.update_yaxes(title_text="group", type="category")
     title = "One direction of the space separates positive from negative words"

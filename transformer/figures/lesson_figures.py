@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import ACCENT_COLOR, DIVERGING, FONT_SIZE, MUTED_COLOR, SEQUENTIAL, TRAIN_COLOR, VAL_COLOR
+from .theme import ACCENT_COLOUR, DIVERGING, FONT_SIZE, MUTED_COLOUR, SEQUENTIAL, TRAIN_COLOUR, VAL_COLOUR
 
 # --------------------------------------------------------------------------- attention by hand
 
@@ -124,11 +124,11 @@ def softmax_scaling_figure(example_unscaled, example_scaled, d_k: int, saturatio
                         subplot_titles=(f"one random query, d_k = {d_k}: weights over 8 keys",
                                         "average largest weight against d_k"))
     keys = [f"k{j}" for j in range(len(example_unscaled))]
-    fig.add_trace(go.Bar(x=keys, y=example_unscaled, name="without ÷√d_k", marker_color=VAL_COLOR,
+    fig.add_trace(go.Bar(x=keys, y=example_unscaled, name="without ÷√d_k", marker_color=VAL_COLOUR,
                          hovertemplate="%{x}: %{y:.3f}<extra>without scaling</extra>"), row=1, col=1)
-    fig.add_trace(go.Bar(x=keys, y=example_scaled, name="with ÷√d_k", marker_color=TRAIN_COLOR,
+    fig.add_trace(go.Bar(x=keys, y=example_scaled, name="with ÷√d_k", marker_color=TRAIN_COLOUR,
                          hovertemplate="%{x}: %{y:.3f}<extra>with scaling</extra>"), row=1, col=1)
-    for name, key, colour in (("without ÷√d_k", "unscaled", VAL_COLOR), ("with ÷√d_k", "scaled", TRAIN_COLOR)):
+    for name, key, colour in (("without ÷√d_k", "unscaled", VAL_COLOUR), ("with ÷√d_k", "scaled", TRAIN_COLOUR)):
         fig.add_trace(go.Scatter(x=saturation["d_k"], y=saturation[key], mode="lines+markers", name=name,
                                  showlegend=False, line=dict(color=colour, width=3),
                                  hovertemplate="d_k %{x}: %{y:.3f}<extra>" + name + "</extra>"), row=1, col=2)
@@ -199,7 +199,7 @@ def _stack(fig, x, parts, norm, counts=None, y_start=0.5):
         fig.add_annotation(x=x + 1.5, y=top, text="<b>+</b>", showarrow=False, font=dict(size=FONT_SIZE + 2))
         # the residual: around the sub-layer, straight into the addition
         fig.add_shape(type="path", path=f"M {x + 1.5} {y - 0.3} L {branch_x} {y - 0.3} L {branch_x} {top} "
-                      f"L {x + 1.85} {top}", line=dict(color=ACCENT_COLOR, width=3))
+                      f"L {x + 1.85} {top}", line=dict(color=ACCENT_COLOUR, width=3))
         y = top + 0.35
         if norm == "post":
             _arrow(fig, x + 1.5, y, x + 1.5, y + 0.3)
@@ -239,7 +239,7 @@ def block_diagram_figure(norm: str = "pre", arch: str = "decoder", d_model: int 
         fig.add_annotation(x=8.0, y=top_dec + 0.3, text="<b>decoder block</b> → next token", showarrow=False)
         # the memory feeds every decoder block's cross-attention
         fig.add_shape(type="path", path=f"M 2.0 {top_enc} L 5.2 {top_enc} L 5.2 {cross_y} L 6.5 {cross_y}",
-                      line=dict(color=VAL_COLOR, width=3, dash="dot"))
+                      line=dict(color=VAL_COLOUR, width=3, dash="dot"))
         title = f"Encoder and decoder blocks ({norm}-norm: LayerNorm {where} each sub-layer)"
         return _diagram_layout(fig, title, 12, max(top_enc, top_dec) + 1, 640)
     fig = go.Figure()
@@ -247,7 +247,7 @@ def block_diagram_figure(norm: str = "pre", arch: str = "decoder", d_model: int 
     fig.add_annotation(x=2.0, y=0.2, text="input: T vectors of size d_model", showarrow=False)
     fig.add_annotation(x=2.0, y=top + 0.3, text="output: T vectors of size d_model", showarrow=False)
     fig.add_annotation(x=4.4, y=top / 2, text="green: residual<br>connections", showarrow=False,
-                       xanchor="left", font=dict(color=ACCENT_COLOR))
+                       xanchor="left", font=dict(color=ACCENT_COLOUR))
     title = f"One {arch} block ({norm}-norm: LayerNorm {where} each sub-layer)"
     return _diagram_layout(fig, title, 7, top + 1, 560)
 
@@ -270,13 +270,13 @@ def rnn_unroll_figure(tokens: Sequence[str], cell: str = "rnn") -> go.Figure:
         _arrow(fig, x + 1, 3.0, x + 1, 3.8)
         fig.add_annotation(x=x + 1, y=4.1, text=f"h<sub>{t + 1}</sub>", showarrow=False)
         prev = f"h<sub>{t}</sub>" + (f", c<sub>{t}</sub>" if cell == "lstm" else "")
-        _arrow(fig, x - 1.0, 2.25, x, 2.25, colour=VAL_COLOR)
-        fig.add_annotation(x=x - 0.5, y=2.7, text=prev, showarrow=False, font=dict(size=FONT_SIZE - 2, color=VAL_COLOR))
+        _arrow(fig, x - 1.0, 2.25, x, 2.25, colour=VAL_COLOUR)
+        fig.add_annotation(x=x - 0.5, y=2.7, text=prev, showarrow=False, font=dict(size=FONT_SIZE - 2, color=VAL_COLOUR))
         if cell == "lstm":
-            fig.add_shape(type="line", x0=x - 1.0, y0=3.3, x1=x + 2, y1=3.3, line=dict(color=ACCENT_COLOR, width=3))
+            fig.add_shape(type="line", x0=x - 1.0, y0=3.3, x1=x + 2, y1=3.3, line=dict(color=ACCENT_COLOUR, width=3))
     if cell == "lstm":
         fig.add_annotation(x=1.0 + 3.0 * T - 0.5, y=3.3, text="cell state c: updated by adding", showarrow=False,
-                           xanchor="left", font=dict(color=ACCENT_COLOR))
+                           xanchor="left", font=dict(color=ACCENT_COLOUR))
     fig.add_annotation(x=1.0 + 1.5 * 3.0 * T / 2, y=5.0, showarrow=False, font=dict(size=FONT_SIZE),
                        text="the <b>same</b> weights at every step; step t must wait for step t − 1")
     return _diagram_layout(fig, f"An {cell.upper()} unrolled over {T} tokens", 3.0 * T + 6, 5.6, 300)
@@ -292,14 +292,14 @@ def attention_cost_figure(lengths: Sequence[int], seconds: Sequence[float], mega
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
                         subplot_titles=("time of one attention call (ms, measured)",
                                         "memory of the attention weights (MB)"))
-    for col, (values, unit, colour) in enumerate(((np.asarray(seconds) * 1000, "ms", TRAIN_COLOR),
-                                                  (np.asarray(megabytes), "MB", VAL_COLOR)), start=1):
+    for col, (values, unit, colour) in enumerate(((np.asarray(seconds) * 1000, "ms", TRAIN_COLOUR),
+                                                  (np.asarray(megabytes), "MB", VAL_COLOUR)), start=1):
         fig.add_trace(go.Scatter(x=L, y=values, mode="lines+markers", name="measured" if col == 1 else "computed",
                                  line=dict(color=colour, width=3), marker=dict(size=8),
                                  hovertemplate="T = %{x}<br>%{y:.3g} " + unit + "<extra></extra>"), row=1, col=col)
         ref = values[-1] * (L / L[-1]) ** 2
         fig.add_trace(go.Scatter(x=L, y=ref, mode="lines", name="∝ T² (reference)", showlegend=col == 1,
-                                 line=dict(color=MUTED_COLOR, width=2, dash="dash"), hoverinfo="skip"), row=1, col=col)
+                                 line=dict(color=MUTED_COLOUR, width=2, dash="dash"), hoverinfo="skip"), row=1, col=col)
         fig.update_yaxes(title_text=unit, rangemode="tozero", row=1, col=col)
         fig.update_xaxes(title_text="sequence length T (tokens)", row=1, col=col)
     fig.update_layout(title="Double the length, four times the cost: attention grows with T²", height=400,

@@ -13,8 +13,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from transformer.figures import DIVERGING, FONT_SIZE
-LINE_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999")
+from transformer.figures.theme import DIVERGING, FONT_SIZE, LIGHT_GREY, PALETTE
+
+LINE_COLOURS = PALETTE[:8]
 
 
 def wavelength(dim: int, d_model: int, base: float = 10000.0) -> float:
@@ -142,7 +143,7 @@ def relative_rotation_figure(pe, k: int, pairs, positions=None) -> go.Figure:
     t = np.linspace(0.0, 1.0, 40)
     for c, i in enumerate(pairs, start=1):
         fig.add_trace(go.Scatter(x=np.sin(circle), y=np.cos(circle), mode="lines", showlegend=False,
-                                 line=dict(color="#cccccc", width=1), hoverinfo="skip"), row=1, col=c)
+                                 line=dict(color=LIGHT_GREY, width=1), hoverinfo="skip"), row=1, col=c)
         for j, p in enumerate(positions):
             colour = LINE_COLOURS[j % len(LINE_COLOURS)]
             r = 1.0 - 0.1 * (j % 5)

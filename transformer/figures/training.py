@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from . import ACCENT_COLOR, MUTED_COLOR, TRAIN_COLOR, VAL_COLOR, base_layout
+from .theme import ACCENT_COLOUR, MUTED_COLOUR, TRAIN_COLOUR, VAL_COLOUR, base_layout
 
 MAX_POINTS = 200
 
@@ -78,14 +78,14 @@ EMPTY_NOTE = "empty-note"  # the name of the note a figure shows while it has no
 
 # How each named line is drawn (Okabe-Ito colours; the raw loss faint under its smoothed line).
 STYLES = {
-    "train (per batch)": dict(color=TRAIN_COLOR, width=1, opacity=0.35),
-    "train (smoothed)": dict(color=TRAIN_COLOR),
-    "validation": dict(color=VAL_COLOR, mode="lines+markers"),
-    "tokens right": dict(color=ACCENT_COLOR, mode="lines+markers", hover="%{y:.1f} %"),
-    "whole answers right": dict(color=VAL_COLOR, mode="lines+markers", hover="%{y:.1f} %"),
-    "planned": dict(color=MUTED_COLOR, width=1.5, dash="dash", hover="%{y:.3g}"),
-    "used": dict(color=TRAIN_COLOR, hover="%{y:.3g}"),
-    "gradient norm": dict(color=ACCENT_COLOR, width=1.5, hover="%{y:.3g}"),
+    "train (per batch)": dict(color=TRAIN_COLOUR, width=1, opacity=0.35),
+    "train (smoothed)": dict(color=TRAIN_COLOUR),
+    "validation": dict(color=VAL_COLOUR, mode="lines+markers"),
+    "tokens right": dict(color=ACCENT_COLOUR, mode="lines+markers", hover="%{y:.1f} %"),
+    "whole answers right": dict(color=VAL_COLOUR, mode="lines+markers", hover="%{y:.1f} %"),
+    "planned": dict(color=MUTED_COLOUR, width=1.5, dash="dash", hover="%{y:.3g}"),
+    "used": dict(color=TRAIN_COLOUR, hover="%{y:.3g}"),
+    "gradient norm": dict(color=ACCENT_COLOUR, width=1.5, hover="%{y:.3g}"),
 }
 
 
@@ -195,7 +195,7 @@ def _figure(series: Series, title: str, y_title: str, *, uirevision: str, height
     _apply(fig, _data_layout(series, log_y))
     if empty_note and not series:
         fig.add_annotation(name=EMPTY_NOTE, text=empty_note, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
-                           font=dict(color=MUTED_COLOR))
+                           font=dict(color=MUTED_COLOUR))
     return fig
 
 
@@ -225,7 +225,7 @@ def accuracy_figure(val_steps, token_acc, seq_acc=None, *, target: float | None 
                   empty_note="Accuracy is measured on held-out examples at every evaluation.")
     fig.update_yaxes(range=[-2, 102])
     if target is not None:
-        fig.add_hline(y=100 * target, line=dict(color=MUTED_COLOR, dash="dot"),
+        fig.add_hline(y=100 * target, line=dict(color=MUTED_COLOUR, dash="dot"),
                       annotation_text=f"target {100 * target:.0f} %", annotation_position="bottom right")
     return fig
 
@@ -254,6 +254,6 @@ def grad_norm_figure(steps, grad_norm, *, clip: float | None = None, uirevision:
                   "Gradient norm — spikes are unstable steps", "‖gradient‖ (L2 norm, log scale)",
                   uirevision=uirevision, height=height, log_y=True, empty_note="One point per optimizer step.")
     if clip:
-        fig.add_hline(y=clip, line=dict(color=VAL_COLOR, dash="dot"),
+        fig.add_hline(y=clip, line=dict(color=VAL_COLOUR, dash="dot"),
                       annotation_text=f"clipped above {clip:g}", annotation_position="top right")
     return fig
