@@ -8,12 +8,12 @@ encoder-decoder with and without attention on dates, and the complexity table.
 """
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
-import torch
 
-from transformer.capture import capture
-from transformer.compare import (attention_map_mb, complexity_rows, gradient_by_distance, step_time_by_length,
-                                 task_at_length, task_length)
+from transformer.compare import (attention_map_mb, complexity_rows, cross_attention_map, gradient_by_distance,
+                                 last_layer_attention, recurrent_states, step_time_by_length, task_at_length,
+                                 task_length)
 from transformer.config import POS_ENCODINGS
 from transformer.decoding import predict
 from transformer.figures import for_projector
@@ -27,6 +27,7 @@ from transformer.tasks import TASKS, get_task, make_batch
 from transformer.training import TrainConfig, initial_model
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode
+from transformer.ui.text import plain
 from transformer.ui.widgets import kept
 
 K = "rnn."
@@ -217,7 +218,10 @@ def _buttons(race: RaceRun | None, entries, train) -> None:
     paused = status == "paused"
     if b2.button("Resume" if paused else "Pause", disabled=status not in ("training", "paused"), key=K + "pause",
                  width="stretch"):
-        race.resume() if paused else race.pause()
+        if paused:
+            race.resume()
+        else:
+            race.pause()
         st.rerun(scope="fragment")
     if b3.button("Stop", disabled=not session_races().any_active(), key=K + "stop", width="stretch",
                  help="Stops every model of every race on this page; what they learned is kept."):
@@ -387,15 +391,14 @@ def _memory_tab(entries) -> None:
     batch = _probe_batch(task, 6, seed=99)
     row = st.slider("example", 0, 5, 0, key=K + "mem_row")
     idx, tokens = batch["idx"][row:row + 1], batch["tokens"][row]
-    with torch.no_grad(), capture(models[recurrent]) as cache:
-        models[recurrent](idx)
+    memory = recurrent_states(models[recurrent], idx)
     left, right = st.columns(2)
     with left:
         what = "hidden"
-        if "rnn.cell" in cache:
+        if "cell" in memory:
             what = st.radio("LSTM state", ("cell", "hidden"), horizontal=True, key=K + "mem_state",
                             format_func=lambda w: {"cell": "cell c (its memory)", "hidden": "hidden h (what it shows)"}[w])
-        states = cache[f"rnn.{what}"][0].numpy()
+        states = memory[what]
         st.plotly_chart(hidden_state_heatmap(
             states, tokens, value_label=what,
             title=f"{recurrent} {what} state over time"), key=K + "c.mem", config=CHART)
@@ -403,15 +406,11 @@ def _memory_tab(entries) -> None:
         if "Transformer" not in models:
             st.info("Add the Transformer to the race to compare its attention.")
         else:
-            model = models["Transformer"]
-            layer = model.cfg.n_layers - 1
-            with torch.no_grad(), capture(model) as att:
-                model(idx)
-            weights = att[f"decoder.{layer}.self_attn"][0]                     # (H, T, T)
+            weights = last_layer_attention(models["Transformer"], idx)         # (H, T, T)
             head = st.selectbox("head", ["mean of heads", *range(weights.shape[0])], key=K + "mem_head")
             w = weights.mean(0) if head == "mean of heads" else weights[head]
             st.plotly_chart(attention_heatmap(
-                w.numpy(), tokens, allowed=torch.ones_like(w, dtype=torch.bool).tril().numpy(),
+                w, tokens, allowed=np.tril(np.ones(w.shape, dtype=bool)),
                 title="Transformer, last layer: attention instead of a state"),
                 key=K + "c.att", config=CHART)
     _refresh_note(caption + " Both read the same input; only the first 64 units of the state are drawn.",
@@ -487,7 +486,7 @@ def _alignment(race: RaceRun) -> None:
     try:
         src = task.parse(text)
     except ValueError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return
     answers = {}
     for name in race.names:
@@ -496,13 +495,9 @@ def _alignment(race: RaceRun) -> None:
     for name, pred in answers.items():
         verdict = "right" if pred == expected else f"wrong (expected `{task.format_tgt(expected)}`)"
         st.markdown(f"**{name}** writes `{task.format_tgt(pred) or '(nothing)'}` — {verdict}")
-    model = race.model_copy(ATTN_NAME)
     vocab = task.vocab
-    src_ids = torch.tensor([vocab.encode(src)])
-    tgt_in = torch.tensor([[vocab.bos_id] + vocab.encode(answers[ATTN_NAME])])
-    with torch.no_grad(), capture(model) as cache:
-        model(src_ids, tgt_in)
-    weights = cache["decoder.cross_attn"][0, 0].numpy()                       # (T, S)
+    weights = cross_attention_map(race.model_copy(ATTN_NAME), vocab.encode(src),
+                                  [vocab.bos_id] + vocab.encode(answers[ATTN_NAME]))  # (T, S)
     outputs = (answers[ATTN_NAME] + ["<eos>"])[: weights.shape[0]]
     st.plotly_chart(attention_heatmap(
         weights, outputs, src,

@@ -137,3 +137,42 @@ def test_accuracy_from_logits():
     token_acc, seq_acc = accuracy_from_logits(logits, targets)
     assert token_acc == pytest.approx(3 / 4)
     assert seq_acc == pytest.approx(1 / 2)   # the row without targets does not count
+
+
+# --------------------------------------------------------------------------- what each model keeps
+
+def test_recurrent_states_are_the_lstm_outputs_after_each_token():
+    from transformer.compare import recurrent_states
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=14, arch="lstm", d_model=16, n_layers=1)).eval()
+    idx = torch.randint(0, 14, (1, 7))
+    states = recurrent_states(model, idx)
+    assert set(states) == {"hidden", "cell"} and states["hidden"].shape == (7, 16)
+    # The hidden state after each token is what nn.LSTM itself returns for that position.
+    with torch.no_grad():
+        expected, _ = model.rnn(model.tok_emb(idx))                  # the fused kernel
+    np.testing.assert_allclose(states["hidden"], expected[0].numpy(), atol=1e-6)
+    gru = build_model(ModelConfig(vocab_size=14, arch="gru", d_model=16, n_layers=1))
+    assert set(recurrent_states(gru, idx)) == {"hidden"}            # a GRU has no separate cell
+
+
+def test_last_layer_attention_is_causal_rows_of_probabilities():
+    from transformer.compare import last_layer_attention
+
+    torch.manual_seed(0)
+    model = build_model(decoder_cfg()).eval()
+    weights = last_layer_attention(model, torch.randint(0, 14, (1, 9)))
+    assert weights.shape == (4, 9, 9)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    assert np.all(np.triu(weights, k=1) == 0)                       # no position reads the future
+
+
+def test_cross_attention_map_has_one_row_per_output_and_one_column_per_source_token():
+    from transformer.compare import cross_attention_map
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(vocab_size=14, arch="lstm-seq2seq-attn", d_model=16, n_layers=1)).eval()
+    weights = cross_attention_map(model, [3, 4, 5, 6, 7], [1, 8, 9])
+    assert weights.shape == (3, 5)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)

@@ -188,6 +188,48 @@ def activation_bytes(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
     return total
 
 
+# --------------------------------------------------------------------------------------------
+# What each model keeps: a recurrent state against attention
+# --------------------------------------------------------------------------------------------
+
+@torch.no_grad()
+def recurrent_states(model: torch.nn.Module, idx: torch.Tensor) -> dict[str, np.ndarray]:
+    """The state a recurrent language model carries after each token of one input.
+
+    idx [1, T]. Returns {"hidden": [T, units]} and, for an LSTM, "cell": [T, units] too: the
+    last layer's h (what it shows the next layer) and c (its memory).
+    """
+    from .capture import capture
+
+    with capture(model) as cache:
+        model(idx)
+    return {name: cache[f"rnn.{name}"][0].numpy() for name in ("hidden", "cell") if f"rnn.{name}" in cache}
+
+
+@torch.no_grad()
+def last_layer_attention(model: torch.nn.Module, idx: torch.Tensor) -> np.ndarray:
+    """A decoder's last-layer self-attention on one input: [H, T, T] (rows attend to columns)."""
+    from .capture import capture
+
+    with capture(model) as cache:
+        model(idx)
+    return cache[f"decoder.{model.cfg.n_layers - 1}.self_attn"][0].numpy()  # (H, T, T)
+
+
+@torch.no_grad()
+def cross_attention_map(model: torch.nn.Module, src_ids: Sequence[int], tgt_in: Sequence[int]) -> np.ndarray:
+    """Where an attentional encoder-decoder looked in the source while writing each output token.
+
+    src_ids: the source's token ids (S); tgt_in: BOS and the answer so far (T). Returns [T, S],
+    the first head's cross-attention (an additive-attention LSTM has one).
+    """
+    from .capture import capture
+
+    with capture(model) as cache:
+        model(torch.tensor([list(src_ids)]), torch.tensor([list(tgt_in)]))  # (1, S), (1, T)
+    return cache["decoder.cross_attn"][0, 0].numpy()  # (T, S)
+
+
 def attention_map_mb(cfg: ModelConfig, batch_size: int, length: int) -> float:
     """Megabytes of the attention weights of one forward (n_layers · n_heads · B · T² floats).
 
