@@ -87,6 +87,23 @@ def test_a_finished_run_publishes_rows_and_snapshots(make_run):
     assert run.progress["step"] == 12 and run.progress["eta_s"] == 0.0
 
 
+def test_a_snapshot_carries_the_evaluation_of_its_own_step(make_run):
+    # Snapshots every 5 steps (no time spacing: snapshot_min_s=0, snapshot_budget=0), evaluations
+    # every 10: the snapshots of steps 10 and 20 must carry the evaluations of steps 10 and 20, not
+    # the one before (they were taken before their step's evaluation was filed).
+    run = make_run(steps=20, snapshot_every=5)
+    run.start()
+    assert run.join(timeout=60) and run.status == "finished"
+    assert [r["step"] for r in run.evals] == [0, 10, 20]
+    snaps = run.snapshots
+    assert [s.step for s in snaps] == [0, 5, 10, 15, 20]
+    # Each snapshot: the newest evaluation at or before its step.
+    assert [s.metrics["step"] for s in snaps] == [0, 0, 10, 10, 20]
+    by_step = {e["step"]: e for e in run.evals}
+    for snap in snaps:
+        assert snap.metrics["seq_acc"] == pytest.approx(by_step[snap.metrics["step"]]["seq_acc"], abs=1e-12)
+
+
 def test_model_copy_has_the_snapshot_weights(make_run):
     run = make_run(steps=6, snapshot_every=3)
     run.start()
