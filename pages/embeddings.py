@@ -27,6 +27,7 @@ from transformer.projection import (
     vector_arithmetic,
 )
 from transformer.tasks import Example, get_task, make_batch
+from transformer.ui.text import plain
 from transformer.ui.widgets import ensure_model_widget, start_preset_run
 
 MAX_FRAMES = 30  # frames sent to the browser; the first and last are always kept
@@ -167,13 +168,16 @@ layers = []
 try:
     src = task.parse(text)
 except ValueError as err:
-    st.error(str(err))
+    st.error(plain(err))
 else:
-    try:
-        seq_tokens, layers = _states(model, task, src)
-    except ValueError:
-        st.info(f"A {ARCH_LABELS.get(model.cfg.arch, model.cfg.arch)} does not record its states layer by layer, "
-                "so there are no contextual embeddings to show: train a transformer or an RNN/GRU/LSTM.")
+    if not src:  # a text model takes an empty prompt (it writes from nothing), but has no states for it
+        st.info("Type at least one character: the model needs tokens to read before it has states to show.")
+    else:
+        try:
+            seq_tokens, layers = _states(model, task, src)
+        except ValueError:
+            st.info(f"A {ARCH_LABELS.get(model.cfg.arch, model.cfg.arch)} does not record its states layer by "
+                    "layer, so there are no contextual embeddings to show: train a transformer or an RNN/GRU/LSTM.")
 if layers:
     count = Counter(seq_tokens)
     point_labels = [f"{t}·{i}" for i, t in enumerate(seq_tokens)]
@@ -236,8 +240,10 @@ if len({a, b, c}) < 3:
     st.info("Pick three different tokens.")
 else:
     answers = vector_arithmetic(E, tokens, a, b, c, k=5, exclude=others)
-    st.markdown(f"**{b} − {a} + {c}** is nearest to: " + ", ".join(
-        f"`{t}` ({s:.2f}, {groups[tokens.index(t)]})" for t, s in answers))
+    # Tokens may come from a person (a character model's text): plain text, not code spans,
+    # which a backtick in a token would end.
+    st.markdown(f"**{plain(b)} − {plain(a)} + {plain(c)}** is nearest to: " + ", ".join(
+        f"“{plain(t)}” ({s:.2f}, {groups[tokens.index(t)]})" for t, s in answers))
 
 st.header("5 · The space of words")
 if task.name == "sentiment":

@@ -23,6 +23,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(_ROOT) / "pages":
 from lessons import LESSONS_DIR, LessonError, load_all  # noqa: E402
 from transformer.ui import lesson as L  # noqa: E402
 from transformer.ui.session import presenter_mode  # noqa: E402
+from transformer.ui.text import plain  # noqa: E402
 
 PLACE_KEY = "lessons.place"
 LINK_KEY = "lessons.link"
@@ -77,7 +78,7 @@ if set(query) & {"lesson", "step", "seed"} and query != st.session_state.get(LIN
     place, notes = L.parse_link(query, LESSONS, _place())
     st.session_state[PLACE_KEY] = place
     for note in notes:
-        st.warning(note)
+        st.warning(plain(note))
 place = _place()
 if place.lesson >= len(LESSONS):
     place = L.Place(0, 0, place.seed)

@@ -28,6 +28,7 @@ from transformer.tasks import get_task
 from transformer.training import TrainConfig
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import current_model
+from transformer.ui.text import plain
 from transformer.ui.widgets import kept
 
 SCHEMES = ("sinusoidal", "learned", "rope", "none")
@@ -359,7 +360,7 @@ st.markdown(
 
 view = _saved_view()
 if st.session_state.get("pe.link_notes"):
-    st.caption("Ignored from the link: " + "; ".join(st.session_state["pe.link_notes"]) + ".")
+    st.caption(plain("Ignored from the link: " + "; ".join(st.session_state["pe.link_notes"]) + "."))
 
 # The table's settings sit above the sections because every section reads them.
 c1, c2, c3 = st.columns(3)

@@ -23,6 +23,7 @@ from transformer.training import lr_curve
 from transformer.ui import settings as S
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import get_lab, load_checkpoint_bytes, set_run
+from transformer.ui.text import plain
 from transformer.ui.widgets import live_curves, progress_text, show_answers
 
 K = "train."  # prefix of this page's widget keys in st.session_state
@@ -297,7 +298,7 @@ def _dashboard(built: S.Built) -> None:
         st.rerun()
     _buttons(run, built)
     if st.session_state.get(K + "start_error"):
-        st.error(st.session_state[K + "start_error"])
+        st.error(plain(st.session_state[K + "start_error"]))
     if run is None:
         _idle(built)
         return
@@ -348,7 +349,7 @@ def _checkpoint_shown() -> bool:
     loaded = get_lab().checkpoint
     if loaded is None:
         return False
-    st.success(f"Loaded **{loaded.label}**: the attention and embedding pages now explore it. "
+    st.success(f"Loaded **{plain(loaded.label)}**: the attention and embedding pages now explore it. "
                "Press Train to train a new model instead.")
     cache = st.session_state.get(K + "ckpt_answers")
     if cache is None or cache[0] is not loaded:
@@ -398,7 +399,7 @@ def _save_load() -> None:
                     st.session_state[K + "upload_error"] = str(err)
                 st.rerun()
             if st.session_state.get(K + "upload_error"):
-                st.error(st.session_state[K + "upload_error"])
+                st.error(plain(st.session_state[K + "upload_error"]))
 
 
 # --------------------------------------------------------------------------- the page
@@ -406,7 +407,7 @@ def _save_load() -> None:
 st.title("Train a model")
 _init_settings()
 for note in st.session_state.pop(K + "link_notes", []):
-    st.warning(note)
+    st.warning(plain(note))
 # Open until Train is pressed, then folded to its one-line summary so that the progress and the
 # curves come into view (they were below the fold on a laptop screen). Drawn only while open:
 # the settings are kept in K + "saved" and come back when it is opened again.

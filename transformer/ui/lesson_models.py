@@ -28,6 +28,7 @@ from ..tasks import get_task, make_batch
 from ..tasks.base import Example
 from ..training import forward_batch, preset_configs
 from .session import CurrentModel, current_model
+from .text import plain
 from .widgets import progress_text
 
 # Lesson runs keep fewer snapshots than a Train-page run: a class of thirty, each with a few
@@ -145,7 +146,7 @@ def lesson_run(task_name: str, arch: str, seed: int, key: str, demo: str | None 
     if run is not None and run.status != "failed":
         return run
     if run is not None:
-        st.warning(f"The last training run failed: {run.message or 'no reason given'} Try again below.")
+        st.warning(plain(f"The last training run failed: {run.message or 'no reason given'} Try again below."))
     if demo is not None:
         label = f"Train the {demo} demo (about {DEMOS[demo]()[3]:.0f} s)"
     else:
@@ -161,7 +162,7 @@ def lesson_model(task_name: str, arch: str, seed: int, key: str) -> CurrentModel
     current = current_model()
     if (current is not None and current.task.name == task_name and current.model.cfg.arch == arch
             and (current.run is None or current.run.status not in ACTIVE)):
-        st.caption(f"Showing **{current.label}**, this session's current model.")
+        st.caption(f"Showing **{plain(current.label)}**, this session's current model.")
         return current
     run = lesson_run(task_name, arch, seed, key)
     if run is None:

@@ -12,6 +12,7 @@ import streamlit as st
 
 from ..live import ACTIVE
 from .lesson_models import lesson_runs
+from .text import plain
 
 
 def _plan(task_name: str, length: int | None, archs: list[str], seed: int, steps: int | None = None):
@@ -53,7 +54,7 @@ def race_widget(ctx) -> None:
     race = runs.get(key)
     if race is None or race.status == "failed":
         if race is not None:
-            st.warning(f"The last race failed: {race.message or 'no reason given'} Try again below.")
+            st.warning(plain(f"The last race failed: {race.message or 'no reason given'} Try again below."))
         task, entries, train_cfg = _plan(task_name, length, archs, ctx.seed, steps)
         seconds = task.preset("decoder").seconds * train_cfg.steps / task.preset("decoder").train["steps"]
         sizes = ", ".join(e.name for e in entries)

@@ -12,6 +12,7 @@ import streamlit as st
 from ..live import ACTIVE
 from .lesson_context import WidgetContext
 from .lesson_models import attention_on, lesson_model, lesson_run
+from .text import plain
 
 
 def _pick_input(ctx: WidgetContext, task, default_text: str | None = None) -> list[str]:
@@ -27,7 +28,7 @@ def _pick_input(ctx: WidgetContext, task, default_text: str | None = None) -> li
         try:
             return task.parse(typed)
         except ValueError as err:
-            st.warning(f"{err} Showing the example instead.")
+            st.warning(plain(f"{err} Showing the example instead."))
     return examples[labels.index(choice)]
 
 
@@ -96,7 +97,7 @@ def date_cross_attention(ctx: WidgetContext) -> None:
     try:
         src = task.parse(text)
     except ValueError as err:
-        st.warning(f"{err} Showing 22 Nov 2026 instead.")
+        st.warning(plain(f"{err} Showing 22 Nov 2026 instead."))
         src = task.parse("22 Nov 2026")
     got = attention_on(current.model, task, src)
     names = [k for k in got["cache"] if k.endswith(".cross_attn")]

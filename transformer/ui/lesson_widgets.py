@@ -18,6 +18,7 @@ import streamlit as st
 from . import lesson_computed as computed
 from . import lesson_trained as trained
 from .lesson_context import WidgetContext
+from .text import plain
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ def render_widget(name: str, ctx: WidgetContext) -> bool:
         fn(ctx)
         return True
     except ValueError as err:
-        st.warning(str(err))
+        st.warning(plain(err))
     except Exception:  # noqa: BLE001 - a lesson must go on in front of a class
         log.exception("lesson widget %s failed", name)
         st.warning("This live part could not be drawn just now; the rest of the lesson works. "

@@ -28,6 +28,7 @@ from ..tasks import get_task
 from ..training import lr_curve, preset_configs
 from .session import CurrentModel, current_model, get_lab, presenter_mode, set_run
 
+from .text import plain
 
 # --------------------------------------------------------------------------- small formatters
 
@@ -235,7 +236,7 @@ def ensure_model_widget(task_default: str = "reverse", *, arch_default: str | No
     if current is not None and (archs is None or current.model.cfg.arch in archs):
         if show_caption:
             where = "this session's run" if current.source == "run" else "an uploaded checkpoint"
-            st.caption(f"Showing **{current.label}** ({where}; change it on the Train page).")
+            st.caption(f"Showing **{plain(current.label)}** ({where}; change it on the Train page).")
         return current
 
     task = get_task(task_default, **(task_params or {}))

@@ -1,0 +1,136 @@
+"""A person's text on the pages is shown as text (never Markdown), and odd input gets a sentence.
+
+Through Streamlit's AppTest: a link's query values, an uploaded checkpoint's file name and a
+character model's empty input. AppTest gives the Markdown each element was sent; what a browser
+makes of it is checked in tests/browser/test_browser_hardening.py.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from transformer.build import build_model
+from transformer.checkpoint import checkpoint_bytes
+from transformer.tasks import get_task
+from transformer.ui.text import plain
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+LINK = "[Session expired: sign in](https://example.org/login)"
+IMAGE = "![x](https://example.org/b.png)"
+
+# Markdown that would make a link or an image: an unescaped "[" or "]" (with "](" a link, with "!["
+# an image), or a bare web address (GFM links it without any brackets).
+_UNESCAPED_BRACKET = re.compile(r"(?<!\\)[\[\]]")
+_BARE_ADDRESS = re.compile(r"https?://|www\.", re.IGNORECASE)
+
+
+def assert_no_link(body: str) -> None:
+    """`body` (Markdown sent to the browser) can make no link and no image."""
+    assert not _UNESCAPED_BRACKET.search(body), f"unescaped Markdown bracket in {body!r}"
+    assert not _BARE_ADDRESS.search(body), f"a bare address GFM would link, in {body!r}"
+
+
+def assert_shown_as_text(body: str, value: str) -> None:
+    """`body` shows `value` literally: escaped, no link, no image."""
+    assert_no_link(body)
+    assert plain(value) in body, f"{value!r} is not in {body!r} as escaped text"
+
+
+def _fresh_session(page, checkpoint=None, name="test.pt"):
+    """AppTest script: a clean session (AppTests share one session id), optionally a checkpoint
+    uploaded as `name`, then the page."""
+    import runpy
+
+    import streamlit as st
+
+    from transformer.ui.session import load_checkpoint_bytes
+
+    if "test.fresh" not in st.session_state:
+        st.session_state["test.fresh"] = True
+        st.cache_resource.clear()
+        if checkpoint is not None:
+            load_checkpoint_bytes(checkpoint, name)
+    runpy.run_path(page, run_name="__main__")
+
+
+def open_page(page: str, query: dict | None = None, **source) -> AppTest:
+    at = AppTest.from_function(_fresh_session, args=(str(PAGES / page),), kwargs=source, default_timeout=120)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def bodies(at: AppTest, kind: str) -> list[str]:
+    return [el.value for el in getattr(at, kind)]
+
+
+def test_plain_escapes_every_markdown_construct_and_shortens_in_the_middle():
+    assert plain("[a](https://e.org) ![b](c) **d** `e` <i>f</i>") == (
+        r"\[a\]\(https\:" "\u2060" r"\/\/e\.org\) \!\[b\]\(c\) \*\*d\*\* \`e\` \<i\>f\<\/i\>")
+    assert plain("www.e.org a@b.org") == "www\u2060\\.e\\.org a\u2060\\@b\\.org"
+    assert plain("x\u202ey\x00\nz") == r"x\\u202ey\\u0000 z"  # shown by their codes, newline a space
+    long = plain("start " + "a" * 10_000 + " end")
+    assert long.startswith("start ") and long.endswith(" end") and " … " in long and len(long) < 400
+
+
+def test_train_link_values_are_text_not_links_or_images():
+    at = open_page("train.py", {"task": LINK, "arch": IMAGE})
+    assert not at.exception
+    notes = [b for b in bodies(at, "warning") if "Session expired" in b or "png" in b]
+    assert len(notes) >= 1, bodies(at, "warning")
+    task_note = next(b for b in notes if "Session expired" in b)
+    assert_shown_as_text(task_note, LINK)
+    for body in notes:
+        assert_no_link(body)
+
+
+def test_lessons_link_values_are_text():
+    value = "**Your session expired.** " + LINK
+    at = open_page("lessons.py", {"lesson": value, "step": IMAGE})
+    assert not at.exception
+    notes = bodies(at, "warning")
+    lesson_note = next(b for b in notes if "session expired" in b)
+    assert_shown_as_text(lesson_note, value)
+    assert "**" not in lesson_note.replace(r"\*", "")  # no bold from the link
+    step_note = next(b for b in notes if "png" in b)
+    assert_shown_as_text(step_note, IMAGE)
+
+
+def test_positional_encoding_link_values_are_text():
+    at = open_page("positional_encoding.py", {"base": LINK + " " + IMAGE})
+    assert not at.exception
+    caption = next(b for b in bodies(at, "caption") if "Ignored from the link" in b)
+    assert_shown_as_text(caption, LINK + " " + IMAGE)
+
+
+def test_a_long_link_value_is_shortened_and_the_sentence_keeps_its_end():
+    at = open_page("train.py", {"task": "x" * 200_000})
+    assert not at.exception
+    note = next(b for b in bodies(at, "warning") if "xxx" in b)
+    assert len(note) < 1_000 and " … " in note
+    assert note.endswith("shown\\.")  # "... does not exist, so 'reverse' is shown."
+
+
+def test_an_uploaded_files_name_is_text():
+    task = get_task("reverse", length=4)
+    model = build_model(task.model_config("decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    name = IMAGE + ".pt"
+    at = open_page("embeddings.py", checkpoint=checkpoint_bytes(model, task), name=name)
+    assert not at.exception
+    caption = next(b for b in bodies(at, "caption") if "Showing" in b)
+    assert_shown_as_text(caption, name)
+
+
+def test_embeddings_with_an_empty_text_on_a_character_model_says_what_to_do():
+    task = get_task("charlm", length=16)
+    model = build_model(task.model_config("decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    at = open_page("embeddings.py", checkpoint=checkpoint_bytes(model, task))
+    assert not at.exception
+    at.text_input(key="emb.text.charlm").set_value("").run()
+    assert not at.exception, at.exception[0].value if at.exception else ""
+    assert any("Type at least one character" in b for b in bodies(at, "info")), bodies(at, "info")
+    at.text_input(key="emb.text.charlm").set_value("the the").run()  # and it recovers
+    assert not at.exception
+    assert not any("Type at least one character" in b for b in bodies(at, "info"))
