@@ -4,6 +4,7 @@ import torch
 
 from transformer import ModelConfig, build_model, count_parameters
 from transformer.capture import ablate_heads, capture
+from transformer.hooks import hook_points
 from transformer.config import ARCHS, LAYOUTS
 
 V = 12
@@ -101,7 +102,8 @@ def test_fused_and_capture_paths_agree_and_names_are_stable(arch):
         assert torch.all(cache["decoder.0.self_attn"].triu(1) == 0)
     # Outside the context nothing is recorded any more.
     _forward(model, idx)
-    assert all(m._cache is None for m in model.modules() if getattr(m, "supports_capture", False))
+    assert all(not point.recording for _, point in hook_points(model))
+    assert cache.attention(0) is cache[f"{stack}.0.self_attn"]
 
 
 def test_ablation_changes_the_output_and_rejects_unknown_names():

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from transformer.capture import capture
 from transformer.config import ModelConfig
 from transformer.recurrent import EncoderMemory, RecurrentLM, Seq2SeqLSTM
 
@@ -12,17 +13,6 @@ def lm_cfg(arch, **kw):
     base = dict(vocab_size=V, max_len=32, arch=arch, d_model=16, n_layers=2, dropout=0.0)
     base.update(kw)
     return ModelConfig(**base)
-
-
-def capture_into(model, hidden=False):
-    """What transformer.capture does to a capturing module: give it a dict to write into."""
-    model._cache = {}
-    model._cache_opts = {"qkv": False, "hidden": hidden}
-    return model._cache
-
-
-def release(model):
-    model._cache = None
 
 
 @pytest.mark.parametrize("arch", ["rnn", "gru", "lstm"])
@@ -61,9 +51,8 @@ def test_unrolled_path_matches_fused(arch):
     idx = torch.randint(0, V, (4, 11))
     with torch.no_grad():
         fused, _ = model(idx)
-        cache = capture_into(model, hidden=True)
-        explicit, _ = model(idx)
-        release(model)
+        with capture(model, hidden=True) as cache:
+            explicit, _ = model(idx)
     assert torch.allclose(fused, explicit, atol=1e-5)
     assert cache["rnn.hidden"].shape == (4, 11, 16)
     assert torch.equal(cache["rnn.hidden"], cache["rnn.2"])
@@ -87,9 +76,8 @@ def test_unrolled_path_trains_like_fused():
     loss.backward()
     fused_grad = model.rnn.weight_hh_l0.grad.clone()
     model.zero_grad()
-    capture_into(model)
-    _, loss = model(idx, idx)
-    release(model)
+    with capture(model):
+        _, loss = model(idx, idx)
     loss.backward()
     assert torch.allclose(model.rnn.weight_hh_l0.grad, fused_grad, atol=1e-5)
 
@@ -180,9 +168,8 @@ def test_attention_weights_sum_to_one_and_skip_padding():
     model = Seq2SeqLSTM(s2s_cfg("lstm-seq2seq-attn")).eval()
     src, tgt_in = padded_src(), torch.randint(1, V, (3, 5))
     with torch.no_grad():
-        cache = capture_into(model)
-        model(src, tgt_in)
-        release(model)
+        with capture(model) as cache:
+            model(src, tgt_in)
     attn = cache["decoder.cross_attn"]
     assert attn.shape == (3, 1, 5, 6)
     pad = (src == 0)[:, None, None, :].expand_as(attn)
@@ -205,8 +192,8 @@ def test_without_attention_only_the_final_state_crosses_over():
             changed = not torch.allclose(model.decode(tgt_in, memory), model.decode(tgt_in, scrambled))
         assert changed == should_change, arch
     model = Seq2SeqLSTM(s2s_cfg("lstm-seq2seq"))
-    cache = capture_into(model)
-    model(src, tgt_in)
+    with capture(model) as cache:
+        model(src, tgt_in)
     assert "decoder.cross_attn" not in cache
 
 

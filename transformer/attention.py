@@ -16,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .hooks import HookPoint
+
 
 def scaled_dot_product_attention(q, k, v, mask=None):
     """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V  (Vaswani et al. 2017, eq. 1).
@@ -56,12 +58,10 @@ class MultiHeadAttention(nn.Module):
     Self-attention calls it with x_q = x_kv; cross-attention passes the encoder's memory as x_kv.
     An optional `rope` module rotates queries and keys by position (rotary encoding).
 
-    Capture (see transformer.capture): while `_cache` is a dict, the explicit path runs and the
-    weights (and on request q, k, v, scores, mask) are stored under `_cache_name`. `_head_mask`
-    ([H] floats, 0 = head switched off) ablates heads.
+    Hook points (see transformer.capture): while `hook_weights` records, the explicit path runs
+    so the weights exist, and `hook_q/k/v/scores/mask` may record too; otherwise PyTorch's fused
+    kernel runs. `hook_z` sees each head's output [B, H, T, d_head]: ablation edits it there.
     """
-
-    supports_capture = True
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, rope=None):
         super().__init__()
@@ -74,10 +74,10 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
         self.dropout = dropout
         self.rope = rope
-        self._cache = None
-        self._cache_name = ""
-        self._cache_opts = {}
-        self._head_mask = None
+        self.hook_weights = HookPoint("always")
+        self.hook_q, self.hook_k, self.hook_v = (HookPoint("qkv", name) for name in "qkv")
+        self.hook_scores, self.hook_mask = HookPoint("qkv", "scores"), HookPoint("qkv", "mask")
+        self.hook_z = HookPoint("edit", "z")
 
     def _split_heads(self, x):
         B, L, _ = x.shape
@@ -101,7 +101,7 @@ class MultiHeadAttention(nn.Module):
             mask = mask & causal_mask(T, device=x_q.device)
             is_causal = False
 
-        if self._cache is None and self._head_mask is None:
+        if not self.hook_weights.recording:
             # Fused path; a plain causal mask goes in as a flag, so no [T, T] tensor is built.
             # Rows with every key masked would give NaN here; keys are only masked for padded
             # sources, and every source has at least one real token, so it cannot happen.
@@ -110,22 +110,14 @@ class MultiHeadAttention(nn.Module):
             if is_causal:
                 mask = causal_mask(T, device=x_q.device)
             out, weights, scores = _attention_with_scores(q, k, v, mask)
-            if self._cache is not None:
-                self._record(weights, q, k, v, scores, mask, B, T, S)
+            self.hook_weights(weights)  # (B, H, T, S)
+            if self.hook_q.recording:
+                for hook, value in ((self.hook_q, q), (self.hook_k, k), (self.hook_v, v), (self.hook_scores, scores)):
+                    hook(value)
+                full = torch.ones(B, 1, T, S, dtype=torch.bool, device=weights.device)
+                self.hook_mask(full if mask is None else full & mask)  # (B, 1 or H, T, S)
             if dropout_p:
                 out = F.dropout(weights, dropout_p) @ v
-            if self._head_mask is not None:
-                out = out * self._head_mask.to(out)[None, :, None, None]
+        out = self.hook_z(out)  # (B, H, T, d_head): one output per head
         out = out.transpose(1, 2).contiguous().view(B, T, -1)  # (B, T, d_model)
         return self.out_proj(out)
-
-    def _record(self, weights, q, k, v, scores, mask, B, T, S):
-        cache, name = self._cache, self._cache_name
-        cache[name] = weights.detach().float().cpu()
-        if self._cache_opts.get("qkv"):
-            cache[name + ".q"] = q.detach().float().cpu()
-            cache[name + ".k"] = k.detach().float().cpu()
-            cache[name + ".v"] = v.detach().float().cpu()
-            cache[name + ".scores"] = scores.detach().float().cpu()
-            full = torch.ones(B, 1, T, S, dtype=torch.bool, device=weights.device)
-            cache[name + ".mask"] = (full if mask is None else full & mask).cpu()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch.nn as nn
 
 from .attention import MultiHeadAttention
+from .hooks import HookPoint
 from .positional import RotaryEmbedding
 
 
@@ -35,27 +36,18 @@ def _rope(cfg):
 
 
 class _Block(nn.Module):
-    """Shared residual plumbing; records its output as a hidden state when captured."""
-
-    supports_capture = True
+    """Shared residual plumbing; `hook_out` sees the residual stream the block passes on."""
 
     def __init__(self, cfg):
         super().__init__()
         self.pre_norm = cfg.norm == "pre"
         self.dropout = nn.Dropout(cfg.dropout)
-        self._cache = None
-        self._cache_name = ""
-        self._cache_opts = {}
+        self.hook_out = HookPoint("hidden")  # recorded as the block's own name, e.g. "decoder.0"
 
     def _sublayer(self, x, norm, fn):
         if self.pre_norm:
             return x + self.dropout(fn(norm(x)))
         return norm(x + self.dropout(fn(x)))
-
-    def _record(self, x):
-        if self._cache is not None and self._cache_opts.get("hidden"):
-            self._cache[self._cache_name] = x.detach().float().cpu()
-        return x
 
 
 class EncoderBlock(_Block):
@@ -71,7 +63,7 @@ class EncoderBlock(_Block):
     def forward(self, x, pad_mask=None):
         x = self._sublayer(x, self.ln1, lambda h: self.self_attn(h, mask=pad_mask))
         x = self._sublayer(x, self.ln2, self.ff)
-        return self._record(x)
+        return self.hook_out(x)
 
 
 class DecoderBlock(_Block):
@@ -96,4 +88,4 @@ class DecoderBlock(_Block):
         if self.cross_attn is not None:
             x = self._sublayer(x, self.ln_cross, lambda h: self.cross_attn(h, memory, mask=src_mask))
         x = self._sublayer(x, self.ln2, self.ff)
-        return self._record(x)
+        return self.hook_out(x)

@@ -16,6 +16,7 @@ import torch.nn as nn
 
 from .attention import padding_mask
 from .blocks import DecoderBlock, EncoderBlock
+from .hooks import HookPoint
 from .metrics import lm_loss
 from .positional import build_positional
 
@@ -26,8 +27,6 @@ class _Transformer(nn.Module):
     ±1 entries, so neither the token nor its position drowns the other at the start.
     """
 
-    supports_capture = True
-
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
@@ -35,21 +34,17 @@ class _Transformer(nn.Module):
         self.pos = build_positional(cfg)
         self.emb_dropout = nn.Dropout(cfg.dropout)
         self.pre_norm = cfg.norm == "pre"
-        self._cache = None
-        self._cache_name = ""
-        self._cache_opts = {}
+        self.hook_embed = HookPoint("hidden", "embed")
 
-    def embed(self, idx, name="embed"):
-        """idx [B, T] -> token + position vectors [B, T, d_model]."""
+    def embed(self, idx, hook: HookPoint | None = None):
+        """idx [B, T] -> token + position vectors [B, T, d_model], seen by `hook` (default hook_embed)."""
         if idx.size(1) > self.cfg.max_len:
             raise ValueError(
                 f"The input has {idx.size(1)} tokens but this model was built for at most "
                 f"{self.cfg.max_len}: shorten the input."
             )
         x = self.pos(self.tok_emb(idx))
-        if self._cache is not None and self._cache_opts.get("hidden"):
-            self._cache[name] = x.detach().float().cpu()
-        return self.emb_dropout(x)
+        return self.emb_dropout((hook or self.hook_embed)(x))
 
     def _final_norm(self):
         # Pre-norm leaves the residual stream un-normalised, so a last LayerNorm is needed.
@@ -108,17 +103,20 @@ class EncoderDecoder(_Transformer):
         self.decoder = nn.ModuleList(DecoderBlock(cfg, cross=True) for _ in range(cfg.n_layers))
         self.ln_f = self._final_norm()
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
+        # Source and target embeddings are recorded apart: they hold different sequences.
+        self.hook_embed.suffix = "encoder.embed"
+        self.hook_tgt_embed = HookPoint("hidden", "decoder.embed")
 
     def encode(self, src):
         mask = padding_mask(src, self.cfg.pad_id)  # (B, 1, 1, S)
-        x = self.embed(src, name="encoder.embed")
+        x = self.embed(src)
         for block in self.encoder:
             x = block(x, mask)
         return self.ln_enc(x)
 
     def decode(self, tgt_in, memory, src):
         src_mask = padding_mask(src, self.cfg.pad_id)  # (B, 1, 1, S)
-        x = self.embed(tgt_in, name="decoder.embed")
+        x = self.embed(tgt_in, self.hook_tgt_embed)
         for block in self.decoder:
             x = block(x, memory, src_mask)
         return self.lm_head(self.ln_f(x))

@@ -23,6 +23,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, ModelConfig
+from .hooks import HookPoint
 from .metrics import lm_loss
 
 
@@ -120,11 +121,6 @@ def _init_forget_bias(lstm: nn.LSTM) -> None:
             getattr(lstm, f"bias_hh_l{layer}")[H:2 * H].fill_(0.0)
 
 
-def _store(cache: Optional[dict], name: str, value: torch.Tensor) -> None:
-    if cache is not None:
-        cache[name] = value.detach().float().cpu()
-
-
 # --------------------------------------------------------------------------------------------
 # Language models
 # --------------------------------------------------------------------------------------------
@@ -132,11 +128,9 @@ def _store(cache: Optional[dict], name: str, value: torch.Tensor) -> None:
 class RecurrentLM(nn.Module):
     """Embedding -> n_layers of RNN / GRU / LSTM -> linear head, predicting the next token.
 
-    Capture writes `rnn.hidden` [B, T, H] (last layer) and, for the LSTM, `rnn.cell` [B, T, H];
+    Capture records `rnn.hidden` [B, T, H] (last layer) and, for the LSTM, `rnn.cell` [B, T, H];
     with `hidden=True` also `embed` [B, T, d] and every layer's output `rnn.{i}` [B, T, H].
     """
-
-    supports_capture = True
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -155,9 +149,13 @@ class RecurrentLM(nn.Module):
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
         if cfg.arch == "lstm":
             _init_forget_bias(self.rnn)
-        self._cache: Optional[dict] = None
-        self._cache_name = ""
-        self._cache_opts = {"qkv": False, "hidden": False}
+        # The last layer's state after every token (and an LSTM's cell), recorded by a capture;
+        # on request also the embedding and every layer's output.
+        self.hook_hidden = HookPoint("always", "rnn.hidden")
+        self.hook_cell = HookPoint("always", "rnn.cell")
+        self.hook_embed = HookPoint("hidden", "embed")
+        for layer in range(cfg.n_layers):
+            self.add_module(f"hook_layer{layer}", HookPoint("hidden", f"rnn.{layer}"))
 
     def forward(self, idx: torch.Tensor, targets: Optional[torch.Tensor] = None):
         """idx: [B, T] token ids; targets: [B, T] with IGNORE_INDEX where no loss is taken.
@@ -165,7 +163,7 @@ class RecurrentLM(nn.Module):
         Returns (logits [B, T, V], mean cross-entropy or None).
         """
         x = self.drop(self.tok_emb(idx))                  # (B, T, d)
-        if self._cache is None:
+        if not self.hook_hidden.recording:
             out, _ = self.rnn(x)                          # (B, T, H), fused kernel
         else:
             out = self._forward_unrolled(x)
@@ -173,22 +171,18 @@ class RecurrentLM(nn.Module):
         return logits, lm_loss(logits, targets)
 
     def _forward_unrolled(self, x: torch.Tensor) -> torch.Tensor:
-        """The same stack, one layer and one time step at a time, recording states."""
-        cache, want_layers = self._cache, self._cache_opts.get("hidden", False)
-        if want_layers:
-            _store(cache, "embed", x)
+        """The same stack, one layer and one time step at a time, so every state can be seen."""
+        x = self.hook_embed(x)
         cell = None
         for layer in range(self.cfg.n_layers):
             if layer > 0:
                 # Between layers, as nn.RNNBase applies its `dropout` argument.
                 x = F.dropout(x, self.rnn.dropout, self.training)
             x, cell, _ = unroll_layer(self.kind, self.rnn, layer, x)
-            if want_layers:
-                _store(cache, f"rnn.{layer}", x)
-        _store(cache, "rnn.hidden", x)
+            x = getattr(self, f"hook_layer{layer}")(x)    # (B, T, H)
         if cell is not None:
-            _store(cache, "rnn.cell", cell)
-        return x
+            self.hook_cell(cell)                          # (B, T, H)
+        return self.hook_hidden(x)
 
 
 # --------------------------------------------------------------------------------------------
@@ -245,11 +239,9 @@ class Seq2SeqLSTM(nn.Module):
     With attention, every decoder step t looks back at all encoder outputs with weights computed
     from its previous state s_{t-1}, and the context is concatenated to its input embedding.
 
-    Capture writes `encoder.hidden` [B, S, H], `decoder.hidden` [B, T, H] and, with attention,
+    Capture records `encoder.hidden` [B, S, H], `decoder.hidden` [B, T, H] and, with attention,
     `decoder.cross_attn` [B, 1, T, S] (one "head").
     """
-
-    supports_capture = True
 
     def __init__(self, cfg: ModelConfig, attention: Optional[bool] = None):
         super().__init__()
@@ -271,9 +263,9 @@ class Seq2SeqLSTM(nn.Module):
         self.lm_head = nn.Linear(d, cfg.vocab_size)
         _init_forget_bias(self.encoder)
         _init_forget_bias(self.decoder)
-        self._cache: Optional[dict] = None
-        self._cache_name = ""
-        self._cache_opts = {"qkv": False, "hidden": False}
+        self.hook_encoder = HookPoint("always", "encoder.hidden")
+        self.hook_decoder = HookPoint("always", "decoder.hidden")
+        self.hook_cross_attn = HookPoint("always", "decoder.cross_attn")
 
     def encode(self, src: torch.Tensor) -> EncoderMemory:
         """src: [B, S] right-padded with cfg.pad_id. Returns an EncoderMemory."""
@@ -288,8 +280,7 @@ class Seq2SeqLSTM(nn.Module):
             outputs, _ = nn.utils.rnn.pad_packed_sequence(packed_out, batch_first=True, total_length=src.size(1))
         else:
             outputs, (h, c) = self.encoder(x)             # (B, S, H); h, c: (L, B, H)
-        _store(self._cache, "encoder.hidden", outputs)
-        return EncoderMemory(outputs, (h, c), src_mask)
+        return EncoderMemory(self.hook_encoder(outputs), (h, c), src_mask)
 
     def decode(self, tgt_in: torch.Tensor, memory: EncoderMemory, src: Optional[torch.Tensor] = None) -> torch.Tensor:
         """tgt_in: [B, T] ([BOS] + target so far). Returns logits [B, T, V].
@@ -302,8 +293,7 @@ class Seq2SeqLSTM(nn.Module):
             out = self._decode_attention(y, memory)
         else:
             out, _ = self.decoder(y, memory.state)        # (B, T, H): only the final state crosses over
-        _store(self._cache, "decoder.hidden", out)
-        return self.lm_head(self.drop(out))               # (B, T, V)
+        return self.lm_head(self.drop(self.hook_decoder(out)))               # (B, T, V)
 
     def _decode_attention(self, y: torch.Tensor, memory: EncoderMemory) -> torch.Tensor:
         """Step the decoder: input at t is [y_{t-1} ; context_t], context_t from s_{t-1}.
@@ -331,8 +321,8 @@ class Seq2SeqLSTM(nn.Module):
                 x = h[layer]
             tops.append(x)
             alignments.append(weights)
-        if self._cache is not None:
-            _store(self._cache, "decoder.cross_attn", torch.stack(alignments, dim=1).unsqueeze(1))  # (B, 1, T, S)
+        if self.hook_cross_attn.recording:
+            self.hook_cross_attn(torch.stack(alignments, dim=1).unsqueeze(1))  # (B, 1, T, S)
         return torch.stack(tops, dim=1)                   # (B, T, H)
 
     def forward(self, src: torch.Tensor, tgt_in: torch.Tensor, targets: Optional[torch.Tensor] = None):
