@@ -95,8 +95,11 @@ history = current.run.history if current.run is not None else []
 loss_steps = [r["step"] for r in history]
 losses = [r["loss"] for r in history]
 step = None
-if len(snapshots) > 1:
-    steps = [s.step for s in snapshots]
+# Old snapshots may have let their weights go (a run's history is bounded in bytes): the model can
+# be rebuilt only at the steps that kept them. The maps over training below use every snapshot.
+weighted = [s for s in snapshots if s.has_weights]
+if len(weighted) > 1:
+    steps = [s.step for s in weighted]
     # Follow the newest snapshot while a run trains, unless the person has scrubbed back.
     chosen = st.session_state.get(K + "step")
     if chosen not in steps or chosen == st.session_state.get(K + "newest"):
@@ -108,7 +111,7 @@ if len(snapshots) > 1:
     right.plotly_chart(figs.loss_with_marker(loss_steps, losses, step, title="Training loss (◆ = this snapshot)",
                                              height=220), key=K + "loss_marker")
     if step != steps[-1]:
-        snap = snapshots[steps.index(step)]
+        snap = weighted[steps.index(step)]
         model = memo(("model",) + model_key + (step,), lambda: model_from_snapshot(snap, current.model.cfg))
     model_key = model_key + (step,)
 

@@ -25,6 +25,7 @@ import pickle
 import threading
 from dataclasses import replace
 
+from .history import bound_history, default_budget, history_bytes
 from .snapshot import Snapshot, model_from_snapshot, take_snapshot
 from .training import TrainConfig, Trainer, TrainingDiverged
 
@@ -389,6 +390,7 @@ class LiveRun(BackgroundJob):
             elif kind == "snapshot":
                 with self._lock:
                     self._snapshots.append(payload)
+                default_budget().filed(self)  # and in bytes, per run and for the whole server
                     if len(self._snapshots) > self.max_snapshots:
                         self._snapshots = _thin(self._snapshots)
             elif kind == "status":
@@ -401,6 +403,12 @@ class LiveRun(BackgroundJob):
                     kind, step = error
                     self.error = TrainingDiverged(message, step) if kind == "diverged" else RuntimeError(message)
                 self._set_status(status, message)
+    def _bound_history(self, max_bytes: int) -> int:
+        """Fit the snapshot history into `max_bytes` (see `transformer.history`); its bytes now."""
+        with self._lock:
+            self._snapshots = bound_history(self._snapshots, max_bytes)
+            return history_bytes(self._snapshots)
+
                 return
 
     def _fail(self, err: BaseException, message: str) -> None:

@@ -9,7 +9,8 @@ any thread can read it at any time, and a page can scrub back through the histor
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -30,7 +31,9 @@ class Snapshot:
     pos_table:   [max_len, d_model] learned position table, or None
     answers:     per fixed example: input, expected, predicted (strings), correct (bool) and
                  token_correct (one bool per predicted token, to mark the wrong ones)
-    state_dict:  CPU tensors, to rebuild the model as it was at this step
+    state_dict:  CPU tensors, to rebuild the model as it was at this step; None once an old
+                 snapshot has let them go to keep the history within its memory budget
+                 (`transformer.history`): its maps and tables stay
     seconds:     how long taking this snapshot took
     activations: other recorded activations by name, e.g. a recurrent model's "rnn.hidden"
                  [B, T, hidden] on the probe batch
@@ -44,7 +47,7 @@ class Snapshot:
     embeddings: np.ndarray
     pos_table: np.ndarray | None
     answers: list
-    state_dict: dict
+    state_dict: dict | None
     probe_tgt_tokens: list | None = None
     vocab: list = field(default_factory=list)
     seconds: float = 0.0
@@ -55,6 +58,22 @@ class Snapshot:
         # writeable: make them read-only again, as every reader expects.
         for name, value in state.items():
             object.__setattr__(self, name, _read_only(value))
+
+    @property
+    def has_weights(self) -> bool:
+        return self.state_dict is not None
+
+    def without_weights(self) -> "Snapshot":
+        """This snapshot without its state_dict (the same read-only maps and tables, not copied)."""
+        return replace(self, state_dict=None)
+
+    @cached_property
+    def nbytes(self) -> int:
+        """Bytes of its arrays and weights (the strings of answers and tokens are small beside them)."""
+        arrays = [*self.attention.values(), *self.activations.values(), self.embeddings, self.pos_table]
+        weights = (self.state_dict or {}).values()
+        return (sum(a.nbytes for a in arrays if a is not None)
+                + sum(t.nelement() * t.element_size() for t in weights))
 
 
 def _frozen(t: torch.Tensor) -> np.ndarray:
@@ -174,6 +193,9 @@ def model_from_snapshot(snapshot: Snapshot, model_cfg):
     """Rebuild the model as it was when `snapshot` was taken (CPU, eval mode)."""
     from .build import build_model
 
+    if not snapshot.has_weights:
+        raise ValueError(f"The weights of step {snapshot.step} were let go to keep the server's memory within its "
+                         "budget: choose a step that keeps them.")
     model = build_model(model_cfg)
     model.load_state_dict(snapshot.state_dict)
     return model.eval()
