@@ -215,8 +215,12 @@ def table(res: dict) -> str:
 
 
 def main(quick: bool = False, threads: int = 2, as_json: bool = False) -> int:
+    from .training import max_threads
+
     if threads < 1:
         raise ValueError(f"--threads must be at least 1 (got {threads}).")
+    if threads > max_threads():
+        raise ValueError(f"--threads must be at most {max_threads()}, twice this machine's cores (got {threads}).")
     res = run(quick=quick, threads=threads)
     print(table(res))
     if as_json:

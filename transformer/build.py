@@ -33,24 +33,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-# Below this rough size a model is built on the CPU to be counted (about 10 ms per million
-# parameters here); above it, on the meta device.
-CPU_COUNT_LIMIT = 4_000_000
-
-
 def parameter_count(cfg: ModelConfig) -> int:
     """Trainable parameters of the model `cfg` describes (ValueError for an invalid cfg).
 
-    The meta device allocates nothing, but its first use imports torch._dynamo (about 2 s on
-    2 cores): a page that only shows a count would take that long on its first visit. So a
-    small model, the usual case, is built on the CPU and dropped; a large one, whose CPU build
-    would cost more than that import, on the meta device.
+    Counted with arithmetic (`transformer.budget.parameter_estimate`, exact for every
+    architecture; the tests compare it with built models), so a page can show the count of any
+    model it is offered without building it: building a 252M-parameter model to count it took
+    seconds and a gigabyte.
     """
-    layers = cfg.n_layers * (2 if cfg.arch == "encoder-decoder" else 1)
-    rough = layers * (4 * cfg.d_model**2 + 2 * cfg.d_model * cfg.d_ff) + (cfg.vocab_size + cfg.max_len) * cfg.d_model
-    if rough <= CPU_COUNT_LIMIT:
-        return count_parameters(build_model(cfg))
-    import torch
+    from .budget import parameter_estimate
 
-    with torch.device("meta"):
-        return count_parameters(build_model(cfg))
+    return parameter_estimate(cfg.validate())

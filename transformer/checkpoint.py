@@ -16,11 +16,14 @@ from __future__ import annotations
 
 import io
 import os
+import pickletools
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
 
+from .budget import BudgetError, describe, format_bytes, memory_limit_bytes, parameter_estimate
 from .build import build_model
 from .config import ModelConfig
 
@@ -99,18 +102,28 @@ def checkpoint_bytes(model, task, extra: dict | None = None) -> bytes:
 def read_checkpoint(source) -> dict:
     """Read and check a checkpoint's dict from a path, bytes or a binary file object."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        if len(source) == 0:
+        raw = bytes(source)
+        if len(raw) == 0:
             raise CheckpointError("The file is empty, so it is not a checkpoint: choose a .pt file saved by Transformer Lab.")
-        source = io.BytesIO(bytes(source))
+        source = io.BytesIO(raw)
     elif isinstance(source, (str, os.PathLike)):
         if not os.path.isfile(source):
             raise CheckpointError(f"There is no checkpoint file at '{source}': check the path.")
-        if os.path.getsize(source) == 0:
+        size = os.path.getsize(source)
+        if size == 0:
             raise CheckpointError(f"'{source}' is empty, so it is not a checkpoint: save the model again.")
+        if size > memory_limit_bytes():
+            raise CheckpointError(
+                f"'{source}' is {format_bytes(size)}, more than the {format_bytes(memory_limit_bytes())} one model may "
+                "use on this machine, so it is not a checkpoint this machine can load."
+            )
+        raw = None
+    else:
+        raw = None
     try:
         data = torch.load(source, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many kinds: UnpicklingError, RuntimeError, EOFError, ...
-        if "Unsupported global" in str(err):
+        if _imports_code(str(err), raw if raw is not None else _read_head(source)):
             raise CheckpointError(
                 "This file holds Python objects that are not safe to load, so it is not a Transformer Lab "
                 "checkpoint: choose a .pt file saved by Transformer Lab."
@@ -134,6 +147,85 @@ def read_checkpoint(source) -> dict:
     return data
 
 
+# Modules whose names a checkpoint's pickle may import: torch's tensor rebuilders and the
+# OrderedDict a state_dict is. Anything else (os.system, eval, ...) is a program, not weights.
+_SAFE_MODULES = ("torch", "collections")
+
+
+def _read_head(source) -> bytes | None:
+    """The bytes of a file named by a path (already size-checked), for the pickle scan."""
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as f:
+                return f.read()
+        except OSError:
+            return None
+    return None
+
+
+def _imports_code(message: str, raw: bytes | None) -> bool:
+    """Whether a file torch refused asks to import a callable outside torch (a malicious pickle).
+
+    torch names the global it refused in most cases ("Unsupported global: GLOBAL eval", or in
+    2.13 "unsupported GLOBAL posix.system"), so its message is matched without regard to case.
+    A pickle of a newer protocol fails earlier, at an opcode torch does not read ("Unsupported
+    operand 149") before reaching the global, so the pickle itself is then scanned, opcode by
+    opcode, without running it (`pickletools.genops` only decodes).
+    """
+    if "unsupported global" in message.lower():
+        return True
+    if not raw:
+        return False
+    streams = [raw]
+    if raw[:2] == b"PK":  # a torch zip file: its pickles are members named *.pkl
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as z:
+                streams = [z.read(n) for n in z.namelist() if n.endswith(".pkl")]
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError):
+            return False
+    return any(_pickle_imports_code(stream) for stream in streams)
+
+
+def _pickle_imports_code(data: bytes) -> bool:
+    strings: list[str] = []  # the last strings pushed: STACK_GLOBAL takes module and name from them
+    try:
+        for op, arg, _ in pickletools.genops(data):
+            if op.name in ("GLOBAL", "INST"):
+                module = str(arg).split(" ")[0]
+            elif op.name == "STACK_GLOBAL":
+                module = strings[-2] if len(strings) >= 2 else ""
+            else:
+                if isinstance(arg, str):
+                    strings.append(arg)
+                continue
+            if module.split(".")[0] not in _SAFE_MODULES:
+                return True
+    except Exception:  # garbage ends the scan: what was read so far decides
+        return False
+    return False
+
+
+def _check_weights(state: dict, cfg: ModelConfig) -> None:
+    """The file's weights against its configuration, before anything is built: every value a
+    tensor, as many numbers as the model has parameters, the embedding table the shape the
+    configuration says, and every number finite."""
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise CheckpointError("This checkpoint's weights are not all named tensors: it was edited or is not from Transformer Lab.")
+    emb = state.get("tok_emb.weight")
+    if sum(v.numel() for v in state.values()) != parameter_estimate(cfg) or emb is None \
+            or tuple(emb.shape) != (cfg.vocab_size, cfg.d_model):
+        raise CheckpointError(
+            "This checkpoint's weights do not fit its model configuration: "
+            "it was saved by an incompatible version or edited."
+        )
+    for name, value in state.items():
+        if (value.is_floating_point() or value.is_complex()) and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(
+                f"This checkpoint's weights contain NaN or infinite values ({name}), so the training that saved it "
+                "had diverged: train the model again, with a lower learning rate."
+            )
+
+
 def load_checkpoint(source, device: str | torch.device = "cpu"):
     """-> (model in eval mode, task, meta) from a path, bytes or a binary file object.
 
@@ -147,9 +239,17 @@ def load_checkpoint(source, device: str | torch.device = "cpu"):
         task = task_from_dict(data["task"])
     except (ValueError, KeyError, TypeError) as err:
         raise CheckpointError(f"This checkpoint's task cannot be rebuilt: {_sentence(err)}") from None
+    # Everything is checked before anything is built: a 2 KB file asking for vocab_size 1e9 used
+    # to reach the allocator (and a d_model 8192 one took 3.5 GB before it failed).
     try:
-        cfg = ModelConfig.from_dict(data["model_config"])
-        model = build_model(cfg)
+        cfg = ModelConfig.from_dict(data["model_config"]).validate()  # the memory budget included
+    except BudgetError as err:
+        if err.estimate is None:
+            raise CheckpointError(f"This checkpoint's model configuration is invalid: {_sentence(err)}") from None
+        raise CheckpointError(
+            f"This checkpoint describes a model that would need {describe(err.estimate)}, more than the "
+            f"{format_bytes(err.limit)} one model may use on this machine, so it cannot be loaded here."
+        ) from None
     except (ValueError, TypeError) as err:
         raise CheckpointError(f"This checkpoint's model configuration is invalid: {_sentence(err)}") from None
     if cfg.vocab_size != len(task.vocab):
@@ -157,6 +257,11 @@ def load_checkpoint(source, device: str | torch.device = "cpu"):
             f"This checkpoint's model has {cfg.vocab_size} tokens but its task has {len(task.vocab)}: "
             "it was saved by an incompatible version."
         )
+    _check_weights(data["state_dict"], cfg)
+    try:
+        model = build_model(cfg)
+    except (RuntimeError, MemoryError) as err:  # the budget's estimate is rough; the machine may be busy
+        raise CheckpointError(f"This checkpoint's model could not be built here ({type(err).__name__}): free some memory and try again.") from None
     try:
         model.load_state_dict(data["state_dict"], strict=True)
     except (RuntimeError, KeyError, TypeError):

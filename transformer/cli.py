@@ -15,12 +15,17 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
+import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 1
+MAX_NEW_TOKENS = 10_000  # characters `generate` writes at most (about 20 s on one CPU core)
+DEFAULT_NEW_TOKENS = 200
 
 MODEL_OPTIONS = {  # flag -> (ModelConfig field, type, help)
     "--d-model": ("d_model", int, "width of the model (hidden size for recurrent models)"),
@@ -110,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 def configs_from_args(args):
     """-> (task, ModelConfig, TrainConfig): the preset, overridden by the flags given."""
     from .tasks import TASKS, get_task
-    from .training import preset_configs
+    from .training import preset_configs, run_configs
 
     if args.task not in TASKS:
         raise ValueError(f"Unknown task '{args.task}': choose one of {', '.join(TASKS)}.")
@@ -118,16 +123,51 @@ def configs_from_args(args):
     if args.text_file:
         if args.task != "charlm":
             raise ValueError("--text-file is only for the charlm task.")
-        try:
-            with open(args.text_file, encoding="utf-8") as f:
-                params["text"] = f.read()
-        except (OSError, UnicodeDecodeError) as err:
-            raise ValueError(f"Cannot read the text file '{args.text_file}' ({err.__class__.__name__}): give a UTF-8 text file.") from None
+        params["text"] = read_text_file(args.text_file)
     task = get_task(args.task, **params)
     model_cfg, train_cfg = preset_configs(task, args.arch)
     model_cfg = replace(model_cfg, **{f: v for f, _, _ in MODEL_OPTIONS.values() if (v := getattr(args, "model_" + f)) is not None})
     train_cfg = replace(train_cfg, **{f: v for f, _, _ in TRAIN_OPTIONS.values() if (v := getattr(args, "train_" + f)) is not None})
-    return task, model_cfg, train_cfg.validate()
+    # Every check, the memory budget included, before anything is built or trained.
+    model_cfg, train_cfg = run_configs(task, model_cfg, train_cfg)
+    return task, model_cfg, train_cfg
+
+
+def read_text_file(path: str) -> str:
+    """A UTF-8 text file for charlm, read only up to the task's limit (/dev/zero never ends)."""
+    from .tasks.charlm import MAX_TEXT_CHARS
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read(MAX_TEXT_CHARS + 1)  # characters, not bytes
+    except (OSError, UnicodeDecodeError) as err:
+        raise ValueError(f"Cannot read the text file '{path}' ({err.__class__.__name__}): give a UTF-8 text file.") from None
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValueError(f"The text file '{path}' has more than {MAX_TEXT_CHARS:,} characters: give a shorter text.")
+    return text
+
+
+def check_save_path(path: str) -> Path:
+    """Check, before training, that a checkpoint can be written at `path`; ValueError if not.
+
+    Makes the missing folders (as saving would) and writes and removes a temporary file in the
+    folder, the only test that also holds for read-only mounts, /proc and the like.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"--save needs a file name, and '{path}' is a folder: use for example '{target / 'model.pt'}'.")
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        if target.exists() and not os.access(target, os.W_OK):
+            raise PermissionError(f"'{path}' is read-only")
+    except OSError as err:
+        raise ValueError(
+            f"Cannot save to '{path}' ({err.__class__.__name__}: {err.strerror or err}): choose a file in a folder you can write to."
+        ) from None
+    return target
 
 
 class JsonLines:
@@ -181,11 +221,12 @@ class ProgressBar:
 
 def cmd_train(args) -> int:
     from .build import count_parameters
-    from .checkpoint import save_checkpoint
     from .devices import device_name
     from .training import Trainer, TrainingDiverged
 
     task, model_cfg, train_cfg = configs_from_args(args)
+    if args.save:
+        check_save_path(args.save)
     bar = None if args.json else ProgressBar()
     trainer = Trainer(task, model_cfg, train_cfg, callbacks=[JsonLines() if args.json else bar])
     if not args.json:
@@ -200,6 +241,9 @@ def cmd_train(args) -> int:
     except KeyboardInterrupt:
         print("\nInterrupted.", file=sys.stderr)
         status = 130
+    except BrokenPipeError:  # `train --json | head`: the reader is gone; keep what was trained
+        _silence_stdout()
+        status = EXIT_BROKEN_PIPE
     finally:
         if bar:
             bar.close()
@@ -210,9 +254,33 @@ def cmd_train(args) -> int:
               + (f" (stopped: {trainer.stop_reason})." if trainer.stop_reason not in (None, "steps") else "."))
     if args.save:
         extra = {"metrics": last, "train_config": train_cfg.to_dict(), "step": trainer.step_count}
-        path = save_checkpoint(args.save, trainer.model, task, extra)
-        print(f"Saved the model from step {trainer.step_count} to {path}.", file=sys.stderr)
+        save_or_rescue(args.save, trainer, task, extra)
     return status
+
+
+def save_or_rescue(path: str, trainer, task, extra: dict) -> Path:
+    """Save the trained model to `path`; if that fails (the disk filled, the folder went away
+    during a long run), save it to the working folder or the temporary folder instead and say
+    where, so a run is never lost to a path. ValueError only when nowhere can be written."""
+    from .checkpoint import save_checkpoint
+
+    step = trainer.step_count
+    try:
+        saved = save_checkpoint(path, trainer.model, task, extra)
+        print(f"Saved the model from step {step} to {saved}.", file=sys.stderr)
+        return saved
+    except OSError as err:
+        reason = f"{err.__class__.__name__}: {err.strerror or err}"
+    name = f"{task.name}-{trainer.model_cfg.arch}-step{step}.pt"
+    for folder in (Path.cwd(), Path(tempfile.gettempdir())):
+        try:
+            saved = save_checkpoint(folder / name, trainer.model, task, extra)
+        except OSError:
+            continue
+        print(f"Could not save to '{path}' ({reason}), so the model from step {step} was saved to {saved} instead.",
+              file=sys.stderr)
+        return saved
+    raise ValueError(f"Could not save the model to '{path}' ({reason}), nor to the working or temporary folder: free some disk space.")
 
 
 # --------------------------------------------------------------------------- tasks
@@ -254,15 +322,15 @@ def cmd_generate(args) -> int:
         raise ValueError(f"--temperature must be 0 (greedy) or more (got {args.temperature}).")
     if args.top_k is not None and args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1 (got {args.top_k}).")
+    n_new = DEFAULT_NEW_TOKENS if args.max_new_tokens is None else args.max_new_tokens
+    if not 1 <= n_new <= MAX_NEW_TOKENS:
+        raise ValueError(f"--max-new-tokens must be a whole number from 1 to {MAX_NEW_TOKENS:,} (got {n_new}).")
     model, task, _ = load_checkpoint(args.checkpoint)
     src = task.parse(args.input)
     vocab, layout = task.vocab, model.cfg.layout
     generator = torch.Generator().manual_seed(args.seed)
     expected = None
     if task.kind == "text":
-        n_new = args.max_new_tokens or 200
-        if n_new < 1:
-            raise ValueError(f"--max-new-tokens must be at least 1 (got {n_new}).")
         idx = torch.tensor([[vocab.bos_id] + vocab.encode(src)])
         out = generate(_TextOnly(model, vocab), idx, n_new, temperature=args.temperature, top_k=args.top_k, generator=generator)
         answer = vocab.to_tokens(out[0, idx.size(1):].tolist())
@@ -313,6 +381,20 @@ class _TextOnly:
 # --------------------------------------------------------------------------- main
 
 
+EXIT_BROKEN_PIPE = 1  # as Python's documentation on SIGPIPE suggests
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null once its reader has gone (`tasks | head -1`), as Python's
+    documentation on SIGPIPE recommends: otherwise the interpreter's own flush at exit raises
+    BrokenPipeError again and prints a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (tests)
+        pass
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -333,4 +415,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     return EXIT_USAGE

@@ -7,7 +7,9 @@ it as it is.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
+from numbers import Integral, Real
 
 TRANSFORMER_ARCHS = ("decoder", "encoder-decoder", "encoder")
 RECURRENT_ARCHS = ("rnn", "gru", "lstm")
@@ -74,14 +76,10 @@ class ModelConfig:
         if self.arch not in ARCHS:
             raise ValueError(f"Unknown architecture '{self.arch}': choose one of {', '.join(ARCHS)}.")
         for name in ("vocab_size", "max_len", "d_model", "n_layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a whole number of at least 1 (got {value!r}).")
+            _whole(name, getattr(self, name))
         if not self.is_recurrent:
             for name in ("n_heads", "d_ff"):
-                value = getattr(self, name)
-                if not isinstance(value, int) or value < 1:
-                    raise ValueError(f"{name} must be a whole number of at least 1 (got {value!r}).")
+                _whole(name, getattr(self, name))
             if self.d_model % self.n_heads:
                 lower = max(h for h in range(1, self.n_heads + 1) if self.d_model % h == 0)
                 raise ValueError(
@@ -92,6 +90,11 @@ class ModelConfig:
                 raise ValueError(
                     f"Unknown positional encoding '{self.pos_encoding}': choose one of {', '.join(POS_ENCODINGS)}."
                 )
+            if self.pos_encoding == "rope" and not (_real(self.rope_base) and self.rope_base > 1):
+                raise ValueError(
+                    f"rope_base must be a number above 1, such as 10000 (got {self.rope_base!r}): "
+                    "it sets how slowly the rotary angles turn."
+                )
             if self.pos_encoding == "rope" and self.d_head % 2:
                 raise ValueError(
                     f"Rotary encoding rotates pairs of dimensions, so d_model / n_heads ({self.d_head}) "
@@ -101,10 +104,14 @@ class ModelConfig:
                 raise ValueError(f"norm must be 'pre' or 'post' (got {self.norm!r}).")
             if self.activation not in ACTIVATIONS:
                 raise ValueError(f"activation must be 'gelu' or 'relu' (got {self.activation!r}).")
-        if not (0.0 <= float(self.dropout) < 1.0):
-            raise ValueError(f"dropout must be at least 0 and below 1 (got {self.dropout}).")
-        if not (0 <= self.pad_id < self.vocab_size):
-            raise ValueError(f"pad_id ({self.pad_id}) must be a token id below vocab_size ({self.vocab_size}).")
+        if not (_real(self.dropout) and 0.0 <= self.dropout < 1.0):
+            raise ValueError(f"dropout must be at least 0 and below 1 (got {self.dropout!r}).")
+        if not (_integer(self.pad_id) and 0 <= self.pad_id < self.vocab_size):
+            raise ValueError(f"pad_id ({self.pad_id!r}) must be a token id below vocab_size ({self.vocab_size}).")
+        # Last, on a configuration that is otherwise sound: what it would cost to build and train.
+        from .budget import check_budget
+
+        check_budget(self)
         return self
 
     def to_dict(self) -> dict:
@@ -112,6 +119,26 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
-        """Build from a dict, ignoring keys this version does not know (older/newer checkpoints)."""
+        """Build from a dict, ignoring keys this version does not know (older/newer checkpoints).
+
+        Not validated: call `validate()` (ValueError naming the fix) before building from it.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"A model configuration is a dict of settings such as d_model (got a {type(data).__name__}).")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def _integer(value) -> bool:
+    """A whole number, but not a bool (True is an int in Python, never a size)."""
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _real(value) -> bool:
+    """A finite real number, not a bool."""
+    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(name: str, value) -> None:
+    if not (_integer(value) and value >= 1):
+        raise ValueError(f"{name} must be a whole number of at least 1 (got {value!r}).")

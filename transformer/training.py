@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import random
 import threading
 import time
@@ -23,8 +24,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .budget import check_budget
 from .build import build_model
-from .config import ModelConfig
+from .config import ModelConfig, _integer, _real
 from .devices import resolve_device
 from .metrics import IGNORE_INDEX, answer_accuracy
 
@@ -32,6 +34,13 @@ SCHEDULES = ("cosine", "inverse_sqrt", "constant")
 AMP_CHOICES = ("auto", "off", "bf16")
 UNTIL_METRICS = ("seq_acc", "token_acc")
 COSINE_FLOOR = 0.1  # cosine decays to 10% of the peak rate, not to 0: the last steps still learn
+MAX_SEED = 2**62  # torch.manual_seed takes 64 bits; the validation set uses seed + 10,000
+
+
+def max_threads() -> int:
+    """The most CPU threads a run may ask for: more than twice the cores only adds waiting, and
+    OpenMP allocates a stack per thread (100,000 threads ran it out of memory)."""
+    return max(8, 2 * (os.cpu_count() or 1))
 
 # Seeding the global generator and building the model must not interleave with another thread
 # doing the same, or two runs with the same seed would start from different weights.
@@ -75,39 +84,51 @@ class TrainConfig:
     max_seconds: float | None = None  # stop after this much training time
     threads: int | None = None  # CPU threads for this run; None leaves PyTorch's setting
 
-    def validate(self) -> "TrainConfig":
-        """Raise ValueError with one sentence that names the fix; return self when valid."""
+    def validate(self, model_cfg: ModelConfig | None = None) -> "TrainConfig":
+        """Raise ValueError with one sentence that names the fix; return self when valid.
+
+        With `model_cfg` (sized for its task, as `run_configs` makes it) also check that
+        training it at this batch size fits the machine's memory budget (`transformer.budget`).
+        """
 
         def whole(name, low, high=None):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low or (high and value > high):
+            if not _integer(value) or value < low or (high and value > high):
                 span = f"between {low} and {high}" if high else f"at least {low}"
                 raise ValueError(f"{name} must be a whole number {span} (got {value!r}).")
+
+        def number(name):  # a finite real number, not a bool or a string
+            value = getattr(self, name)
+            return _real(value)
 
         whole("steps", 1)
         whole("batch_size", 1, 4096)
         whole("warmup", 0)
         whole("eval_every", 1)
         whole("eval_size", 1, 100_000)
-        whole("seed", 0)
-        if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
+        whole("seed", 0, MAX_SEED)
+        if not number("lr") or self.lr <= 0:
             raise ValueError(f"The learning rate must be a number above 0, such as 0.003 (got {self.lr!r}).")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"Unknown schedule '{self.schedule}': choose one of {', '.join(SCHEDULES)}.")
-        if not (0 <= float(self.weight_decay) < 1):
-            raise ValueError(f"weight_decay must be at least 0 and below 1, such as 0.01 (got {self.weight_decay}).")
-        if self.grad_clip is not None and not (float(self.grad_clip) >= 0):
-            raise ValueError(f"grad_clip must be a positive number, or 0 to turn clipping off (got {self.grad_clip}).")
+        if not (number("weight_decay") and 0 <= self.weight_decay < 1):
+            raise ValueError(f"weight_decay must be at least 0 and below 1, such as 0.01 (got {self.weight_decay!r}).")
+        if self.grad_clip is not None and not (number("grad_clip") and self.grad_clip >= 0):
+            raise ValueError(f"grad_clip must be a positive number, or 0 to turn clipping off (got {self.grad_clip!r}).")
         if self.amp not in AMP_CHOICES:
             raise ValueError(f"amp must be one of {', '.join(AMP_CHOICES)} (got {self.amp!r}).")
-        if self.until_acc is not None and not (0 < float(self.until_acc) <= 1):
-            raise ValueError(f"until_acc is a fraction: use a number above 0 and at most 1, such as 0.99 (got {self.until_acc}).")
+        if self.until_acc is not None and not (number("until_acc") and 0 < self.until_acc <= 1):
+            raise ValueError(f"until_acc is a fraction: use a number above 0 and at most 1, such as 0.99 (got {self.until_acc!r}).")
         if self.until_metric not in UNTIL_METRICS:
             raise ValueError(f"until_metric must be one of {', '.join(UNTIL_METRICS)} (got {self.until_metric!r}).")
-        if self.max_seconds is not None and not (float(self.max_seconds) > 0):
-            raise ValueError(f"max_seconds must be above 0 (got {self.max_seconds}).")
+        if self.max_seconds is not None and not (number("max_seconds") and self.max_seconds > 0):
+            raise ValueError(f"max_seconds must be above 0 (got {self.max_seconds!r}).")
+        if not isinstance(self.device, str):
+            raise ValueError(f"device must be one of auto, cpu, cuda, mps (got {self.device!r}).")
         if self.threads is not None:
-            whole("threads", 1)
+            whole("threads", 1, max_threads())
+        if model_cfg is not None:
+            check_budget(model_cfg, self.batch_size, self.eval_size)
         return self
 
     def to_dict(self) -> dict:
@@ -115,6 +136,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainConfig":
+        if not isinstance(data, dict):
+            raise ValueError(f"A training configuration is a dict of settings such as steps (got a {type(data).__name__}).")
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
 
@@ -211,6 +234,33 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 # --------------------------------------------------------------------------- the trainer
 
 
+def run_configs(task, model_cfg: ModelConfig, train_cfg: TrainConfig | None = None) -> tuple[ModelConfig, TrainConfig]:
+    """-> (model_cfg sized for the task, train_cfg), both validated, the run within the memory
+    budget; ValueError with one sentence otherwise. Builds nothing, so it is cheap enough for a
+    page to call on every rerun and for a click handler to call before starting a run."""
+    train_cfg = (train_cfg or TrainConfig()).validate()
+    if not isinstance(model_cfg, ModelConfig):
+        raise ValueError(f"model_cfg must be a ModelConfig (got a {type(model_cfg).__name__}).")
+    if model_cfg.arch not in task.archs:
+        raise ValueError(
+            f"The task '{task.name}' does not support the architecture '{model_cfg.arch}': "
+            f"use one of {', '.join(task.archs)}."
+        )
+    # The task decides the vocabulary and the longest sequence; the person decides the rest.
+    model_cfg = replace(
+        model_cfg, vocab_size=len(task.vocab), max_len=task.max_len(model_cfg.layout), pad_id=task.vocab.pad_id
+    ).validate()
+    if train_cfg.amp == "bf16" and resolve_device(train_cfg.device).type != "cuda":
+        raise ValueError("bf16 autocast is only used on a CUDA GPU (on a CPU it is about 6x slower): set amp to 'auto' or 'off'.")
+    return model_cfg, train_cfg.validate(model_cfg)
+
+
+def validation_examples(task, n: int, seed: int) -> list:
+    """The validation set of a run with this seed: from a different seed than the training
+    stream, so evaluation never sees a batch drawn by the same generator state."""
+    return task.examples(n, seed + 10_000)
+
+
 class Trainer:
     """Owns a model, its optimizer, the data generator and the history of one training run."""
 
@@ -219,20 +269,9 @@ class Trainer:
         """`model`, when given, is trained instead of `build_model(model_cfg)` (the benchmark
         trains a reference model this way); it must follow the same forward contract."""
         self.task = task
-        self.cfg = (train_cfg or TrainConfig()).validate()
-        if model_cfg.arch not in task.archs:
-            raise ValueError(
-                f"The task '{task.name}' does not support the architecture '{model_cfg.arch}': "
-                f"use one of {', '.join(task.archs)}."
-            )
-        self.layout = model_cfg.layout
-        # The task decides the vocabulary and the longest sequence; the person decides the rest.
-        self.model_cfg = replace(
-            model_cfg, vocab_size=len(task.vocab), max_len=task.max_len(self.layout), pad_id=task.vocab.pad_id
-        ).validate()
+        self.model_cfg, self.cfg = run_configs(task, model_cfg, train_cfg)
+        self.layout = self.model_cfg.layout
         self.device = resolve_device(self.cfg.device)
-        if self.cfg.amp == "bf16" and self.device.type != "cuda":
-            raise ValueError("bf16 autocast is only used on a CUDA GPU (on a CPU it is about 6x slower): set amp to 'auto' or 'off'.")
         self.use_amp = self.cfg.amp != "off" and self.device.type == "cuda" and torch.cuda.is_bf16_supported()
         self.callbacks = list(callbacks)
         self._threads_set_in = None  # set in whichever thread trains, at its first step
@@ -247,9 +286,7 @@ class Trainer:
             param_groups(self.model, self.cfg.weight_decay), lr=lr_at(1, self.cfg), betas=(0.9, 0.98)
         )
         self.rng = random.Random(self.cfg.seed)  # the training data stream
-        # A fixed validation set from a different seed, so evaluation never sees a training batch
-        # drawn by the same generator state.
-        self.val_examples = task.examples(self.cfg.eval_size, self.cfg.seed + 10_000)
+        self.val_examples = validation_examples(task, self.cfg.eval_size, self.cfg.seed)
         self._val_batches = None
 
         self.step_count = 0

@@ -13,6 +13,7 @@ Three kinds of task:
 """
 from __future__ import annotations
 
+import functools
 import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -87,6 +88,22 @@ class Task:
     param_ranges: ClassVar[dict[str, tuple[int, int]]] = {}
     param_help: ClassVar[dict[str, str]] = {}
     tuning: ClassVar[dict[str, dict]] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        """Every task's `parse` refuses what is not text with the contract's ValueError, so
+        each implementation may assume a str (None or 5 used to end in TypeError)."""
+        super().__init_subclass__(**kwargs)
+        parse = cls.__dict__.get("parse")
+        if parse is not None and not getattr(parse, "_checks_text", False):
+
+            @functools.wraps(parse)
+            def checked(self, text, *args, **kw):
+                if not isinstance(text, str):
+                    raise ValueError(f"Type the input as text (got {type(text).__name__}).")
+                return parse(self, text, *args, **kw)
+
+            checked._checks_text = True
+            cls.parse = checked
 
     def __init__(self, **params: Any):
         defaults = type(self).params

@@ -17,6 +17,7 @@ from .corpus import CORPUS
 from .vocab import Vocab
 
 MAX_DISTINCT_CHARS = 200
+MAX_TEXT_CHARS = 2_000_000  # a long novel; more only slows sampling and fills checkpoints
 
 
 class CharLM(Task):
@@ -38,6 +39,8 @@ class CharLM(Task):
     def __init__(self, text: str | None = None, **params):
         if text is not None and not isinstance(text, str):
             raise ValueError("The text must be a string of characters.")
+        if text is not None and len(text) > MAX_TEXT_CHARS:
+            raise ValueError(f"The text has {len(text):,} characters; keep it under {MAX_TEXT_CHARS:,} (cut it shorter).")
         self.custom_text = text is not None
         self.text = CORPUS if text is None else text
         super().__init__(**params)

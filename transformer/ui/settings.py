@@ -182,6 +182,13 @@ def build(settings: dict) -> Built:
         resolve_device(out.train_cfg.device)  # "cuda" on a machine without one says so here
     except ValueError as err:
         out.errors["train"] = str(err)
+    if out.ok:
+        # The memory budget: the sentence goes beside the knob it names, and Train stays off.
+        try:
+            out.train_cfg.validate(out.model_cfg)
+        except ValueError as err:
+            knob = getattr(err, "knob", None)
+            out.errors["train" if knob in ("batch_size", "eval_size") else "model"] = str(err)
     return out
 
 
