@@ -17,6 +17,7 @@ from transformer.figures.training import (
     loss_series,
     lr_figure,
     smooth,
+    set_empty_note,
     update_figure,
 )
 
@@ -99,6 +100,17 @@ def test_loss_figure_without_data_says_what_to_do():
     _assert_app_conventions(fig)
     assert len(fig.data) == 0
     assert "Train" in fig.layout.annotations[0].text
+
+
+def test_the_empty_loss_note_can_say_what_the_run_is_doing_and_goes_with_the_first_line():
+    fig = loss_figure([], [], empty_note="Queued: waiting for a free training slot.")
+    assert [a.text for a in fig.layout.annotations] == ["Queued: waiting for a free training slot."]
+    set_empty_note(fig, "Training has started.")
+    assert [a.text for a in fig.layout.annotations] == ["Training has started."]
+    update_figure(fig, loss_series([1, 2], [2.5, 2.4]))
+    assert not fig.layout.annotations and len(fig.data) == 2
+    set_empty_note(fig, "Queued.")  # a figure with lines has no note to change
+    assert not fig.layout.annotations
 
 
 def test_accuracy_figure_is_in_percent_with_target():

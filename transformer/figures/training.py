@@ -200,16 +200,26 @@ def _figure(series: Series, title: str, y_title: str, *, uirevision: str, height
 
 
 def loss_figure(steps, train_loss, val_steps=(), val_loss=(), *, uirevision: str = "loss",
-                max_points: int = MAX_POINTS, height: int = 320) -> go.Figure:
+                max_points: int = MAX_POINTS, height: int = 320,
+                empty_note: str | None = "Press Train: the loss appears here after the first steps.") -> go.Figure:
     """Training loss (raw, faint; smoothed, bold) and validation loss, on a log axis.
 
     steps, train_loss: [N] per optimizer step; val_steps, val_loss: [M] per evaluation.
     Log scale because the interesting part (0.1 -> 0.001) is invisible on a linear axis.
+    `empty_note` is shown while there is no data yet (see also `set_empty_note`).
     """
     return _figure(loss_series(steps, train_loss, val_steps, val_loss, max_points),
                    "Loss — falls as the model learns (log scale)", "cross-entropy (nats / answer token)",
-                   uirevision=uirevision, height=height, log_y=True,
-                   empty_note="Press Train: the loss appears here after the first steps.")
+                   uirevision=uirevision, height=height, log_y=True, empty_note=empty_note)
+
+
+def set_empty_note(fig: go.Figure, text: str) -> go.Figure:
+    """Change the "no data yet" note of a figure made here (a run went from queued to training
+    before its first point); a figure with lines has no note and is left as it is."""
+    for note in fig.layout.annotations:
+        if note.name == EMPTY_NOTE:
+            note.text = text
+    return fig
 
 
 def accuracy_figure(val_steps, token_acc, seq_acc=None, *, target: float | None = None,

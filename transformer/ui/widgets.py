@@ -22,7 +22,8 @@ import streamlit as st
 from ..config import ARCH_LABELS
 from ..figures import for_projector
 from ..figures.training import (accuracy_figure, accuracy_series, columns, grad_norm_figure, grad_norm_series,
-                                loss_figure, loss_series, lr_figure, lr_series, update_figure)
+                                loss_figure, loss_series, lr_figure, lr_series, set_empty_note,
+                                update_figure)
 from ..live import ACTIVE, LiveRun
 from ..tasks import get_task
 from ..training import lr_curve, preset_configs
@@ -81,7 +82,9 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
     costs more than the training steps it would steal from the run in the same process."""
     history, evals = run.history, run.evals
     big = presenter_mode()
-    key = (run_key, len(history), len(evals), big)
+    status = run.status
+    waiting = _waiting_note(status) if not history and not evals else None
+    key = (run_key, len(history), len(evals), big, waiting)
     cached = st.session_state.get(state_key)
     if cached is not None and cached[0] == key:
         return cached[1]
@@ -98,7 +101,8 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
     }
     revision = f"run-{run_key}"  # zoom survives refreshes; a new run starts unzoomed
     builders = {
-        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss"),
+        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss",
+                                    empty_note=waiting),
         "accuracy": lambda: accuracy_figure(a_steps, token_acc, seq_acc, target=run.task.preset(run.model_cfg.arch).target_acc,
                                             uirevision=revision + "-acc"),
         "lr": lambda: lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr,
@@ -113,8 +117,21 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
             update_figure(figs[name], series[name])
         else:
             figs[name] = for_projector(build()) if big else build()
+    if waiting:
+        set_empty_note(figs["loss"], waiting)
     st.session_state[state_key] = (key, figs)
     return figs
+
+
+def _waiting_note(status: str) -> str:
+    """What the empty loss chart says while a run has no data yet (not "Press Train": it was)."""
+    if status == "queued":
+        return "Queued: waiting for a free training slot. The loss appears here once it starts."
+    if status == "training":
+        return "Training has started: the first evaluation appears here in a moment."
+    if status == "paused":
+        return "Paused before the first step: press Step or Resume."
+    return "The run ended before its first evaluation."
 
 
 # --------------------------------------------------------------------------- the model's answers
