@@ -28,6 +28,12 @@ from transformer.ui.widgets import live_curves, progress_text, show_answers
 
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
+# Every settings widget keeps its value while it is not drawn (the panel folded during a run, the
+# heads of a recurrent model, another page) and hands it back to the browser when drawn again.
+# Without it Streamlit keeps the value on the server but the browser remounts the widget at its
+# default (d_model 1, task "Copy"), and the next touch sends those defaults back: Reset showed
+# a scrambled panel that then switched to the Copy preset.
+KEEP = "session"
 # While training, the progress line refreshes every second and the curves every 2 s. Each refresh
 # is Python work for the server and, for the browser, a redraw of the curves that changed.
 CHART_REFRESH_S = 2.0
@@ -100,14 +106,14 @@ def _settings_panel() -> S.Built:
 
     with col_task:
         st.subheader("Task")
-        st.selectbox("Task", list_tasks(), key=K + "task", on_change=_on_task_change,
+        st.selectbox("Task", list_tasks(), key=K + "task", persist_state=KEEP, on_change=_on_task_change,
                      format_func=lambda n: TASKS[n].title or n, label_visibility="collapsed")
         st.caption(task_cls.description)
         ranges = task_cls.param_ranges
         for name in task_cls.params:
             lo, hi = ranges.get(name, (0, 10_000))
             st.number_input(name.replace("_", " "), min_value=lo, max_value=hi, step=1, key=K + name,
-                            help=task_cls.param_help.get(name))
+                            persist_state=KEEP, help=task_cls.param_help.get(name))
         if task_cls.teaches:
             st.caption(f"**What it shows:** {task_cls.teaches}")
 
@@ -118,18 +124,20 @@ def _settings_panel() -> S.Built:
 
     with col_model:
         st.subheader("Model")
-        st.selectbox("Architecture", list(task_cls.archs), key=K + "arch", on_change=_on_arch_change,
-                     format_func=lambda a: ARCH_LABELS.get(a, a))
+        st.selectbox("Architecture", list(task_cls.archs), key=K + "arch", persist_state=KEEP,
+                     on_change=_on_arch_change, format_func=lambda a: ARCH_LABELS.get(a, a))
         a, b = st.columns(2)
         a.number_input("hidden size" if recurrent else "d_model (width)", *S.INT_RANGES["d_model"], step=8,
-                       key=K + "d_model", help="Size of every token's vector.")
-        b.number_input("layers", *S.INT_RANGES["n_layers"], step=1, key=K + "n_layers")
+                       key=K + "d_model", persist_state=KEEP, help="Size of every token's vector.")
+        b.number_input("layers", *S.INT_RANGES["n_layers"], step=1, key=K + "n_layers", persist_state=KEEP)
         if not recurrent:
-            a.number_input("heads", *S.INT_RANGES["n_heads"], step=1, key=K + "n_heads",
+            a.number_input("heads", *S.INT_RANGES["n_heads"], step=1, key=K + "n_heads", persist_state=KEEP,
                            help="d_model must be divisible by the number of heads.")
-            b.number_input("d_ff (feed-forward width)", *S.INT_RANGES["d_ff"], step=32, key=K + "d_ff")
-            a.selectbox("positional encoding", S.CHOICES["pos_encoding"], key=K + "pos_encoding")
-        b.number_input("dropout", *S.FLOAT_RANGES["dropout"], step=0.05, format="%.2f", key=K + "dropout")
+            b.number_input("d_ff (feed-forward width)", *S.INT_RANGES["d_ff"], step=32, key=K + "d_ff",
+                           persist_state=KEEP)
+            a.selectbox("positional encoding", S.CHOICES["pos_encoding"], key=K + "pos_encoding", persist_state=KEEP)
+        b.number_input("dropout", *S.FLOAT_RANGES["dropout"], step=0.05, format="%.2f", key=K + "dropout",
+                       persist_state=KEEP)
         if "model" in built.errors:
             st.error(built.errors["model"])
         elif built.model_cfg is not None:
@@ -141,17 +149,17 @@ def _settings_panel() -> S.Built:
         st.subheader("Training")
         a, b = st.columns(2)
         a.number_input("learning rate", *S.FLOAT_RANGES["lr"], step=0.001, format="%g", key=K + "lr",
-                       help="Peak rate after warm-up. Try 10 to see a loss blow up.")
-        b.number_input("warm-up steps", *S.INT_RANGES["warmup"], step=10, key=K + "warmup")
-        a.number_input("batch size", *S.INT_RANGES["batch_size"], step=16, key=K + "batch_size")
-        b.number_input("steps", *S.INT_RANGES["steps"], step=100, key=K + "steps")
-        a.selectbox("schedule", S.CHOICES["schedule"], key=K + "schedule")
-        b.number_input("seed", *S.INT_RANGES["seed"], step=1, key=K + "seed",
+                       persist_state=KEEP, help="Peak rate after warm-up. Try 10 to see a loss blow up.")
+        b.number_input("warm-up steps", *S.INT_RANGES["warmup"], step=10, key=K + "warmup", persist_state=KEEP)
+        a.number_input("batch size", *S.INT_RANGES["batch_size"], step=16, key=K + "batch_size", persist_state=KEEP)
+        b.number_input("steps", *S.INT_RANGES["steps"], step=100, key=K + "steps", persist_state=KEEP)
+        a.selectbox("schedule", S.CHOICES["schedule"], key=K + "schedule", persist_state=KEEP)
+        b.number_input("seed", *S.INT_RANGES["seed"], step=1, key=K + "seed", persist_state=KEEP,
                        help="Same seed, same settings: the same run.")
         devices = ["auto", *available_devices()]
         if st.session_state.get(K + "device") not in devices:
             st.session_state[K + "device"] = "auto"
-        a.selectbox("device", devices, key=K + "device")
+        a.selectbox("device", devices, key=K + "device", persist_state=KEEP)
         if "train" in built.errors:
             st.error(built.errors["train"])
 
@@ -243,8 +251,14 @@ def _on_train(built: S.Built, step_only: bool = False) -> None:
 
 def _on_pause_resume() -> None:
     run = get_lab().run
-    if run is not None:
-        run.resume() if run.status == "paused" else run.pause()
+    # A statement, not a conditional expression: a bare expression in a page is written to the
+    # page by Streamlit's "magic" (it put a "None" over the title at each press).
+    if run is None:
+        return
+    if run.status == "paused":
+        run.resume()
+    else:
+        run.pause()
 
 
 def _on_step(built: S.Built) -> None:

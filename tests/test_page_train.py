@@ -219,3 +219,85 @@ def test_uploading_a_checkpoint_makes_it_the_current_model():
     assert not at.exception and not at.error
     assert any("Loaded" in text and "reverse" in text for text in texts(at, "success"))
     assert not at.get("download_button")[0].proto.disabled
+
+
+# --------------------------------------------------------------------------- what the browser shows
+# A widget the browser mounts anew shows the value the server sent with it (set_value) or else
+# its own default; AppTest's `.value` reads the server's session state instead, which hid the
+# Reset bug (the server kept d_model 24 while the browser showed 1).
+
+
+def shown_number(at: AppTest, key: str) -> float:
+    proto = at.number_input(key=key).proto
+    return proto.value if proto.set_value else proto.default
+
+
+def shown_choice(at: AppTest, key: str) -> str:
+    proto = at.selectbox(key=key).proto
+    return proto.raw_value if proto.set_value else proto.options[proto.default]
+
+
+@pytest.mark.parametrize("reruns", [0, 1])
+def test_reset_shows_the_settings_of_the_run_it_forgot(stop_live_runs, reruns):
+    # Whether the old page lost the values depended on how many full reruns the folded panel
+    # had seen (odd or even), so both are tried, with no polling in between to keep the count.
+    at = open_page(**{**TINY, "lr": "0.002"})
+    at.number_input(key="train.d_model").set_value(24).run()
+    at.button(key="train.b.train").click().run()
+    at.button(key="train.b.stop").click().run()  # a full rerun with the settings folded
+    for _ in range(reruns):
+        at.run()
+    at.button(key="train.b.reset").click().run()
+    assert not at.exception and at.number_input, "Reset opens the settings"
+    assert shown_choice(at, "train.task") == "Reverse"
+    assert shown_choice(at, "train.arch").startswith("Transformer decoder")
+    expected = {"train.d_model": 24, "train.n_heads": 2, "train.n_layers": 1, "train.d_ff": 32,
+                "train.steps": 3000, "train.length": 4}
+    assert {key: shown_number(at, key) for key in expected} == pytest.approx(expected, abs=1e-9)
+    assert shown_number(at, "train.lr") == pytest.approx(0.002, rel=1e-9)
+    # The summary, the URL and what the next run trains agree with the widgets.
+    assert "d_model 24" in at.expander[0].label and at.query_params["d_model"] == "24"
+    at.button(key="train.b.train").click().run()
+    assert poll(at, lambda a: (step_of(a) or 0) >= 1)
+    assert at.get("progress")[0].proto.text.startswith(f"Step {step_of(at)} of 3,000")
+    at.button(key="train.b.stop").click().run()
+
+
+def test_the_empty_loss_chart_says_the_run_is_queued_then_training(stop_live_runs):
+    from transformer.live import default_limiter
+
+    limiter = default_limiter()
+    holders = [object() for _ in range(limiter.limit - limiter.active)]
+    for holder in holders:  # every training slot taken: the page's run has to wait
+        assert limiter.acquire(holder)
+    try:
+        at = open_page(**TINY)
+        at.button(key="train.b.train").click().run()
+        assert any(t.startswith("Queued") for t in texts(at, "warning"))
+        [note] = live_figures_of(at, "train.curves")["loss"]["layout"]["annotations"]
+        assert note["text"].startswith("Queued: waiting for a free training slot")
+    finally:
+        for holder in holders:
+            limiter.release(holder)
+
+    def loss_drawn(a):
+        loss = live_figures_of(a, "train.curves")["loss"]
+        return loss["data"] and not loss["layout"].get("annotations")
+
+    assert poll(at, loss_drawn), "once it trains, the loss replaces the note"
+    at.button(key="train.b.stop").click().run()
+
+
+def test_pause_and_resume_leave_the_title_alone(stop_live_runs):
+    at = open_page(**TINY)
+    at.button(key="train.b.train").click().run()
+    assert poll(at, lambda a: (step_of(a) or 0) >= 1)
+    for label in ("Pause", "Resume"):
+        assert at.button(key="train.b.pause").label == label
+        at.button(key="train.b.pause").click().run()
+        # The old callback's bare `a() if x else b()` was written to the page by Streamlit's
+        # "magic": a "None" where the title was.
+        first = next(iter(at.main.children.values()))
+        assert (first.type, first.value) == ("title", "Train a model")
+        assert not [m.value for m in at.markdown if m.value.strip("`") == "None"]
+    at.button(key="train.b.stop").click().run()
