@@ -24,6 +24,7 @@ from transformer.ui import settings as S
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import get_lab, load_checkpoint_bytes, set_run
 from transformer.ui.text import plain
+from transformer.ui.uploads import take_upload
 from transformer.ui.widgets import live_curves, progress_text, show_answers
 
 K = "train."  # prefix of this page's widget keys in st.session_state
@@ -403,11 +404,12 @@ def _save_load() -> None:
                                mime="application/octet-stream", disabled=current is None,
                                on_click="ignore", key=K + "save")
         with right:
-            upload = st.file_uploader("Load a checkpoint saved by this app", type=["pt"], key=K + "upload")
-            if upload is not None and st.session_state.get(K + "upload_id") != upload.file_id:
-                st.session_state[K + "upload_id"] = upload.file_id
+            # Read once, then forgotten by the server (the loaded model is what the pages use).
+            taken = take_upload("Load a checkpoint saved by this app", key=K + "upload", type=["pt"])
+            if taken is not None:
+                upload_name, data = taken
                 try:
-                    load_checkpoint_bytes(upload.getvalue(), upload.name)
+                    load_checkpoint_bytes(data, upload_name)
                     st.session_state[K + "upload_error"] = None
                 except ValueError as err:
                     st.session_state[K + "upload_error"] = str(err)

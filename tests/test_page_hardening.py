@@ -134,3 +134,38 @@ def test_embeddings_with_an_empty_text_on_a_character_model_says_what_to_do():
     at.text_input(key="emb.text.charlm").set_value("the the").run()  # and it recovers
     assert not at.exception
     assert not any("Type at least one character" in b for b in bodies(at, "info"))
+
+
+def _upload_probe():
+    """AppTest script: take_upload, then say how many uploaded files the server still holds."""
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    from transformer.ui.uploads import take_upload
+
+    taken = take_upload("a file", key="probe.upload")
+    if taken is not None:
+        ctx = get_script_run_ctx()
+        held = ctx.uploaded_file_mgr.file_storage.get(ctx.session_id, {})
+        st.text(f"took {taken[0]} ({len(taken[1])} bytes); the server holds {len(held)} file(s)")
+
+
+def test_an_upload_is_handed_over_once_then_dropped_and_the_widget_cleared():
+    at = AppTest.from_function(_upload_probe, default_timeout=60).run()
+    at.file_uploader(key="probe.upload").set_value(("a.pt", b"x" * 1000, "application/octet-stream")).run()
+    assert not at.exception
+    assert [t.value for t in at.text] == ["took a.pt (1000 bytes); the server holds 0 file(s)"]
+    at.run()  # the next run: a new, empty widget; nothing is handed over again
+    assert not at.text
+    assert [w.key for w in at.file_uploader] == ["probe.upload.1"]
+
+
+def test_train_page_upload_loads_the_model_and_clears_the_uploader():
+    task = get_task("reverse", length=4)
+    model = build_model(task.model_config("decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    at = open_page("train.py")
+    at.file_uploader(key="train.upload").set_value((IMAGE + ".pt", checkpoint_bytes(model, task), "x")).run()
+    assert not at.exception and not at.error
+    success = next(b for b in bodies(at, "success") if "Loaded" in b)
+    assert_shown_as_text(success, IMAGE + ".pt")
+    assert [w.key for w in at.file_uploader] == ["train.upload.1"]
