@@ -28,6 +28,16 @@ def trained():
     return trainer
 
 
+def assert_same_model(model, task, trained) -> None:
+    """The loaded weights are the saved ones, bit for bit (a copy), and give the same logits up
+    to float32 rounding: the same matmuls may take other kernels for other buffers (oneDNN and
+    MKL choose by alignment), so an exact comparison of outputs would depend on the machine."""
+    saved = trained.model.state_dict()
+    loaded = model.state_dict()
+    assert loaded.keys() == saved.keys() and all(torch.equal(loaded[k], saved[k].cpu()) for k in saved)
+    torch.testing.assert_close(logits_of(model, task), logits_of(trained.model, trained.task), rtol=1e-5, atol=1e-6)
+
+
 def logits_of(model, task):
     batch = make_batch(task, task.examples(4, seed=1), "lm")
     model.eval()
@@ -42,7 +52,7 @@ def test_round_trip_through_a_file_gives_the_same_logits(trained, tmp_path):
     assert meta["format"] == FORMAT and meta["metrics"]["step"] == 3
     assert ModelConfig.from_dict(meta["model_config"]) == trained.model.cfg
     assert not model.training
-    torch.testing.assert_close(logits_of(model, task), logits_of(trained.model, trained.task), rtol=0, atol=0)
+    assert_same_model(model, task, trained)
     assert os.listdir(tmp_path / "sub") == ["m.pt"]  # the temporary file was renamed, not left behind
 
 
@@ -50,7 +60,7 @@ def test_round_trip_through_bytes(trained):
     data = checkpoint_bytes(trained.model, trained.task, extra={"note": "hello", "numbers": [1, 2.5]})
     model, task, meta = load_checkpoint(data)
     assert meta["note"] == "hello" and meta["numbers"] == [1, 2.5]
-    torch.testing.assert_close(logits_of(model, task), logits_of(trained.model, trained.task), rtol=0, atol=0)
+    assert_same_model(model, task, trained)
     model, _, _ = load_checkpoint(io.BytesIO(data))  # a file object, as an upload widget gives
     assert model.cfg == trained.model.cfg
 
