@@ -169,3 +169,18 @@ def test_train_page_upload_loads_the_model_and_clears_the_uploader():
     success = next(b for b in bodies(at, "success") if "Loaded" in b)
     assert_shown_as_text(success, IMAGE + ".pt")
     assert [w.key for w in at.file_uploader] == ["train.upload.1"]
+
+
+def test_the_upload_limit_is_a_checkpoint_of_the_largest_model_the_budget_allows():
+    import tomllib
+
+    from transformer.budget import DEFAULT_CAP_BYTES, check_budget, parameter_estimate
+    from transformer.config import ModelConfig
+    from transformer.ui.uploads import checkpoint_upload_mb
+
+    config = tomllib.loads((PAGES.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == checkpoint_upload_mb(DEFAULT_CAP_BYTES)
+    # A model near the top of the default budget: its weights (4 bytes each) fit the limit.
+    big = ModelConfig(vocab_size=64, max_len=16, d_model=2048, n_heads=16, n_layers=8, d_ff=8192)
+    check_budget(big, limit=DEFAULT_CAP_BYTES)
+    assert 4 * parameter_estimate(big) < checkpoint_upload_mb(DEFAULT_CAP_BYTES) * 2**20

@@ -7,12 +7,33 @@ read once (the model built from it is what the pages use), so `take_upload` hand
 once, removes the file from Streamlit's upload storage (as Streamlit's own `st.chat_input` and
 `st.audio_input` do once they have read theirs) and clears the widget by giving it a new key, so
 the same bytes are never sent or kept again.
+
+How big a file may be follows the one memory budget (`transformer.budget`): a checkpoint holds
+4 bytes per parameter, and the largest model the budget lets this server train or load has
+`memory_limit_bytes() / WEIGHT_COPIES` bytes of weights. `checkpoint_upload_mb` is that plus room
+for the config, vocabulary and a character model's text. `server.maxUploadSize` in
+.streamlit/config.toml is the same figure for the budget's default cap (8 GB: 1,655 MB), the
+bound Streamlit's upload route enforces; the uploader tells the person this server's own figure.
 """
 from __future__ import annotations
+
+import math
 
 import streamlit as st
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+from ..budget import WEIGHT_COPIES, memory_limit_bytes
+
+MB = 2**20
+ROOM_MB = 16  # a checkpoint's config, vocabulary, metrics and a character model's training text
+
+
+def checkpoint_upload_mb(limit_bytes: int | None = None) -> int:
+    """MB a checkpoint of the largest model the memory budget allows can take (default: this
+    server's budget, `memory_limit_bytes()`)."""
+    limit = memory_limit_bytes() if limit_bytes is None else limit_bytes
+    return math.ceil(limit / WEIGHT_COPIES / MB) + ROOM_MB
 
 
 def _forget(file_id: str) -> None:
@@ -32,6 +53,7 @@ def take_upload(label: str, key: str, **kwargs) -> tuple[str, bytes] | None:
     (`st.rerun()`), so the emptied widget is what the person sees.
     """
     taken = st.session_state.get(key + "#taken", 0)
+    kwargs.setdefault("max_upload_size", min(checkpoint_upload_mb(), st.get_option("server.maxUploadSize")))
     upload = st.file_uploader(label, key=key if taken == 0 else f"{key}.{taken}", **kwargs)
     if upload is None:
         return None
