@@ -124,11 +124,12 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
 
 
 def _waiting_note(status: str) -> str:
-    """What the empty loss chart says while a run has no data yet (not "Press Train": it was)."""
+    """What the empty loss chart says while a run has no data yet (not "Press Train": it was).
+    Short: it is one line across a half-width chart."""
     if status == "queued":
-        return "Queued: waiting for a free training slot. The loss appears here once it starts."
+        return "Queued: waiting for a free training slot."
     if status == "training":
-        return "Training has started: the first evaluation appears here in a moment."
+        return "Training started: the first evaluation comes in a moment."
     if status == "paused":
         return "Paused before the first step: press Step or Resume."
     return "The run ended before its first evaluation."
