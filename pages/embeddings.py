@@ -27,7 +27,7 @@ from transformer.projection import (
     vector_arithmetic,
 )
 from transformer.tasks import Example, get_task, make_batch
-from transformer.ui.text import plain
+from transformer.ui.text import code, plain
 from transformer.ui.widgets import ensure_model_widget, start_preset_run
 
 MAX_FRAMES = 30  # frames sent to the browser; the first and last are always kept
@@ -243,7 +243,7 @@ else:
     # Tokens may come from a person (a character model's text): plain text, not code spans,
     # which a backtick in a token would end.
     st.markdown(f"**{plain(b)} − {plain(a)} + {plain(c)}** is nearest to: " + ", ".join(
-        f"“{plain(t)}” ({s:.2f}, {groups[tokens.index(t)]})" for t, s in answers))
+        f"{code(t)} ({s:.2f}, {groups[tokens.index(t)]})" for t, s in answers))
 
 st.header("5 · The space of words")
 if task.name == "sentiment":

@@ -27,7 +27,7 @@ from transformer.tasks import TASKS, get_task, make_batch
 from transformer.training import TrainConfig, initial_model
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode
-from transformer.ui.text import plain
+from transformer.ui.text import code, plain
 from transformer.ui.widgets import kept
 
 K = "rnn."
@@ -493,8 +493,8 @@ def _alignment(race: RaceRun) -> None:
         answers[name] = predict(race.model_copy(name), task, [src])[0]
     expected = task.solve(src)
     for name, pred in answers.items():
-        verdict = "right" if pred == expected else f"wrong (expected `{task.format_tgt(expected)}`)"
-        st.markdown(f"**{name}** writes `{task.format_tgt(pred) or '(nothing)'}` — {verdict}")
+        verdict = "right" if pred == expected else f"wrong (expected {code(task.format_tgt(expected))})"
+        st.markdown(f"**{name}** writes {code(task.format_tgt(pred) or '(nothing)')} — {verdict}")
     vocab = task.vocab
     weights = cross_attention_map(race.model_copy(ATTN_NAME), vocab.encode(src),
                                   [vocab.bos_id] + vocab.encode(answers[ATTN_NAME]))  # (T, S)

@@ -184,3 +184,30 @@ def test_the_upload_limit_is_a_checkpoint_of_the_largest_model_the_budget_allows
     big = ModelConfig(vocab_size=64, max_len=16, d_model=2048, n_heads=16, n_layers=8, d_ff=8192)
     check_budget(big, limit=DEFAULT_CAP_BYTES)
     assert 4 * parameter_estimate(big) < checkpoint_upload_mb(DEFAULT_CAP_BYTES) * 2**20
+
+
+def test_code_fences_a_value_with_more_backticks_than_it_holds():
+    from transformer.ui.text import code
+
+    assert code("abc") == "`abc`"
+    assert code("a``b") == "```a``b```"
+    assert code("`x`") == "`` `x` ``"  # padded: CommonMark strips one space each side
+    assert code("[a](https://e.org)") == "`[a](https://e.org)`"  # a code span makes no link
+
+
+def test_attention_page_shows_a_pasted_markdown_link_as_text():
+    text = "Links look like [Sign in](https://example.org/login) and `code`. " * 5
+    task = get_task("charlm", text=text, length=16)
+    model = build_model(task.model_config("decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    at = open_page("attention.py", checkpoint=checkpoint_bytes(model, task))
+    assert not at.exception
+    at.selectbox(key="att.example").set_value(at.selectbox(key="att.example").options[-1]).run()
+    at.text_input(key="att.text").set_value("[Sign in](https://example.org/login)").run()  # 36 > 16
+    assert not at.exception
+    warning = next(b for b in bodies(at, "warning") if "fits" in b)
+    assert_no_link(warning)
+    truncate = next(b for b in at.button if b.key == "att.truncate")
+    assert_shown_as_text(truncate.label, "[Sign in](https:")
+    at.text_input(key="att.text").set_value("[Sign in](").run()  # fits: the model answers it
+    assert not at.exception
+    assert any(b.startswith("Model's answer") for b in bodies(at, "markdown"))

@@ -9,6 +9,7 @@ message. Every such string goes through `plain` before it reaches Streamlit:
 
     st.warning(plain(note))                                  # a sentence that quotes a link's value
     st.markdown(f"Loaded **{plain(label)}**: ...")           # a value inside the app's own Markdown
+    st.markdown(f"Model's answer: {code(answer)}")           # a value shown as inline code
 
 `plain` backslash-escapes every ASCII punctuation character (CommonMark lets any of them be
 escaped, and then shows it literally: no emphasis, link, image, code, heading, list, table, HTML,
@@ -17,6 +18,8 @@ without any punctuation of Markdown's own (`https://...`, `www.`, `name@host`) w
 word joiner, shows control and text-direction characters by their code (a right-to-left override
 could otherwise reverse the rest of the app's sentence), and shortens very long text in the middle,
 so that a 200 KB link value neither floods the page nor hides the end of the sentence about it.
+Inside a code span Markdown reads nothing but the backticks that end it, so `code` fences a value
+with more backticks than it holds in a row.
 """
 from __future__ import annotations
 
@@ -61,3 +64,19 @@ def plain(text, limit: int | None = MAX_CHARS) -> str:
     text = "".join(_visible(ch) for ch in text)
     text = _AUTOLINK.sub(_WORD_JOINER, text)
     return _PUNCTUATION.sub(r"\\\1", text)
+
+
+def code(text, limit: int | None = MAX_CHARS) -> str:
+    """Markdown inline code that shows exactly `text` (shortened to `limit` characters).
+
+    CommonMark ends a code span at the first run of as many backticks as opened it, so the
+    fence is one backtick longer than the longest run inside; a space pads a value that starts or
+    ends with a backtick or a space (the parser strips one from each side).
+    """
+    text = str(text)
+    if limit is not None:
+        text = shorten(text, limit)
+    text = "".join(_visible(ch) for ch in text)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text[:1] in ("`", " ") or text[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
