@@ -240,8 +240,7 @@ if len({a, b, c}) < 3:
     st.info("Pick three different tokens.")
 else:
     answers = vector_arithmetic(E, tokens, a, b, c, k=5, exclude=others)
-    # Tokens may come from a person (a character model's text): plain text, not code spans,
-    # which a backtick in a token would end.
+    # Tokens may come from a person (a character model's text): shown as text (transformer.ui.text).
     st.markdown(f"**{plain(b)} − {plain(a)} + {plain(c)}** is nearest to: " + ", ".join(
         f"{code(t)} ({s:.2f}, {groups[tokens.index(t)]})" for t, s in answers))
 
