@@ -211,3 +211,14 @@ def test_attention_page_shows_a_pasted_markdown_link_as_text():
     at.text_input(key="att.text").set_value("[Sign in](").run()  # fits: the model answers it
     assert not at.exception
     assert any(b.startswith("Model's answer") for b in bodies(at, "markdown"))
+
+
+def test_a_typed_word_in_a_plotly_label_is_text():
+    import numpy as np
+
+    from transformer.figures.positional import same_word_figure
+
+    word = '<a href="https://example.org">x</a>'
+    fig = same_word_figure(np.zeros(4), np.ones(4), np.ones(4), 1, 2, word=word)
+    labels = " ".join(fig.data[0].y)
+    assert "<a" not in labels and "&lt;a href" in labels  # Plotly shows entities as text

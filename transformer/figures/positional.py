@@ -13,6 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from transformer.figures.attention import escape
 from transformer.figures.theme import DIVERGING, FONT_SIZE, LIGHT_GREY, PALETTE
 
 LINE_COLOURS = PALETTE[:8]
@@ -104,6 +105,7 @@ def same_word_figure(word_vec, pe_a, pe_b, pos_a: int, pos_b: int, word: str = "
     """
     word_vec, pe_a, pe_b = (np.asarray(v, dtype=float) for v in (word_vec, pe_a, pe_b))
     rows = np.stack([word_vec, word_vec + pe_a, word_vec + pe_b, pe_a - pe_b])
+    word = escape(word)  # typed by a person: Plotly would read '<a href=...>' in a label as a link
     labels = [f"'{word}' alone (both places)", f"'{word}' + PE({pos_a})", f"'{word}' + PE({pos_b})",
               f"difference PE({pos_a}) - PE({pos_b})"]
     m = _symmetric_range(rows)
