@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from lessons import WIDGET_SPECS, load_all
 from transformer.ui.lesson import Place, link_params, parse_link
 from transformer.ui.lesson_widgets import WIDGETS
+from transformer.ui.text import plain
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "lessons.py")
 LESSONS = load_all()
@@ -136,7 +137,7 @@ def test_bad_link_values_get_one_sentence_each_and_the_page_still_opens():
     at = open_page(lesson="no_such_lesson", step="x", seed="-4")
     assert not at.exception
     warnings = [w.value for w in at.warning]
-    assert len(warnings) == 3 and "no_such_lesson" in warnings[0]
+    assert len(warnings) == 3 and plain("no_such_lesson") in warnings[0]  # shown as text, escaped
     assert at.header[0].value.startswith("Lesson 1:")
 
 
