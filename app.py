@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from transformer.ui import warm_up
-from transformer.ui.sidebar import render_sidebar
+from transformer.ui.sidebar import mirror_presenter, presenter_from_link, render_sidebar
 
 ROOT = Path(__file__).resolve().parent
 
@@ -48,9 +48,14 @@ def navigation_pages() -> dict[str, list]:
     return sections
 
 
+# Presenter mode (a projector) folds the sidebar away; its chevron brings it back.
+presenter = presenter_from_link()
 st.set_page_config(page_title="Transformer Lab", page_icon="🔬", layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="collapsed" if presenter else "expanded")
 page = st.navigation(navigation_pages())
 render_sidebar(follow_run=page.url_path != "train")  # the Train page shows the run's progress itself
-page.run()
+try:
+    page.run()
+finally:
+    mirror_presenter()  # also when the page stops early (st.stop) or reruns
 warm_up()  # the home page draws without PyTorch; load it now, before a person opens another page

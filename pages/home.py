@@ -25,7 +25,7 @@ DOORS = [
 ]
 
 doors = [door for door in DOORS if (ROOT / door[0]).is_file()]
-for column, (path, label, icon, text) in zip(st.columns(max(1, len(doors)), gap="large"), doors):
+for column, (path, label, icon, text) in zip(st.columns(max(1, len(doors)), gap="small"), doors):
     with column.container(border=True):
         st.page_link(path, label=f"**{label}**", icon=icon)
         st.caption(text)

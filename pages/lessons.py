@@ -23,6 +23,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(_ROOT) / "pages":
 from lessons import LESSONS_DIR, LessonError, load_all  # noqa: E402
 from transformer.ui import lesson as L  # noqa: E402
 from transformer.ui.session import presenter_mode  # noqa: E402
+from transformer.ui.sidebar import without_presenter  # noqa: E402
 from transformer.ui.text import plain  # noqa: E402
 
 PLACE_KEY = "lessons.place"
@@ -72,7 +73,7 @@ def _on_seed(key: str) -> None:
 
 # --------------------------------------------------------------------------- where are we?
 
-query = st.query_params.to_dict()
+query = without_presenter(st.query_params.to_dict())  # app.py keeps `presenter` itself
 if set(query) & {"lesson", "step", "seed"} and query != st.session_state.get(LINK_KEY):
     # A link was opened (or the URL edited): it wins over the session's place.
     place, notes = L.parse_link(query, LESSONS, _place())
@@ -166,5 +167,5 @@ if step + 1 == len(lesson.steps):
 # The URL always says where we are, so copying it shares this exact step.
 link = L.link_params(lesson, step, place.seed)
 st.session_state[LINK_KEY] = link
-if st.query_params.to_dict() != link:
-    st.query_params.from_dict(link)
+if without_presenter(st.query_params.to_dict()) != link:
+    st.query_params.from_dict(link)  # app.py puts `presenter` back after the page

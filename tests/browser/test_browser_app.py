@@ -134,6 +134,7 @@ def test_presenter_mode_survives_a_page_switch(page, open_app, streamlit_server)
     open_app(page, "")
     page.get_by_text("Presenter mode").click()
     page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '21px'", timeout=10_000)
+    page.get_by_test_id("stExpandSidebarButton").click()  # presenter mode folds the sidebar away
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Train a model").click()
     wait_for_app(page)
     page.locator('[data-testid="stMain"]').get_by_role("button", name="Train", exact=True).wait_for(timeout=15_000)

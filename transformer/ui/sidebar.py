@@ -4,6 +4,10 @@
 a fragment that refreshes itself once a second while the run is active, so it stays current on
 every page without rerunning the page; when the run ends the fragment reruns the app once, which
 turns the refresh off again.
+
+Presenter mode is for a projector at 1280x720: the text grows, the sidebar starts collapsed (its
+chevron, top left, brings it back, with the switch at its top and its own text at normal size),
+and the mode lives in the URL (`?presenter=1`), so a teacher's link opens the projector view.
 """
 from __future__ import annotations
 
@@ -20,9 +24,23 @@ PRESENTER_CSS = """
 /* Presenter mode: everything about a third larger, for a projector at the back of a room. */
 html { font-size: 21px; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
-[data-testid="stMainBlockContainer"] { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
+[data-testid="stMainBlockContainer"] { max-width: 100%; padding: 4rem 2rem 2rem 2rem; }
+/* The sidebar holds the teacher's controls, not what the class reads: back to normal size
+   (21px * 0.76 = 16px), so page names ("Positional encoding") fit and the switch stays on screen. */
+[data-testid="stSidebarContent"] { zoom: 0.76; }
+[data-testid="stSidebarNav"] span { white-space: normal; }
+/* Button labels and page links wrap instead of ending in "…" (Prev/Next, the home page's doors). */
+[data-testid="stMain"] button p, [data-testid="stPageLink"] p { white-space: normal; overflow-wrap: anywhere;
+                                                                line-height: 1.35; }
+[data-testid="stMain"] button div:has(> [data-testid="stMarkdownContainer"]) { overflow: visible; }
 </style>
 """
+
+# The URL parameter that turns presenter mode on (1) or off (0), and the session key that
+# remembers what this app last wrote there (so its own mirror is not read as a new link).
+PRESENTER_PARAM = "presenter"
+_WRITTEN = "_presenter_in_url"
+_ON = ("1", "true", "yes", "on")
 
 
 def device_label() -> str:
@@ -105,6 +123,41 @@ def _status_block(follow_run: bool = True) -> None:
         st.rerun()
 
 
+def presenter_from_link() -> bool:
+    """Presenter mode, after applying a link's `?presenter=1` (or 0); call before the sidebar.
+
+    A value equal to the one this app wrote itself is not a new link: the switch, turned off,
+    would otherwise be turned on again by the URL it had not yet cleared. The URL is brought in
+    line at once, so that a page that stops early (st.stop) still leaves it right.
+    """
+    raw = st.query_params.get(PRESENTER_PARAM)
+    if raw is not None and raw != st.session_state.get(_WRITTEN):
+        st.session_state["presenter_mode"] = raw.strip().lower() in _ON
+    mirror_presenter()
+    return presenter_mode()
+
+
+def mirror_presenter() -> None:
+    """`presenter=1` in the URL while presenter mode is on, nothing otherwise.
+
+    Called before and after the page: Streamlit clears the query parameters when its navigation
+    switches pages, and a page that mirrors its own settings in the URL (`from_dict`) drops it.
+    """
+    if presenter_mode():
+        if st.query_params.get(PRESENTER_PARAM) != "1":
+            st.query_params[PRESENTER_PARAM] = "1"
+        st.session_state[_WRITTEN] = "1"
+    else:
+        if PRESENTER_PARAM in st.query_params:
+            del st.query_params[PRESENTER_PARAM]
+        st.session_state.pop(_WRITTEN, None)
+
+
+def without_presenter(query: dict) -> dict:
+    """A page's own query parameters: `query` without the app-wide `presenter`."""
+    return {name: value for name, value in query.items() if name != PRESENTER_PARAM}
+
+
 def render_sidebar(follow_run: bool = True) -> None:
     """Draw the shared sidebar (call once from app.py, before `page.run()`).
 
@@ -115,9 +168,11 @@ def render_sidebar(follow_run: bool = True) -> None:
     active = run_is_active() and follow_run
     st.session_state["_sidebar_ticking"] = active
     with st.sidebar:
+        # First, under the page list: the switch must stay on screen at 720 px, under any status.
+        st.toggle("Presenter mode", key="presenter_mode",
+                  help="Larger text for a projector, the sidebar folded away; figures on the pages grow "
+                       "too. A link with ?presenter=1 opens it.")
         st.markdown(f"**Device:** {device_label()}")
         st.fragment(_status_block, run_every=1.0 if active else None)(follow_run)
-        st.toggle("Presenter mode", key="presenter_mode",
-                  help="Larger text for a projector; figures on the pages grow too.")
     if presenter_mode():
         st.html(PRESENTER_CSS)
