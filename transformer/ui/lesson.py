@@ -154,7 +154,11 @@ def render_predict(lesson, index: int) -> bool:
                   disabled=guess is None, on_click=_commit_prediction, args=(lesson.id, index, key))
         st.caption("The live figure appears once you have committed to a prediction.")
         return False
-    st.radio(q.prompt, q.options, index=q.options.index(committed), key=f"{key}.locked", disabled=True)
+    # Plain text, not a disabled radio: the locked answer is what the class discusses now, so it
+    # must be the clearest thing on the screen, not greyed out among the options not taken.
+    with st.container(border=True, key=f"{key}.locked"):
+        st.markdown(q.prompt)
+        st.markdown(f"> Locked in: **{committed}**")
     _feedback(q, committed)
     st.button("Predict again", key=f"{key}.again", on_click=_forget_prediction, args=(lesson.id, index))
     return True

@@ -21,15 +21,21 @@ class WidgetContext:
     seed: int = 0
     presenter: bool = False
     key: str = "lesson"
+    # Presenter mode's one "Controls" expander of this widget: a widget that draws its knobs in
+    # two places (an input, then a layer and head) still gets one expander, not two alike.
+    _expander: Any = field(default=None, init=False, repr=False, compare=False)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
 
     @contextmanager
     def controls(self):
-        """Where a widget puts its knobs: hidden behind an expander in presenter mode."""
+        """Where a widget puts its knobs: hidden behind an expander in presenter mode (one per
+        widget: later calls add to the expander the first call made, where it stands)."""
         if self.presenter:
-            with st.expander("Controls", expanded=False):
+            if self._expander is None:
+                self._expander = st.expander("Controls", expanded=False)
+            with self._expander:
                 yield
         else:
             with st.container():
