@@ -20,7 +20,7 @@ from typing import Sequence
 import streamlit as st
 
 from ..config import ARCH_LABELS
-from ..figures import for_projector
+from ..figures.presenter import for_projector_grid
 from ..figures.training import (accuracy_figure, accuracy_series, columns, grad_norm_figure, grad_norm_series,
                                 loss_figure, loss_series, lr_figure, lr_series, set_empty_note,
                                 update_figure)
@@ -28,8 +28,8 @@ from ..live import ACTIVE, LiveRun
 from ..tasks import get_task
 from ..training import lr_curve, preset_configs
 from .session import CurrentModel, current_model, get_lab, presenter_mode, set_run
-
 from .text import plain
+
 
 # --------------------------------------------------------------------------- small formatters
 
@@ -116,7 +116,8 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
         if name in figs:
             update_figure(figs[name], series[name])
         else:
-            figs[name] = for_projector(build()) if big else build()
+            # Presenter mode: larger text, same height, so progress and all four fit at 1280x720.
+            figs[name] = for_projector_grid(build()) if big else build()
     if waiting:
         set_empty_note(figs["loss"], waiting)
     st.session_state[state_key] = (key, figs)
