@@ -29,7 +29,8 @@ def steps_of(snaps, weighted=None):
 
 def test_sizes_count_weights_and_maps():
     snap = fake_snapshot(0, weight_kb=100, map_kb=4)
-    assert snap.nbytes == 104 * KB
+    assert snap.nbytes == 104 * KB and snap.weight_bytes == 100 * KB
+    assert history_bytes([snap, snap]) == 108 * KB  # the newest weights are the model, not history
     light = snap.without_weights()
     assert light.nbytes == 4 * KB and not light.has_weights and snap.has_weights
     assert light.attention is snap.attention  # the maps are shared, not copied
@@ -38,7 +39,7 @@ def test_sizes_count_weights_and_maps():
 
 
 def test_over_budget_the_middle_lets_its_weights_go_first_evenly():
-    snaps = [fake_snapshot(10 * i) for i in range(40)]           # 40 x 104 KB = 4160 KB
+    snaps = [fake_snapshot(10 * i) for i in range(40)]           # 40 x 104 KB - 100 KB = 4060 KB
     kept = bound_history(snaps, 1000 * KB)
     assert history_bytes(kept) <= 1000 * KB
     assert steps_of(kept) == steps_of(snaps)                    # every map and table is kept
@@ -59,9 +60,11 @@ def test_maps_alone_over_budget_drop_whole_snapshots_but_keep_the_ends():
     assert 3 <= len(kept) < 50
 
 
-def test_the_newest_weights_stay_even_when_they_alone_exceed_the_budget():
+def test_the_newest_weights_stay_and_the_maps_too_when_those_weights_exceed_the_budget():
     kept = bound_history([fake_snapshot(i, weight_kb=500) for i in range(5)], 100 * KB)
-    assert [s.step for s in kept] == [0, 4] and kept[-1].has_weights and not kept[0].has_weights
+    assert [s.step for s in kept] == [0, 1, 2, 3, 4]
+    assert steps_of(kept, weighted=True) == [4]
+    assert bound_history([fake_snapshot(i, weight_kb=500) for i in range(2)], 1 * KB)[-1].has_weights
 
 
 class FakeRun:
@@ -77,10 +80,10 @@ class FakeRun:
 
 def test_runs_share_the_total_budget():
     budget = HistoryBudget(run_bytes=2000 * KB, total_bytes=3000 * KB)
-    first = FakeRun(15)                                          # 1560 KB: under its own budget
+    first = FakeRun(16)                                          # 16 x 104 - 100 KB: under its own budget
     budget.filed(first)
-    assert history_bytes(first.snaps) == 1560 * KB
-    second = FakeRun(15)                                         # two runs: 1500 KB each at most
+    assert history_bytes(first.snaps) == 1564 * KB
+    second = FakeRun(16)                                         # two runs: 1500 KB each at most
     budget.filed(second)
     assert history_bytes(first.snaps) <= 1500 * KB and history_bytes(second.snaps) <= 1500 * KB
     assert budget.held_bytes() <= 3000 * KB

@@ -13,8 +13,9 @@ tables), choosing each time the one whose neighbours with weights are closest in
 so the steps one can scrub back to stay spread over the run; the first snapshot's weights go
 last. Only if the maps and tables alone are over the budget does it drop whole snapshots from the
 middle, in the same order. The first and the newest snapshot are always kept, and the newest
-keeps its weights, even when these alone exceed the budget (the model size budget of
-`transformer.budget` bounds them).
+keeps its weights: they are the run's model itself, not its history, so the budget counts
+everything else (`history_bytes`), and a run holds at most its budget plus one copy of its
+weights (which the model size budget of `transformer.budget` bounds).
 
 Budgets, in MB (2**20 bytes), like the run limit: `$TLAB_SNAPSHOT_MB` per run (default
 `RUN_MB`), `$TLAB_SNAPSHOT_TOTAL_MB` for all runs of the process (default `TOTAL_MB`), shared
@@ -54,7 +55,11 @@ def total_budget_bytes() -> int:
 
 
 def history_bytes(snapshots) -> int:
-    return sum(s.nbytes for s in snapshots)
+    """Bytes the budget counts: every snapshot's maps and tables, and the weights of all but the
+    newest (the run's model, kept whatever the budget)."""
+    if not snapshots:
+        return 0
+    return sum(s.nbytes for s in snapshots) - snapshots[-1].weight_bytes
 
 
 def _most_crowded(steps: list[int], candidates: list[int], order: list[int]) -> int:
@@ -80,9 +85,8 @@ def bound_history(snapshots: list, max_bytes: int) -> list:
 
     def let_weights_go(i):
         nonlocal total
-        lighter = snaps[i].without_weights()
-        total -= snaps[i].nbytes - lighter.nbytes
-        snaps[i] = lighter
+        total -= snaps[i].weight_bytes
+        snaps[i] = snaps[i].without_weights()
 
     # 1. weights of the middle snapshots, the most crowded first; the first and newest keep theirs
     weighted = [i for i, s in enumerate(snaps) if s.has_weights]

@@ -68,12 +68,15 @@ class Snapshot:
         return replace(self, state_dict=None)
 
     @cached_property
+    def weight_bytes(self) -> int:
+        """Bytes of its weights (0 once let go)."""
+        return sum(t.nelement() * t.element_size() for t in (self.state_dict or {}).values())
+
+    @cached_property
     def nbytes(self) -> int:
         """Bytes of its arrays and weights (the strings of answers and tokens are small beside them)."""
         arrays = [*self.attention.values(), *self.activations.values(), self.embeddings, self.pos_table]
-        weights = (self.state_dict or {}).values()
-        return (sum(a.nbytes for a in arrays if a is not None)
-                + sum(t.nelement() * t.element_size() for t in weights))
+        return sum(a.nbytes for a in arrays if a is not None) + self.weight_bytes
 
 
 def _frozen(t: torch.Tensor) -> np.ndarray:
