@@ -86,7 +86,7 @@ def test_walk_every_step_answering_wrong_then_right(lesson):
             check_clean(at)
             ok, bad = feedback(at)
             assert any("Not quite" in e and q.explanation in e for e in bad)
-            assert any(m.value == f"> Locked in: **{wrong_option(q)}**" for m in at.markdown)  # as text
+            assert any(m.value == f":material/lock: Locked in: **{wrong_option(q)}**" for m in at.markdown)  # as text
             revealed = len(at.get("plotly_chart")) > charts_before or any(
                 b.label.startswith(("Train the ", "Start the race", "Measure")) for b in at.button)
             assert revealed, f"{lesson.id} step {i + 1}: nothing revealed"

@@ -102,7 +102,7 @@ def test_a_locked_prediction_is_plain_text_not_a_disabled_radio():
     at.button(key=f"{key}.reveal").click().run()
     assert not at.exception
     assert not [r for r in at.radio if r.disabled], "the locked answer must not be a greyed-out radio"
-    assert any(m.value == "> Locked in: **cat**" for m in at.markdown)
+    assert any(m.value == ":material/lock: Locked in: **cat**" for m in at.markdown)
 
 
 def test_the_train_curves_for_the_projector_keep_their_height_and_grow_their_text():

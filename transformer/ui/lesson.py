@@ -158,7 +158,7 @@ def render_predict(lesson, index: int) -> bool:
     # must be the clearest thing on the screen, not greyed out among the options not taken.
     with st.container(border=True, key=f"{key}.locked"):
         st.markdown(q.prompt)
-        st.markdown(f"> Locked in: **{committed}**")
+        st.markdown(f":material/lock: Locked in: **{committed}**")  # not a quote: Streamlit greys those
     _feedback(q, committed)
     st.button("Predict again", key=f"{key}.again", on_click=_forget_prediction, args=(lesson.id, index))
     return True
