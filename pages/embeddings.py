@@ -26,7 +26,7 @@ from transformer.projection import (
     token_groups,
     vector_arithmetic,
 )
-from transformer.tasks import Example, get_task, make_batch
+from transformer.tasks import MAX_INPUT_CHARS, Example, get_task, make_batch
 from transformer.ui.text import code, plain
 from transformer.ui.widgets import ensure_model_widget, start_preset_run
 
@@ -163,7 +163,7 @@ st.markdown(
 )
 default_text = CONTEXT_DEFAULTS.get(task.name) or task.format_src(task.examples(1, seed=1)[0].src)
 text = st.text_input("an input for the model (repeat a token to see it split)", value=default_text,
-                     key=f"emb.text.{task.name}")
+                     key=f"emb.text.{task.name}", max_chars=MAX_INPUT_CHARS)
 layers = []
 try:
     src = task.parse(text)

@@ -23,7 +23,7 @@ from transformer.figures.compare import (accuracy_by_length_figure, gradient_dis
 from transformer.live import ACTIVE
 from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHORT_NAMES, RaceEntry, RaceRun,
                               check_budget, default_test_lengths, plan_race, race_task)
-from transformer.tasks import TASKS, get_task, make_batch
+from transformer.tasks import MAX_INPUT_CHARS, TASKS, get_task, make_batch
 from transformer.training import TrainConfig, initial_model
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode
@@ -482,7 +482,7 @@ def _start_dates(steps: int) -> None:
 
 def _alignment(race: RaceRun) -> None:
     task = race.entries[ATTN_NAME].task
-    text = st.text_input("A date to translate", "22 Nov 2026", key=K + "date")
+    text = st.text_input("A date to translate", "22 Nov 2026", key=K + "date", max_chars=MAX_INPUT_CHARS)
     try:
         src = task.parse(text)
     except ValueError as err:

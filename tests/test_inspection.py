@@ -14,7 +14,7 @@ from transformer.inspection import (
     query_walkthrough,
     run_attention,
 )
-from transformer.tasks import get_task
+from transformer.tasks import MAX_INPUT_CHARS, TASKS, get_task
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,50 @@ def test_too_long_for_the_models_context(reverse):
     with pytest.raises(InputTooLong, match="context holds 12") as err:
         parse_input(reverse, "abcdef", max_len=12)
     assert err.value.fits == "abcd"
-    assert parse_input(reverse, "abcd", max_len=12) == list("abcd")
+    # (shorter than the task's 6 letters: accepted only when the trained lengths are not enforced)
+    assert parse_input(reverse, "abcd", max_len=12, trained_lengths=False) == list("abcd")
+
+
+def test_shorter_than_every_training_example_is_refused_with_the_lengths(reverse):
+    """The reverse preset trains on exactly its length: "abc" used to answer "(nothing)"."""
+    with pytest.raises(ValueError, match="trained only on inputs of exactly 6 letters and this one has 3") as err:
+        parse_input(reverse, "abc")
+    assert not isinstance(err.value, InputTooLong)
+    ranged = get_task("reverse", length=6, min_length=3)
+    assert parse_input(ranged, "abc") == list("abc")
+    with pytest.raises(ValueError, match="3 to 6 letters"):
+        parse_input(ranged, "ab")
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_a_megabyte_is_refused_before_any_parsing(name):
+    """Every task, through parse_input and task.parse: one sentence naming the limit."""
+    task = get_task(name)
+    huge = "a" * 1_000_000
+    for parse in (lambda t: parse_input(task, t, 64), task.parse):
+        with pytest.raises(ValueError, match=f"at most {MAX_INPUT_CHARS:,}") as err:
+            parse(huge)
+        assert not isinstance(err.value, InputTooLong)
+        assert str(err.value).count(". ") == 0  # one sentence
+
+
+@pytest.mark.parametrize("name, filler", [("reverse", "a"), ("sentiment", "good movie "), ("dates", "22 Nov 2026 "),
+                                          ("charlm", "the cat sat "), ("addition", "1")])
+def test_the_start_that_fits_is_found_within_a_fixed_number_of_parses(name, filler, monkeypatch):
+    """At the limit, the search for a start that fits parses a bounded number of short prefixes,
+    not every prefix of the whole text (which made a long paste quadratic)."""
+    task = get_task(name)
+    text = (filler * MAX_INPUT_CHARS)[:MAX_INPUT_CHARS]
+    calls = []
+    parse = type(task).parse
+    monkeypatch.setattr(type(task), "parse", lambda self, t: (calls.append(len(t)), parse(self, t))[1])
+    try:
+        parse_input(task, text, 64)
+    except InputTooLong as err:
+        assert text.startswith(err.fits)
+    except ValueError:
+        pass
+    assert len(calls) <= 300 and max(calls[1:], default=0) <= 300
 
 
 # --------------------------------------------------------------------------- run_attention

@@ -1,7 +1,9 @@
 """Run a trained model on one input and look inside it.
 
 * `parse_input` turns what a person typed into source tokens, or one clear sentence: empty,
-  unknown characters (named), or too long (with the start that fits, to offer truncation).
+  unknown characters (named), longer than any input (`MAX_INPUT_CHARS`, refused before any
+  parsing), a length the model never saw, or too long (with the start that fits, to offer
+  truncation).
 * `run_attention` answers the input greedily, then runs the model once on the input and its own
   answer with everything captured, and names the tokens on each attention map's axes.
 * `query_walkthrough` recomputes one query's attention from the captured q, k, v and mask, step
@@ -21,7 +23,7 @@ import torch
 from .capture import ablate_heads, capture
 from .decoding import predict
 from .snapshot import grade_answers
-from .tasks import Example, make_batch
+from .tasks import MAX_INPUT_CHARS, Example, check_input_text, make_batch
 
 
 def _as_numpy(x) -> np.ndarray:
@@ -43,14 +45,19 @@ class InputTooLong(ValueError):
         self.fits = fits
 
 
-def parse_input(task, text: str, max_len: int | None = None) -> list[str]:
+def parse_input(task, text: str, max_len: int | None = None, *, trained_lengths: bool = True) -> list[str]:
     """User text -> source tokens for `task`, or ValueError with one sentence.
 
-    Empty text and unknown characters get the task's own sentence (which names them). When
-    the text is only too long, for the task or for a model context of `max_len` positions,
-    the error is an `InputTooLong` that carries the longest start that fits.
+    A text longer than `MAX_INPUT_CHARS` is refused before anything parses it, and the search
+    for a start that fits tries a fixed number of short prefixes (`_longest_parsable_start`),
+    so a pasted megabyte costs microseconds. Empty text and unknown characters get the task's
+    own sentence (which names them). When the text is only too long, for the task or for a
+    model context of `max_len` positions, the error is an `InputTooLong` that carries the
+    longest start that fits. With `trained_lengths`, an input outside the lengths the task's
+    examples have (`task.lengths`, e.g. exactly 8 letters) is refused too: a model never shown
+    a shorter input answers it with noise or nothing.
     """
-    text = (text or "").strip()
+    text = check_input_text(text).strip()
     if not text:
         raise ValueError("The input is empty: type something or pick an example.")
     try:
@@ -70,11 +77,48 @@ def parse_input(task, text: str, max_len: int | None = None) -> list[str]:
         fits = task.format_src(src[:keep])
         raise InputTooLong(f"The input needs {need} positions but this model's context holds {max_len}: "
                            f"truncate to the first {keep} tokens (“{fits}”)?", fits)
+    if trained_lengths:
+        check_trained_length(task, src)
     return src
 
 
+def trained_length_text(task) -> str | None:
+    """"exactly 8 letters" / "6 to 12 letters": the input lengths the task's examples have, or
+    None for a task without a length range (`task.lengths`)."""
+    lengths = getattr(task, "lengths", None)
+    if lengths is None:
+        return None
+    lo, hi = lengths
+    unit = "letters" if all(s.isalpha() for s in task.vocab.symbols) else "symbols"
+    return f"exactly {lo} {unit}" if lo == hi else f"{lo} to {hi} {unit}"
+
+
+def check_trained_length(task, src: list) -> None:
+    """ValueError (one sentence) when `src` is shorter or longer than every training example."""
+    lengths = getattr(task, "lengths", None)
+    if lengths is not None and not lengths[0] <= len(src) <= lengths[1]:
+        what = trained_length_text(task)
+        raise ValueError(f"This model was trained only on inputs of {what} and this one has {len(src)}, which "
+                         f"it cannot answer sensibly: type {what.removeprefix('exactly ')}.")
+
+
+def _start_budget(task) -> int:
+    """How many characters a start that parses can have: at most `max_src_len` tokens of the
+    vocabulary's longest symbol, with as many spaces again between them (a constant per task)."""
+    longest = max((len(s) for s in task.vocab.symbols), default=1)
+    return min(MAX_INPUT_CHARS, 2 * task.max_src_len * longest + 16)
+
+
 def _longest_parsable_start(task, text: str) -> str | None:
-    for end in range(len(text) - 1, 0, -1):
+    """The longest start of `text` that `task.parse` accepts, ending at a whole word or symbol.
+
+    Only starts within `_start_budget(task)` characters can parse, so only those are tried:
+    at most that many parses of at most that many characters, whatever the length of `text`
+    (trying every prefix of the whole text made a long paste quadratic: 80,000 characters held
+    the server for minutes).
+    """
+    budget = _start_budget(task)
+    for end in range(min(len(text) - 1, budget), 0, -1):
         start = text[:end].rstrip()
         if not start or start != text[:end]:
             continue

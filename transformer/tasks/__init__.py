@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .algorithmic import Addition, Copy, Induction, Recall, Reverse, Sort
-from .base import Example, Preset, Task
+from .base import MAX_INPUT_CHARS, Example, Preset, Task, check_input_text
 from .batching import IGNORE_INDEX, make_batch
 from .charlm import CharLM
 from .dates import Dates
@@ -49,6 +49,6 @@ def task_from_dict(data: dict) -> Task:
 
 
 __all__ = [
-    "TASKS", "IGNORE_INDEX", "SPECIALS", "Example", "Preset", "Task", "Vocab",
+    "TASKS", "IGNORE_INDEX", "MAX_INPUT_CHARS", "SPECIALS", "Example", "Preset", "Task", "Vocab", "check_input_text",
     "get_task", "list_tasks", "make_batch", "task_from_dict",
 ]

@@ -59,6 +59,23 @@ BASE_MODEL = {
 BASE_TRAIN = dict(steps=1000, batch_size=64, lr=3e-3, warmup=50, schedule="cosine", eval_every=50)
 
 
+# The most characters any input may have, checked before anything parses it. The longest real
+# input is a character model's prompt (its window: at most 256 characters); without a bound, a
+# pasted megabyte went through parsers and prefix searches that took minutes of the server.
+MAX_INPUT_CHARS = 1_000
+
+
+def check_input_text(text) -> str:
+    """`text` if it is a str of at most `MAX_INPUT_CHARS` characters, else ValueError (one
+    sentence). Costs one len(), whatever the size, so it can come before every parse."""
+    if not isinstance(text, str):
+        raise ValueError(f"Type the input as text (got {type(text).__name__}).")
+    if len(text) > MAX_INPUT_CHARS:
+        raise ValueError(f"The input has {len(text):,} characters and an input may have at most "
+                         f"{MAX_INPUT_CHARS:,}: type or paste a shorter one.")
+    return text
+
+
 def arch_family(arch: str) -> str:
     return "recurrent" if arch in RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS else "transformer"
 
@@ -90,17 +107,16 @@ class Task:
     tuning: ClassVar[dict[str, dict]] = {}
 
     def __init_subclass__(cls, **kwargs):
-        """Every task's `parse` refuses what is not text with the contract's ValueError, so
-        each implementation may assume a str (None or 5 used to end in TypeError)."""
+        """Every task's `parse` refuses what is not text, or text longer than `MAX_INPUT_CHARS`,
+        with the contract's ValueError (`check_input_text`), so each implementation may assume a
+        short str (None or 5 used to end in TypeError, a pasted megabyte in a long parse)."""
         super().__init_subclass__(**kwargs)
         parse = cls.__dict__.get("parse")
         if parse is not None and not getattr(parse, "_checks_text", False):
 
             @functools.wraps(parse)
             def checked(self, text, *args, **kw):
-                if not isinstance(text, str):
-                    raise ValueError(f"Type the input as text (got {type(text).__name__}).")
-                return parse(self, text, *args, **kw)
+                return parse(self, check_input_text(text), *args, **kw)
 
             checked._checks_text = True
             cls.parse = checked
@@ -268,4 +284,5 @@ def char_tokens(text: str, vocab: Vocab, keep_spaces: bool = False) -> list[str]
     return tokens
 
 
-__all__ = ["Task", "Example", "Preset", "KINDS", "BASE_MODEL", "BASE_TRAIN", "arch_family", "char_tokens"]
+__all__ = ["Task", "Example", "Preset", "KINDS", "BASE_MODEL", "BASE_TRAIN", "MAX_INPUT_CHARS", "arch_family",
+           "char_tokens", "check_input_text"]
