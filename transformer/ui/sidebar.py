@@ -29,9 +29,10 @@ html { font-size: 21px; }
    (21px * 0.76 = 16px), so page names ("Positional encoding") fit and the switch stays on screen. */
 [data-testid="stSidebarContent"] { zoom: 0.76; }
 [data-testid="stSidebarNav"] span { white-space: normal; }
-/* Button labels and page links wrap instead of ending in "…" (Prev/Next, the home page's doors). */
-[data-testid="stMain"] button p, [data-testid="stPageLink"] p { white-space: normal; overflow-wrap: anywhere;
-                                                                line-height: 1.35; }
+/* Labels of buttons, page links and checkboxes wrap instead of ending in "…" (Prev/Next, the
+   home page's doors, "leave out special tokens"). */
+[data-testid="stMain"] button p, [data-testid="stMain"] label p, [data-testid="stPageLink"] p {
+    white-space: normal; overflow-wrap: anywhere; line-height: 1.35; }
 [data-testid="stMain"] button div:has(> [data-testid="stMarkdownContainer"]) { overflow: visible; }
 </style>
 """
