@@ -388,9 +388,9 @@ class LiveRun(BackgroundJob):
             elif kind == "snapshot":
                 with self._lock:
                     self._snapshots.append(payload)
-                default_budget().filed(self)  # and in bytes, per run and for the whole server
                     if len(self._snapshots) > self.max_snapshots:
                         self._snapshots = _thin(self._snapshots)
+                default_budget().filed(self)  # and in bytes, per run and for the whole server
             elif kind == "status":
                 with self._cond:
                     if self._status in ACTIVE:
@@ -401,13 +401,13 @@ class LiveRun(BackgroundJob):
                     kind, step = error
                     self.error = TrainingDiverged(message, step) if kind == "diverged" else RuntimeError(message)
                 self._set_status(status, message)
+                return
+
     def _bound_history(self, max_bytes: int) -> int:
         """Fit the snapshot history into `max_bytes` (see `transformer.history`); its bytes now."""
         with self._lock:
             self._snapshots = bound_history(self._snapshots, max_bytes)
             return history_bytes(self._snapshots)
-
-                return
 
     def _fail(self, err: BaseException, message: str) -> None:
         self.error = err
