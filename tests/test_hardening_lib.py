@@ -314,3 +314,35 @@ def test_a_crafted_checkpoint_gets_its_sentence_from_the_cli_at_once(payload, tm
     proc = subprocess.run([sys.executable, "-m", "transformer", "generate", "--checkpoint", str(path), "--input", "abcd"],
                           cwd=REPO, capture_output=True, text=True, timeout=120, env=ENV)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "cannot be loaded here" in proc.stderr
+
+
+# --------------------------------------------------------------------------- found by the fuzz suite
+
+
+@pytest.mark.parametrize("temperature", [5e-324, 1e-308, 1e-45])
+def test_a_tiny_temperature_samples_the_most_likely_token(temperature):
+    from transformer.decoding import sample_next
+
+    logits = torch.tensor([[0.5, 3.0, -1.0, 2.9]])
+    assert sample_next(logits, temperature, generator=torch.Generator().manual_seed(0)).tolist() == [1]
+
+
+@pytest.mark.parametrize("seed", [str(10**30), "-1"])
+def test_a_generate_seed_out_of_range_gets_a_sentence(payload, tmp_path, capsys, seed):
+    path = tmp_path / "rev.pt"
+    path.write_bytes(_bytes(payload))
+    assert main(["generate", "--checkpoint", str(path), "--input", "abcd", "--temperature", "1", f"--seed={seed}"]) == 2
+    assert "--seed must be a whole number from 0" in capsys.readouterr().err
+
+
+def test_a_huge_whole_number_is_a_number_not_an_overflow():
+    with pytest.raises(ValueError, match="dropout must be"):
+        ModelConfig(dropout=10**400).validate()
+
+
+
+def test_a_huge_head_count_is_answered_at_once():
+    """The divisibility sentence searched every head count up to n_heads: 10**12 never ended."""
+    with pytest.raises(ValueError) as info:
+        ModelConfig(d_model=64, n_heads=10**12).validate()
+    assert one_sentence(str(info.value))

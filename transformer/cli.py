@@ -322,6 +322,10 @@ def cmd_generate(args) -> int:
         raise ValueError(f"--temperature must be 0 (greedy) or more (got {args.temperature}).")
     if args.top_k is not None and args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1 (got {args.top_k}).")
+    from .training import MAX_SEED
+
+    if not 0 <= args.seed <= MAX_SEED:
+        raise ValueError(f"--seed must be a whole number from 0 to {MAX_SEED:,} (got {args.seed}).")
     n_new = DEFAULT_NEW_TOKENS if args.max_new_tokens is None else args.max_new_tokens
     if not 1 <= n_new <= MAX_NEW_TOKENS:
         raise ValueError(f"--max-new-tokens must be a whole number from 1 to {MAX_NEW_TOKENS:,} (got {n_new}).")

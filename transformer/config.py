@@ -80,8 +80,14 @@ class ModelConfig:
         if not self.is_recurrent:
             for name in ("n_heads", "d_ff"):
                 _whole(name, getattr(self, name))
+        # Next, with every size a positive whole number: what it would cost to build and train.
+        # Before the checks below, which take time that grows with the sizes.
+        from .budget import check_budget
+
+        check_budget(self)
+        if not self.is_recurrent:
             if self.d_model % self.n_heads:
-                lower = max(h for h in range(1, self.n_heads + 1) if self.d_model % h == 0)
+                lower = max(h for h in range(1, min(self.n_heads, self.d_model) + 1) if self.d_model % h == 0)
                 raise ValueError(
                     f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}): "
                     f"use {lower} heads or a d_model that is a multiple of {self.n_heads}."
@@ -108,10 +114,6 @@ class ModelConfig:
             raise ValueError(f"dropout must be at least 0 and below 1 (got {self.dropout!r}).")
         if not (_integer(self.pad_id) and 0 <= self.pad_id < self.vocab_size):
             raise ValueError(f"pad_id ({self.pad_id!r}) must be a token id below vocab_size ({self.vocab_size}).")
-        # Last, on a configuration that is otherwise sound: what it would cost to build and train.
-        from .budget import check_budget
-
-        check_budget(self)
         return self
 
     def to_dict(self) -> dict:
@@ -136,7 +138,9 @@ def _integer(value) -> bool:
 
 def _real(value) -> bool:
     """A finite real number, not a bool."""
-    return isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return False
+    return isinstance(value, Integral) or math.isfinite(value)  # a huge int has no float, and is finite
 
 
 def _whole(name: str, value) -> None:

@@ -18,7 +18,10 @@ def sample_next(logits: torch.Tensor, temperature: float = 0.0, top_k: int | Non
     """
     if temperature <= 0:
         return logits.argmax(dim=-1)
-    logits = logits / temperature
+    # Shifted so the largest logit is 0 first: a tiny temperature then sends the others to
+    # -inf (greedy in the limit) instead of every logit to ±inf and the softmax to NaN; and no
+    # smaller than float32 can hold (5e-324 is 0 there, and 0 / 0 is NaN).
+    logits = (logits - logits.max(dim=-1, keepdim=True).values) / max(temperature, 1e-30)
     if top_k is not None and 0 < top_k < logits.size(-1):
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]  # (B, 1)
         logits = logits.masked_fill(logits < kth, float("-inf"))
