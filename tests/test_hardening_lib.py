@@ -345,3 +345,17 @@ def test_a_huge_head_count_is_answered_at_once():
     with pytest.raises(ValueError) as info:
         ModelConfig(d_model=64, n_heads=10**12).validate()
     assert one_sentence(str(info.value))
+
+
+@pytest.mark.parametrize("arch", ["decoder", "encoder-decoder", "encoder", "rnn", "gru", "lstm", "lstm-seq2seq",
+                                  "lstm-seq2seq-attn"])
+def test_a_valid_checkpoint_of_every_architecture_passes_the_checks_before_building(arch):
+    """The weight checks (count, embedding shape, finiteness) must not refuse a real file."""
+    from transformer.checkpoint import checkpoint_bytes
+
+    name = next(n for n, cls in TASKS.items() if arch in cls.archs)
+    task = get_task(name)
+    cfg = ModelConfig(arch=arch, d_model=16, n_heads=2, n_layers=2, d_ff=24, pos_encoding="learned")
+    model = Trainer(task, cfg, TrainConfig(steps=1, batch_size=4, eval_size=4, device="cpu")).model
+    loaded, loaded_task, _ = load_checkpoint(checkpoint_bytes(model, task))
+    assert loaded_task.name == name and loaded.cfg == model.cfg
