@@ -14,8 +14,9 @@ import of torch), and refused above a limit with one sentence that names the kno
     eval      one evaluation chunk (up to 512 examples) without gradients, and the
               validation set's token ids
 
-The estimate is rough (within a factor of about 2 of what PyTorch really takes) but it grows
-the way the real cost grows, which is what a budget needs. `parameter_estimate` is exact: the
+The estimate is rough (measured against the peak memory growth of real CPU runs: from 0.8x,
+for wide decoders at large batches, to 3x, where the attention it counts is never stored) but
+it grows the way the real cost grows, which is what a budget needs. `parameter_estimate` is exact: the
 tests compare it with the built models, and checkpoint loading compares it with a file's weights.
 
 The limit is `$TLAB_MAX_MEMORY_GB` when set (gigabytes per run, like `$TLAB_MAX_RUNS` for the
