@@ -23,7 +23,7 @@ from transformer.interpret import (
     head_scores_over_time,
     induction_demo_configs,
 )
-from transformer.live import ACTIVE, LiveRun
+from transformer.runs.live import ACTIVE, LiveRun
 from transformer.snapshot import as_question, model_from_snapshot
 from transformer.ui.session import get_lab, set_run
 from transformer.ui.widgets import ensure_model_widget, show_answers

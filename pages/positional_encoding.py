@@ -15,7 +15,9 @@ import streamlit as st
 
 from transformer.config import ARCH_LABELS
 from transformer.figures import positional as figs
-from transformer.live import ACTIVE, LiveRun, max_concurrent_runs
+from transformer.runs.job import ACTIVE
+from transformer.runs.limiter import max_concurrent_runs
+from transformer.runs.live import LiveRun
 from transformer.positional import sinusoidal_encoding
 from transformer.projection import (
     cosine_similarity_matrix,

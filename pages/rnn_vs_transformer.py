@@ -20,7 +20,7 @@ from transformer.figures import for_projector
 from transformer.figures.attention import attention_heatmap
 from transformer.figures.compare import (accuracy_by_length_figure, gradient_distance_figure, hidden_state_heatmap,
                                          race_curves, step_time_figure)
-from transformer.live import ACTIVE
+from transformer.runs.job import ACTIVE
 from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHORT_NAMES, RaceEntry, RaceRun,
                               check_budget, default_test_lengths, plan_race, race_task)
 from transformer.tasks import MAX_INPUT_CHARS, TASKS, get_task, make_batch

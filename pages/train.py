@@ -3,7 +3,7 @@
 The settings (filled from the task's preset, mirrored in the URL) sit at the top; below them a
 fragment that refreshes itself once a second while the run is active shows the buttons,
 progress, the loss / accuracy / learning-rate / gradient-norm curves and the model's current
-answers. The run trains in a background process (`transformer.live.LiveRun`); this page only
+answers. The run trains in a background process (`transformer.runs.live.LiveRun`); this page only
 reads what it publishes.
 """
 from __future__ import annotations
@@ -16,7 +16,9 @@ from transformer.config import ARCH_LABELS, RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, 
 from transformer.decoding import predict
 from transformer.devices import available_devices
 from transformer.figures.training import lr_figure
-from transformer.live import ACTIVE, LiveRun, max_concurrent_runs
+from transformer.runs.job import ACTIVE
+from transformer.runs.limiter import max_concurrent_runs
+from transformer.runs.live import LiveRun
 from transformer.snapshot import grade_answers
 from transformer.tasks import TASKS, list_tasks
 from transformer.training import lr_curve

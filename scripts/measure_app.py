@@ -10,7 +10,7 @@
    second visit of each page;
 3. training speed with the Train page open and refreshing once a second, against the same run
    from the command line (`python -m transformer train ... --json`) and in the same server
-   while the browser shows another page, alternated `--repeats` times. Both use the thread count a live run gets (`transformer.live.threads_per_run()`).
+   while the browser shows another page, alternated `--repeats` times. Both use the thread count a live run gets (`transformer.runs.limiter.threads_per_run()`).
    Compared by the trainer's own clock for the whole run (training, evaluation and, for the
    live run, its snapshots; process start-up excluded), which both report, and by wall-clock
    time (the command line's includes starting Python and importing torch; the page's includes
@@ -299,7 +299,7 @@ def main() -> None:
                              "(a student's laptop); the server still serves and refreshes the page")
     args = parser.parse_args()
 
-    from transformer.live import threads_per_run
+    from transformer.runs.limiter import threads_per_run
 
     threads = threads_per_run()
     log = Path(tempfile.mkdtemp(prefix="tlab-measure-")) / "server.log"

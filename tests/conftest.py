@@ -109,7 +109,7 @@ def stop_live_runs():
     yield
     import gc
 
-    from transformer.live import LiveRun
+    from transformer.runs.live import LiveRun
 
     stuck = []
     for obj in gc.get_objects():

@@ -159,7 +159,8 @@ def test_counting_parameters_builds_nothing(monkeypatch, no_building):
 def test_a_live_run_is_checked_in_the_click_handler_without_building_the_model(monkeypatch, no_building):
     """The Train button's handler creates the LiveRun: it must refuse a run over the budget at
     once and otherwise build nothing (it built the model and kept a copy: 4.6 s, 1 GB)."""
-    from transformer.live import LiveRun, RunLimiter
+    from transformer.runs.limiter import RunLimiter
+    from transformer.runs.live import LiveRun
 
     task = get_task("reverse", length=4)
     monkeypatch.setenv(budget.ENV_VAR, "0.01")
@@ -176,7 +177,8 @@ def test_a_live_run_is_checked_in_the_click_handler_without_building_the_model(m
 def test_a_live_runs_model_before_its_first_snapshot_is_the_trainers_initial_model():
     import torch
 
-    from transformer.live import LiveRun, RunLimiter
+    from transformer.runs.limiter import RunLimiter
+    from transformer.runs.live import LiveRun
 
     task = get_task("reverse", length=4)
     cfg, train = ModelConfig(arch="decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32), TrainConfig(device="cpu", seed=7)

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from transformer.config import ModelConfig
-from transformer.live import LiveRun, RunLimiter, _thin, max_concurrent_runs, threads_per_run
+from transformer.runs.limiter import RunLimiter, max_concurrent_runs, threads_per_run
+from transformer.runs.live import LiveRun, _thin
 from transformer.tasks import get_task, make_batch
 from transformer.training import TrainConfig
 

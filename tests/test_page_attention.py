@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from transformer import build_model
 from transformer.checkpoint import checkpoint_bytes
 from transformer.interpret import induction_demo_configs
-from transformer.live import LiveRun
+from transformer.runs.live import LiveRun
 from transformer.tasks import get_task
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "attention.py")

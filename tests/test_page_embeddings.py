@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
 from transformer.checkpoint import checkpoint_bytes
-from transformer.live import LiveRun
+from transformer.runs.live import LiveRun
 from transformer.tasks import get_task
 from transformer.training import TrainConfig
 

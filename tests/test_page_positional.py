@@ -165,7 +165,7 @@ def test_experiment_trains_four_schemes_and_plots_them(stop_live_runs):
     at.slider(key="pe.steps").set_value(100)
     at.button(key="pe.run").click().run()
     assert not at.exception
-    from transformer.live import LiveRun
+    from transformer.runs.live import LiveRun
 
     runs = [o for o in gc.get_objects() if type(o) is LiveRun and o.train_cfg.steps == 100]
     assert sorted(r.model_cfg.pos_encoding for r in runs) == ["learned", "none", "rope", "sinusoidal"]

@@ -265,7 +265,7 @@ def test_reset_shows_the_settings_of_the_run_it_forgot(stop_live_runs, reruns):
 
 
 def test_the_empty_loss_chart_says_the_run_is_queued_then_training(stop_live_runs):
-    from transformer.live import default_limiter
+    from transformer.runs.limiter import default_limiter
 
     limiter = default_limiter()
     holders = [object() for _ in range(limiter.limit - limiter.active)]

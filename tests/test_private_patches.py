@@ -40,11 +40,11 @@ def test_the_route_patch_leaves_the_flag_cleared():
 
 
 def test_python_still_fixes_up_main_through_the_functions_the_fork_server_replaces():
-    """transformer._training_process replaces these so a training child skips its parent's
+    """transformer.runs.fork_server replaces these so a training child skips its parent's
     `__main__` (in the app: the Streamlit page being drawn)."""
     source = inspect.getsource(spawn.prepare)
     assert "_fixup_main_from_name(" in source and "_fixup_main_from_path(" in source
-    import transformer._training_process as tp
+    import transformer.runs.fork_server as tp
 
     assert spawn._fixup_main_from_name is tp._skip_main
     assert spawn._fixup_main_from_path is tp._skip_main

@@ -4,7 +4,7 @@ import time
 import pytest
 
 from transformer.config import ModelConfig
-from transformer.live import RunLimiter
+from transformer.runs.limiter import RunLimiter
 from transformer.race import RaceEntry, RaceRun
 from transformer.tasks import get_task
 from transformer.training import TrainConfig, TrainingDiverged

@@ -11,7 +11,8 @@ Read it like a book, small parts first:
     capture.py     named activations (attention maps, q/k/v, hidden states)
     decoding.py    greedy, temperature and top-k generation
     tasks/         the teaching tasks and their vocabularies
-    training.py    the training loop; snapshot.py, live.py: training in the background
+    training.py    the training loop; snapshot.py: what a run publishes
+    runs/          training in the background: limiter, job control, LiveRun, worker
     checkpoint.py, devices.py, cli.py, bench.py
 
 The core uses only torch, numpy and the standard library; `transformer.figures` (Plotly) and

@@ -14,7 +14,7 @@ so far, so at any moment all models have had about the same seconds of their own
 ("train_s" = the sum of their own step times), as if each ran alone on its own machine. Every
 model sees the same data stream (same seed), the same optimizer settings and the same budget.
 
-Control mirrors `transformer.live.LiveRun` (start, pause, resume, step_once, stop, join, status,
+Control mirrors `transformer.runs.live.LiveRun` (start, pause, resume, step_once, stop, join, status,
 message, queue_position, progress) and the race takes one slot of the same process-wide limiter.
 """
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Optional, Sequence
 from .build import count_parameters, parameter_count
 from .compare import accuracy_by_length, task_at_length
 from .devices import resolve_device
-from .live import BackgroundJob, RunLimiter
+from .runs.job import BackgroundJob
+from .runs.limiter import RunLimiter
 from .training import TrainConfig, Trainer, TrainingDiverged
 
 # What one race may ask of the machine. A class server has a few cores shared by many

@@ -33,7 +33,7 @@ class Snapshot:
                  token_correct (one bool per predicted token, to mark the wrong ones)
     state_dict:  CPU tensors, to rebuild the model as it was at this step; None once an old
                  snapshot has let them go to keep the history within its memory budget
-                 (`transformer.history`): its maps and tables stay
+                 (`transformer.runs.history`): its maps and tables stay
     seconds:     how long taking this snapshot took
     activations: other recorded activations by name, e.g. a recurrent model's "rnn.hidden"
                  [B, T, hidden] on the probe batch

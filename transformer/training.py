@@ -7,7 +7,7 @@
 The loop is written out so it can be read top to bottom (as in minGPT's trainer): sample a batch
 from the task's seeded generator, forward, check the loss is finite, backward, clip, check the
 gradient norm is finite, step. Callbacks are any objects with optional `on_step(trainer, row)`
-and `on_eval(trainer, row)` methods; `transformer.live` and the CLI are both callbacks on top.
+and `on_eval(trainer, row)` methods; `transformer.runs` and the CLI are both callbacks on top.
 `on_step` comes once the step is complete, after its evaluation when one is due.
 """
 from __future__ import annotations

@@ -8,7 +8,7 @@
     settings.py  the Train page's settings: presets, shareable links, validation (no Streamlit)
 
 Training (in a process of its own, or a race in a thread) never calls Streamlit; pages read
-what it publishes (see transformer.live).
+what it publishes (see transformer.runs).
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
             def load() -> None:
                 for name in modules:
                     importlib.import_module(name)
-                from ..live import prepare_training_processes
+                from ..runs.fork_server import prepare_training_processes
 
                 prepare_training_processes()  # the fork server that starts each run's process
 

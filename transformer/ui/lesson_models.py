@@ -23,7 +23,8 @@ import torch
 
 from ..capture import capture
 from ..config import ARCH_LABELS
-from ..live import ACTIVE, LiveRun
+from ..runs.job import ACTIVE
+from ..runs.live import LiveRun
 from ..tasks import get_task, make_batch
 from ..tasks.base import Example
 from ..training import forward_batch, preset_configs

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ..live import ACTIVE
+from ..runs.job import ACTIVE
 from .lesson_models import lesson_runs
 from .text import plain
 

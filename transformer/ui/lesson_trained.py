@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from ..live import ACTIVE
+from ..runs.job import ACTIVE
 from .lesson_context import WidgetContext
 from .lesson_models import attention_on, lesson_model, lesson_run
 from .text import plain

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import streamlit as st
 
 if TYPE_CHECKING:
-    from ..live import LiveRun
+    from ..runs.live import LiveRun
 
 # PyTorch loads on first use, not at import: the home page and the sidebar of a session with
 # no run need none of it (see `transformer.ui.warm_up`).
@@ -169,7 +169,7 @@ def run_is_active(run: LiveRun | None = None) -> bool:
     run = run if run is not None else get_run()
     if run is None:
         return False
-    from ..live import ACTIVE  # loaded already: a run exists
+    from ..runs.job import ACTIVE  # loaded already: a run exists
 
     return run.status in ACTIVE
 

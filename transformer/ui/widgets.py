@@ -24,7 +24,8 @@ from ..figures.presenter import for_projector_grid
 from ..figures.training import (accuracy_figure, accuracy_series, columns, grad_norm_figure, grad_norm_series,
                                 loss_figure, loss_series, lr_figure, lr_series, set_empty_note,
                                 update_figure)
-from ..live import ACTIVE, LiveRun
+from ..runs.job import ACTIVE
+from ..runs.live import LiveRun
 from ..tasks import get_task
 from ..training import lr_curve, preset_configs
 from .session import CurrentModel, current_model, get_lab, presenter_mode, set_run
