@@ -29,7 +29,7 @@ from transformer.projection import (
 from transformer.tasks import get_task
 from transformer.training import TrainConfig
 from transformer.ui.live_figures import live_figures
-from transformer.ui.session import current_model
+from transformer.ui.session import current_model, session_runs
 from transformer.ui.text import plain
 from transformer.ui.widgets import kept
 
@@ -55,31 +55,29 @@ SECONDS_PER_STEP = 0.06  # per run, one thread each, measured on a busy shared 2
 # --------------------------------------------------------------------------- experiment runs
 
 
-def _stop_all(runs: dict) -> None:
-    for run in runs.values():
-        run.stop(timeout=5.0)
+# The experiment's slots in the session's run registry: "pe:<scheme>".
+PE = "pe:"
 
 
-@st.cache_resource(scope="session", on_release=_stop_all, show_spinner=False)
 def _experiment_runs() -> dict:
-    """scheme -> LiveRun of this session's experiment; stopped when the session ends."""
-    return {}
+    """scheme -> LiveRun of this session's experiment (stopped when the session ends)."""
+    return {slot.removeprefix(PE): run for slot, run in session_runs().slots(PE).items()}
 
 
 def start_experiment(name: str, steps: int) -> dict:
     """Stop any previous experiment and start one run per scheme (queued beyond the run limit)."""
-    runs = _experiment_runs()
-    _stop_all(runs)
-    runs.clear()
     spec = EXPERIMENTS[name]
     task = get_task(spec["task"], **EXPERIMENT_TASK)
+    runs = {}
     for scheme in SCHEMES:
         cfg = task.model_config(spec["arch"], pos_encoding=scheme, **EXPERIMENT_MODEL)
         train = TrainConfig(steps=steps, batch_size=64, lr=3e-3, warmup=min(30, steps // 5),
                             eval_every=25, eval_size=128, seed=0)
         runs[scheme] = LiveRun(task, cfg, train, snapshot_every=max(25, steps // 4))
-    for run in runs.values():
-        run.start()
+    registry = session_runs()
+    registry.clear(PE)
+    for scheme, run in runs.items():
+        registry.put(PE + scheme, run.start(), f"PE experiment {scheme}")
     st.session_state["pe.experiment_name"] = name
     return runs
 

@@ -26,7 +26,7 @@ from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHO
 from transformer.tasks import MAX_INPUT_CHARS, TASKS, get_task, make_batch
 from transformer.training import TrainConfig, initial_model
 from transformer.ui.live_figures import live_figures
-from transformer.ui.session import presenter_mode
+from transformer.ui.session import presenter_mode, session_runs
 from transformer.ui.text import code, plain
 from transformer.ui.widgets import kept
 
@@ -41,39 +41,9 @@ LINK_NUMBERS = {"length": (1, 64), "steps": (10, 5000), "seed": (0, 2**31 - 1), 
                 "n_heads": (1, 16), "t_layers": (1, 12), "d_ff": (8, 4096), "rnn_layers": (1, 4)}
 # Every setting, kept across page switches: the choices and the numbers above.
 SAVED = [K + name for name in ("preset", "task", "models", "pos", *LINK_NUMBERS)]
-
-
-# --------------------------------------------------------------------------- this session's races
-
-class SessionRaces:
-    """The page's background races ("main" and "dates"); all stopped when the session ends."""
-
-    def __init__(self):
-        self.races: dict[str, RaceRun] = {}
-        self.ids: dict[str, int] = {}
-
-    def get(self, slot: str) -> RaceRun | None:
-        return self.races.get(slot)
-
-    def put(self, slot: str, race: RaceRun) -> None:
-        """Replace the race in `slot`: the old one is stopped (its thread joined) first."""
-        old = self.races.get(slot)
-        if old is not None:
-            old.stop()
-        self.races[slot] = race
-        self.ids[slot] = self.ids.get(slot, 0) + 1
-
-    def stop_all(self) -> None:
-        for race in list(self.races.values()):
-            race.stop()
-
-    def any_active(self) -> bool:
-        return any(r.status in ACTIVE for r in self.races.values())
-
-
-@st.cache_resource(scope="session", on_release=lambda races: races.stop_all(), show_spinner=False)
-def session_races() -> SessionRaces:
-    return SessionRaces()
+# This page's slots in the session's run registry: the race, and the dates race of its last tab.
+RACES = "race:"
+MAIN, DATES = RACES + "main", RACES + "dates"
 
 
 # --------------------------------------------------------------------------- settings
@@ -204,7 +174,7 @@ def _start(entries, train) -> None:
         st.session_state[K + "error"] = str(err)
         return
     st.session_state.pop(K + "error", None)
-    session_races().put("main", race)
+    session_runs().put(MAIN, race, f"Race {entries[0].task.name}")
     race.start()
 
 
@@ -223,9 +193,9 @@ def _buttons(race: RaceRun | None, entries, train) -> None:
         else:
             race.pause()
         st.rerun(scope="fragment")
-    if b3.button("Stop", disabled=not session_races().any_active(), key=K + "stop", width="stretch",
+    if b3.button("Stop", disabled=not session_runs().active(RACES), key=K + "stop", width="stretch",
                  help="Stops every model of every race on this page; what they learned is kept."):
-        session_races().stop_all()
+        session_runs().stop(RACES)
         st.rerun()
 
 
@@ -238,12 +208,12 @@ def _curves(slot: str, evals: dict, xs=("step", "train_s"), title: str | None = 
         figs = {x: race_curves(evals, x=x, title=title) for x in xs}
         return {x: for_projector(fig) for x, fig in figs.items()} if big else figs
 
-    version = (session_races().ids.get(slot), tuple(len(rows) for rows in evals.values()), big)
+    version = (session_runs().run_id(slot), tuple(len(rows) for rows in evals.values()), big)
     return kept(K + "curves." + slot, version, build)
 
 
 def _race_view(entries, train) -> None:
-    race = session_races().get("main")
+    race = session_runs().get(MAIN)
     if race is not None and race.status not in ACTIVE and st.session_state.get(K + "ticking"):
         st.session_state[K + "ticking"] = False  # it just ended: one full rerun stops the refresh
         st.rerun()
@@ -269,7 +239,7 @@ def _race_view(entries, train) -> None:
         "status": p["status"] + (f": {states[name]}" if states[name] else ""),
     } for name, p in progress.items()], hide_index=True, key=K + "progress")
     # Per step and per second of compute, redrawn in place at each evaluation (the reader's zoom stays).
-    live_figures(_curves("main", evals), key=K + "race-curves", columns=1)
+    live_figures(_curves(MAIN, evals), key=K + "race-curves", columns=1)
     lengths = race.length_results
     if lengths:
         task = race.entries[race.names[0]].task
@@ -299,10 +269,10 @@ def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
     untrained models: the architecture alone already shows much of the story. Cached until the
     race publishes new weights, so reruns of the page cost nothing.
     """
-    race = session_races().get("main")
+    race = session_runs().get(MAIN)
     if race is not None:
         evals = race.evals
-        plan = ("race", session_races().ids["main"])
+        plan = ("race", session_runs().run_id(MAIN))
         key = (*plan, tuple(len(rows) for rows in evals.values()))
     elif entries:
         # Copy and reverse share vocabulary, lengths and preset: the task tells their plans apart.
@@ -330,7 +300,7 @@ def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
 def _refresh_note(caption: str, button_key: str) -> None:
     """The caption, and while the race runs a button that redraws with the newest weights
     (any button press reruns the page, and `_analysis_models` then sees new weights)."""
-    race = session_races().get("main")
+    race = session_runs().get(MAIN)
     if race is not None and race.status in ACTIVE:
         left, right = st.columns([4, 1], vertical_alignment="center")
         left.caption(caption + " The race goes on.")
@@ -421,7 +391,7 @@ def _parallel_tab(entries) -> None:
     st.markdown("A recurrent layer must finish token *t* before it can start token *t + 1*: its sequential steps "
                 "grow with the length. Attention handles all positions in one matrix product, but compares every "
                 "pair of tokens, so its score matrices grow with the **square** of the length.")
-    busy = session_races().any_active()
+    busy = bool(session_runs().active(RACES))
     go = st.button("Measure on this machine (about 20 s)", disabled=busy or not entries, key=K + "measure",
                    help="Times a full training step (forward, backward, AdamW) at several lengths.")
     if busy:
@@ -476,7 +446,7 @@ def _start_dates(steps: int) -> None:
         st.session_state[K + "dates_error"] = str(err)
         return
     st.session_state.pop(K + "dates_error", None)
-    session_races().put("dates", race)
+    session_runs().put(DATES, race, "Race dates (LSTMs)")
     race.start()
 
 
@@ -509,7 +479,7 @@ def _alignment(race: RaceRun) -> None:
 
 
 def _dates_view() -> None:
-    race = session_races().get("dates")
+    race = session_runs().get(DATES)
     if race is not None and race.status not in ACTIVE and st.session_state.get(K + "dates_ticking"):
         st.session_state[K + "dates_ticking"] = False
         st.rerun()
@@ -521,7 +491,7 @@ def _dates_view() -> None:
     st.caption(f"**{race.status.capitalize()}.** " + " · ".join(
         f"{n} ({race.parameters[n]:,} parameters): step {p['step']}, {100 * evals[n][-1]['seq_acc']:.0f} % right"
         for n, p in progress.items() if evals[n]))
-    live_figures(_curves("dates", evals, xs=("step",), title="The same LSTMs, with and without attention"),
+    live_figures(_curves(DATES, evals, xs=("step",), title="The same LSTMs, with and without attention"),
                  key=K + "dates-curves", columns=1)
     if race.status not in ACTIVE:
         _alignment(race)
@@ -536,7 +506,7 @@ def _dates_tab() -> None:
                 "Expect the attention model to get every date right in fewer steps (about 150 against 250), "
                 "though each of its steps costs more: its decoder's input needs the previous state, so it cannot run "
                 "as one fused call over the whole answer.")
-    race = session_races().get("dates")
+    race = session_runs().get(DATES)
     active = race is not None and race.status in ACTIVE
     left, right = st.columns([1, 3], vertical_alignment="bottom")
     steps = left.number_input("steps each", 10, 5000, 600, step=50, key=K + "dates_steps")
@@ -562,7 +532,7 @@ if st.session_state.pop(K + "fold", False):
 settings = st.expander(_summary(), expanded=True, key=K + "settings_open", on_change="rerun")
 with settings:
     planned, train_cfg = _settings(draw=settings.open)
-main_race = session_races().get("main")
+main_race = session_runs().get(MAIN)
 active = main_race is not None and main_race.status in ACTIVE
 st.session_state[K + "ticking"] = active
 # Every 2 s: often enough to watch, rarely enough that redrawing leaves the race its CPU.

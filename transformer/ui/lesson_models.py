@@ -9,13 +9,12 @@ A lesson step that shows a trained model names its task and architecture (``task
 3. otherwise it draws a button "Train the preset (about N s)" and returns None.
 
 Lesson runs are `LiveRun`s with the task's preset and the link's seed, stopping at the preset's
-target accuracy. They are kept apart from the session's own run (a lesson never throws away
-what a student trained on the Train page) in a session-scoped resource that stops them when
-the browser tab closes, like the other pages' experiment runs.
+target accuracy. They live in the session's run registry under "lesson:..." slots, apart from
+the session's own run (a lesson never throws away what a student trained on the Train page),
+and stop when the browser tab closes, like every run of the session.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 
 import streamlit as st
@@ -28,7 +27,7 @@ from ..runs.live import LiveRun
 from ..tasks import get_task, make_batch
 from ..tasks.base import Example
 from ..training import forward_batch, preset_configs
-from .session import CurrentModel, current_model
+from .session import CurrentModel, current_model, session_runs
 from .text import plain
 from .widgets import progress_text
 
@@ -37,17 +36,19 @@ from .widgets import progress_text
 LESSON_MAX_SNAPSHOTS = 30
 
 
-class LessonRuns:
-    """This session's lesson runs, keyed by (task, arch, seed), and models rebuilt from them."""
+def lesson_slot(key: tuple) -> str:
+    """The registry slot of a lesson run: ("dates", "encoder-decoder", 0) -> "lesson:dates/encoder-decoder/0"."""
+    return "lesson:" + "/".join(map(str, key))
 
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.runs: dict[tuple, LiveRun] = {}
-        self._models: dict[tuple, tuple] = {}  # key -> (step, model)
+
+class LessonRuns:
+    """The lesson runs of a session's registry, keyed by (task, arch, seed) or a demo's or a race's key."""
+
+    def __init__(self, registry):
+        self.registry = registry
 
     def get(self, key: tuple) -> LiveRun | None:
-        with self._lock:
-            return self.runs.get(key)
+        return self.registry.get(lesson_slot(key))
 
     def start(self, key: tuple, task_name: str, arch: str, seed: int, demo: str | None = None) -> LiveRun:
         """Start the task's preset for `arch` with `seed`, stopping at the preset's target;
@@ -62,36 +63,17 @@ class LessonRuns:
 
     def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:
         """Start a run with explicit configs under `key` (a previous run there is stopped)."""
-        return self.add(key, LiveRun(task, model_cfg, train_cfg, max_snapshots=LESSON_MAX_SNAPSHOTS).start())
+        run = LiveRun(task, model_cfg, train_cfg, max_snapshots=LESSON_MAX_SNAPSHOTS).start()
+        return self.add(key, run, f"Lesson {task.name} · {ARCH_LABELS.get(model_cfg.arch, model_cfg.arch)}")
 
-    def add(self, key: tuple, run):
-        """Keep a started run (anything with `stop`, e.g. a RaceRun) under `key`; stop the one it replaces."""
-        with self._lock:
-            old, self.runs[key] = self.runs.get(key), run
-            self._models.pop(key, None)
-        if old is not None:
-            old.stop(timeout=5.0)
-        return run
+    def add(self, key: tuple, run, label: str = "Lesson run"):
+        """Keep a started run (a LiveRun or a RaceRun) under `key`; stop the one it replaces.
+        `label` names it in the sidebar."""
+        return self.registry.put(lesson_slot(key), run, label)
 
-    def model(self, key: tuple, run: LiveRun):
+    def model(self, key: tuple, snapshots: list | None = None):
         """The run's model at its newest snapshot (rebuilt once per snapshot, then cached)."""
-        snapshots = run.snapshots
-        step = snapshots[-1].step if snapshots else -1
-        with self._lock:
-            cached = self._models.get(key)
-            if cached is not None and cached[0] == step:
-                return cached[1]
-        model = run.model_copy(snapshots[-1] if snapshots else None)
-        with self._lock:
-            self._models[key] = (step, model)
-        return model
-
-    def close(self) -> None:
-        with self._lock:
-            runs, self.runs = list(self.runs.values()), {}
-            self._models.clear()
-        for run in runs:
-            run.stop(timeout=5.0)
+        return self.registry.model(lesson_slot(key), snapshots)
 
 
 def _induction_demo():
@@ -105,14 +87,9 @@ def _induction_demo():
 DEMOS = {"induction": _induction_demo}
 
 
-def _close(runs: LessonRuns) -> None:
-    runs.close()
-
-
-@st.cache_resource(scope="session", on_release=_close, show_spinner=False)
 def lesson_runs() -> LessonRuns:
     """This browser session's lesson runs (stopped when the session ends)."""
-    return LessonRuns()
+    return LessonRuns(session_runs())
 
 
 def _progress(run: LiveRun, label: str) -> None:
@@ -172,8 +149,8 @@ def lesson_model(task_name: str, arch: str, seed: int, key: str) -> CurrentModel
     if run.status in ACTIVE:
         st.fragment(_progress, run_every=1.0)(run, label)
         return None
-    model = lesson_runs().model((task_name, arch, int(seed)), run)
     snapshots = run.snapshots
+    model = lesson_runs().model((task_name, arch, int(seed)), snapshots)
     step = snapshots[-1].step if snapshots else 0
     st.caption(f"Showing the lesson's **{label}** model, trained for {step} steps with seed {seed}.")
     return CurrentModel(model=model, task=run.task, snapshots=snapshots, source="run",

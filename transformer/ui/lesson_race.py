@@ -62,7 +62,7 @@ def race_widget(ctx) -> None:
                     f"(about the same number of parameters), seed {ctx.seed}.")
         if st.button(f"Start the race (about {seconds * len(entries):.0f} s)", key=f"{ctx.key}.race",
                      type="primary"):
-            runs.add(key, RaceRun(entries, train_cfg).start())
+            runs.add(key, RaceRun(entries, train_cfg).start(), f"Lesson race {task.name}")
             st.rerun()
         return
     if race.status in ACTIVE:

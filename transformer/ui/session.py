@@ -1,15 +1,18 @@
-"""What one browser session owns: its training run and the model its pages look at.
+"""What one browser session owns: its runs and the model its pages look at.
 
 A run belongs to the browser tab that started it. Streamlit keeps one `SessionLab` per session
-through ``st.cache_resource(scope="session", on_release=...)``: when the tab closes (its
-websocket goes away) Streamlit drops the session's cache and calls `SessionLab.close`, which
-stops the run and joins its thread (and so its training process), so no run outlives its page.
+through ``st.cache_resource(scope="session", on_release=...)``. Its `runs` registry holds every
+run of the session by slot (`transformer.ui.runs`: the Train page's, the lessons', the races',
+the positional-encoding experiment's); when the tab closes (its websocket goes away) Streamlit
+drops the session's cache and calls `SessionLab.close`, which stops them all and joins their
+threads (and so their training processes), so no run outlives its page.
 
 The session's *current model* is what the attention, embedding and lesson pages explore. A
 session has one at a time, from whichever happened last:
 
-* this session's run (started on the Train page, or a preset started by `ensure_model_widget`);
-  its model is rebuilt from the newest snapshot, never read from the model being trained;
+* this session's run, in the registry's "train" slot (started on the Train page, or a preset
+  started by `ensure_model_widget`); its model is rebuilt from the newest snapshot, never read
+  from the model being trained;
 * a checkpoint uploaded on the Train page (which stops and replaces the run).
 
 Only the page scripts call these functions; the training never touches Streamlit.
@@ -22,14 +25,16 @@ from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
+from .runs import RunRegistry
+
 if TYPE_CHECKING:
     from ..runs.live import LiveRun
 
 # PyTorch loads on first use, not at import: the home page and the sidebar of a session with
 # no run need none of it (see `transformer.ui.warm_up`).
 
-# How long a page waits for a replaced run's thread to finish its step in flight.
-STOP_TIMEOUT_S = 10.0
+# The registry slot of the session's own run (the Train page's, or a preset a page started).
+TRAIN = "train"
 
 
 @dataclass
@@ -64,7 +69,7 @@ class CurrentModel:
 
 
 class SessionLab:
-    """One browser session's run, its uploaded checkpoint, and which of them is current.
+    """One browser session's runs, its uploaded checkpoint, and which model is current.
 
     Methods are safe to call from the session's script thread; `close` may also be called by
     Streamlit from another thread when the session ends.
@@ -72,29 +77,33 @@ class SessionLab:
 
     def __init__(self):
         self._lock = threading.RLock()
-        self.run: LiveRun | None = None
-        self.run_id = 0  # changes with every new run: a cache key for figures built from it
+        self.runs = RunRegistry()
         self.run_origin: str | None = None  # "train" | "preset"
         self.checkpoint: CurrentModel | None = None
         self.current: str | None = None  # "run" | "checkpoint" | None
-        self._model_cache: tuple | None = None  # ((run_id, step), model)
-        self.closed = False
+
+    @property
+    def run(self) -> LiveRun | None:
+        """This session's own run (the "train" slot), or None."""
+        return self.runs.get(TRAIN)
+
+    @property
+    def run_id(self) -> int:
+        """Changes with every new run: a cache key for figures built from it."""
+        return self.runs.run_id(TRAIN)
 
     def set_run(self, run: LiveRun | None, origin: str = "train") -> None:
         """Make `run` this session's run (None clears it); the previous run is stopped first."""
         with self._lock:
-            old, self.run = self.run, run
-            self.run_id += 1
             self.run_origin = origin if run is not None else None
-            self._model_cache = None
             if run is not None:
                 # One model per session: a new run replaces an uploaded checkpoint.
                 self.checkpoint = None
                 self.current = "run"
             elif self.current == "run":
                 self.current = "checkpoint" if self.checkpoint is not None else None
-        if old is not None and old is not run:
-            old.stop(timeout=STOP_TIMEOUT_S)
+        label = f"{run.task.name} · {_arch_label(run.model_cfg.arch)}" if run is not None else None
+        self.runs.put(TRAIN, run, label)
 
     def set_checkpoint(self, loaded: CurrentModel | None) -> None:
         with self._lock:
@@ -113,21 +122,14 @@ class SessionLab:
                 return None
             snapshots = run.snapshots
             step = snapshots[-1].step if snapshots else -1
-            key = (self.run_id, step)
-            if self._model_cache is None or self._model_cache[0] != key:
-                # A fresh model from the newest snapshot; cached so a page rerun costs nothing.
-                self._model_cache = (key, run.model_copy(snapshots[-1] if snapshots else None))
-            model = self._model_cache[1]
+            # A fresh model from the newest snapshot, cached so a page rerun costs nothing.
+            model = self.runs.model(TRAIN, snapshots)
         label = f"{run.task.name} · {_arch_label(model.cfg.arch)} · step {max(step, 0)}"
         return CurrentModel(model=model, task=run.task, snapshots=snapshots, source="run", label=label, run=run)
 
     def close(self) -> None:
-        """Stop the run and end its thread (the session has ended)."""
-        with self._lock:
-            self.closed = True
-            run, self.run = self.run, None
-        if run is not None:
-            run.stop(timeout=STOP_TIMEOUT_S)
+        """Stop every run of the session and end their threads (the session has ended)."""
+        self.runs.close()
 
 
 def _arch_label(arch: str) -> str:
@@ -148,6 +150,11 @@ def _session_lab() -> SessionLab:
 def get_lab() -> SessionLab:
     """This browser session's `SessionLab` (created on first use)."""
     return _session_lab()
+
+
+def session_runs() -> RunRegistry:
+    """This browser session's run registry (every page's runs, by slot)."""
+    return get_lab().runs
 
 
 def get_run() -> LiveRun | None:
