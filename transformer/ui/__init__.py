@@ -1,7 +1,8 @@
 """Streamlit glue between the pages and the library (the only package code that imports it).
 
-    session.py   this browser session's training run and its current model
-    sidebar.py   the sidebar every page shares: device, run status, presenter mode
+    session.py   this browser session's runs and its current model
+    runs.py      RunRegistry: the session's runs by slot ("train", "lesson:...", "race:main", ...)
+    sidebar.py   the sidebar every page shares: device, every run's status, presenter mode
     warm_up()    (here) loads PyTorch and Plotly in the background after the first page
     widgets.py   shared controls: `ensure_model_widget`, the model's answers, progress text
     live_figures.py  charts that change at every refresh, redrawn in place (Plotly.react)

@@ -1,9 +1,10 @@
-"""The sidebar every page shares: the device in use, this session's run, presenter mode.
+"""The sidebar every page shares: the device in use, this session's runs, presenter mode.
 
-`app.py` calls `render_sidebar()` once per script run, before the page. The run status lives in
-a fragment that refreshes itself once a second while the run is active, so it stays current on
-every page without rerunning the page; when the run ends the fragment reruns the app once, which
-turns the refresh off again.
+`app.py` calls `render_sidebar()` once per script run, before the page. The status of the
+session's own run, and one line for each other run under way (a lesson's, a race, the
+positional-encoding experiment), live in a fragment that refreshes itself once a second while
+any of them is active, so they stay current on every page without rerunning the page; when the
+last one ends the fragment reruns the app once, which turns the refresh off again.
 
 Presenter mode is for a projector at 1280x720: the text grows, the sidebar starts collapsed (its
 chevron, top left, brings it back, with the switch at its top and its own text at normal size),
@@ -17,7 +18,8 @@ import sys
 
 import streamlit as st
 
-from .session import get_run, presenter_mode, run_is_active
+from .session import TRAIN, get_run, presenter_mode, run_is_active, session_runs
+from .text import plain
 
 PRESENTER_CSS = """
 <style>
@@ -73,13 +75,21 @@ def _device_label_from_torch() -> str:
     return "CPU" if device.type == "cpu" else device_name(device)
 
 
+def step_and_total(run) -> tuple[int, int]:
+    """(steps taken, steps planned) of a LiveRun, or of a race's slowest model."""
+    progress = run.progress
+    if "step" in progress:
+        return progress["step"], progress["total"]
+    models = progress.values()  # a RaceRun: {name: {"step", "total", ...}}
+    return min((p["step"] for p in models), default=0), max((p["total"] for p in models), default=0)
+
+
 def status_text(run) -> str:
     """One line for the run's state: idle / queued position K / training step N of M / ..."""
     if run is None:
         return "idle: no run yet"
     status = run.status
-    progress = run.progress
-    step, total = progress["step"], progress["total"]
+    step, total = step_and_total(run)
     if status == "queued":
         position = run.queue_position
         return f"queued, position {position}" if position else "queued"
@@ -104,20 +114,32 @@ def latest_loss(run) -> float | None:
     return history[-1]["loss"] if history else None
 
 
+def _other_runs() -> dict:
+    """{slot: run} of this session's runs under way other than its own (lessons, races, ...)."""
+    return {slot: run for slot, run in session_runs().active().items() if slot != TRAIN}
+
+
+def _refreshing(follow_run: bool) -> bool:
+    """Whether the status needs its once-a-second refresh: some run it shows is under way."""
+    return (follow_run and run_is_active()) or bool(_other_runs())
+
+
 def _status_block(follow_run: bool = True) -> None:
     run = get_run()
-    active = run_is_active(run)
-    if not follow_run and active:
+    if not follow_run and run_is_active(run):
         # Not refreshed here: a step number or a status word (queued, training, paused) would
         # stand still while the page's own progress moves on.
         st.markdown("**Run:** under way, its progress is on this page")
-        return
-    loss = latest_loss(run)
-    st.markdown(f"**Run:** {status_text(run)}")
-    if loss is not None:
-        st.markdown(f"**Loss:** {loss:.4f} nats/token")
+    else:
+        loss = latest_loss(run)
+        st.markdown(f"**Run:** {status_text(run)}")
+        if loss is not None:
+            st.markdown(f"**Loss:** {loss:.4f} nats/token")
+    registry = session_runs()
+    for slot, other in _other_runs().items():
+        st.markdown(f"**{plain(registry.label(slot))}:** {status_text(other)}")
     ticking = st.session_state.get("_sidebar_ticking", False)
-    if ticking and not active:
+    if ticking and not _refreshing(follow_run):
         # The run just ended: rerun the whole app once so this fragment stops refreshing and
         # every page redraws its final state.
         st.session_state["_sidebar_ticking"] = False
@@ -166,7 +188,7 @@ def render_sidebar(follow_run: bool = True) -> None:
     that shows the run's progress itself (the Train page), where a second refresh would only
     cost the server and the browser time.
     """
-    active = run_is_active() and follow_run
+    active = _refreshing(follow_run)
     st.session_state["_sidebar_ticking"] = active
     with st.sidebar:
         # First, under the page list: the switch must stay on screen at 720 px, under any status.
