@@ -11,22 +11,20 @@ from collections import Counter
 
 import numpy as np
 import streamlit as st
-import torch
 
-from transformer.capture import capture
 from transformer.config import ARCH_LABELS
 from transformer.figures import embeddings as figs
+from transformer.inspection import hidden_states
 from transformer.positional import sinusoidal_encoding
 from transformer.projection import (
     cosine_similarity_matrix,
-    hidden_layers,
     nearest_neighbours,
     polarity_axis,
     project_frames,
     token_groups,
     vector_arithmetic,
 )
-from transformer.tasks import MAX_INPUT_CHARS, Example, get_task, make_batch
+from transformer.tasks import MAX_INPUT_CHARS, get_task
 from transformer.ui.text import code, plain
 from transformer.ui.widgets import ensure_model_widget, start_preset_run
 
@@ -79,18 +77,6 @@ def _position_frames(model, snapshots):
                             "queries and keys are rotated inside attention, so there is no position table.")
     return None, None, ("This model has no positional encoding at all: there is no position table. "
                         "See the Positional encoding page for what it can still learn.")
-
-
-def _states(model, task, src: list[str]) -> tuple[list[str], list[tuple[str, np.ndarray]]]:
-    """The input tokens the model reads and its hidden states after each layer, for one example."""
-    layout = model.cfg.layout
-    batch = make_batch(task, [Example(src, task.solve(src))], layout)
-    with torch.no_grad(), capture(model, hidden=True) as cache:
-        if layout == "seq2seq":
-            model(batch["src"], batch["tgt_in"])
-        else:
-            model(batch["idx"])
-    return batch["tokens"][0], hidden_layers(cache)
 
 
 # --------------------------------------------------------------------------- page
@@ -174,7 +160,7 @@ else:
         st.info("Type at least one character: the model needs tokens to read before it has states to show.")
     else:
         try:
-            seq_tokens, layers = _states(model, task, src)
+            seq_tokens, layers = hidden_states(model, task, src)
         except ValueError:
             st.info(f"A {ARCH_LABELS.get(model.cfg.arch, model.cfg.arch)} does not record its states layer by "
                     "layer, so there are no contextual embeddings to show: train a transformer or an RNN/GRU/LSTM.")

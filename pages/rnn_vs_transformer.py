@@ -331,8 +331,8 @@ def _gradient_tab(entries) -> None:
         if cached is not None and cached[3] is initial:  # same starting weights: "before" is unchanged
             before = cached[1]
         else:
-            before = {n: gradient_by_distance(initial[n], batch["idx"], batch["targets"]) for n in pick}
-        after = {n: gradient_by_distance(trained[n], batch["idx"], batch["targets"]) for n in pick if n in trained}
+            before = {n: gradient_by_distance(initial[n], batch.idx, batch.targets) for n in pick}
+        after = {n: gradient_by_distance(trained[n], batch.idx, batch.targets) for n in pick if n in trained}
         cached = (key, before, after, initial)
         st.session_state[K + "grads"] = cached
     _, before, after, _ = cached
@@ -360,7 +360,7 @@ def _memory_tab(entries) -> None:
         return
     batch = _probe_batch(task, 6, seed=99)
     row = st.slider("example", 0, 5, 0, key=K + "mem_row")
-    idx, tokens = batch["idx"][row:row + 1], batch["tokens"][row]
+    idx, tokens = batch.idx[row:row + 1], batch.tokens[row]
     memory = recurrent_states(models[recurrent], idx)
     left, right = st.columns(2)
     with left:

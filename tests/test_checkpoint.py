@@ -42,7 +42,7 @@ def logits_of(model, task):
     batch = make_batch(task, task.examples(4, seed=1), "lm")
     model.eval()
     with torch.no_grad():
-        return model(batch["idx"])[0]
+        return model(batch.idx)[0]
 
 
 def test_round_trip_through_a_file_gives_the_same_logits(trained, tmp_path):

@@ -90,3 +90,17 @@ def test_home_page_draws_without_pytorch_and_then_warms_it_up():
         assert "Device:** CPU" in drawn["sidebar"] or "Device: CPU" in drawn["sidebar"]
     assert drawn["warm_up_calls"] == ["warm_up"], "app.py starts the warm-up after the page"
     assert drawn["torch_after_warm_up"]
+
+
+def test_no_page_imports_torch_itself():
+    """Pages are thin: they call library functions and draw figures; running a model (and so
+    importing torch) is the library's job. Read from the source, so a lazy import counts too."""
+    import ast
+
+    for page in sorted((REPO_ROOT / "pages").glob("*.py")):
+        tree = ast.parse(page.read_text(), filename=str(page))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "torch" or n.startswith("torch.") for n in names), (
+                f"{page.name}:{node.lineno} imports torch; move the model code into transformer/")

@@ -45,10 +45,7 @@ def _train(model, task, steps=300):
     layout = model.cfg.layout
     for step in range(steps):
         batch = make_batch(task, task.examples(32, seed=step), layout)
-        if layout == "seq2seq":
-            _, loss = model(batch["src"], batch["tgt_in"], batch["targets"])
-        else:
-            _, loss = model(batch["idx"], batch["targets"])
+        _, loss = batch.run(model)
         opt.zero_grad()
         loss.backward()
         opt.step()

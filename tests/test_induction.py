@@ -28,11 +28,11 @@ class AttentionRecorder:
         model = trainer.model
         model.eval()
         with torch.no_grad(), capture(model) as cache:
-            model(self.batch["idx"])
+            model(self.batch.idx)
         model.train()
         attention = {name: t.numpy() for name, t in cache.items()}
         self.snapshots.append(SimpleNamespace(step=trainer.step_count, attention=attention,
-                                              probe_tokens=self.batch["tokens"]))
+                                              probe_tokens=self.batch.tokens))
 
 
 @pytest.fixture(scope="module")

@@ -114,8 +114,8 @@ def test_model_copy_has_the_snapshot_weights(make_run):
     copy = run.model_copy()
     assert not copy.training
     with torch.no_grad():
-        a = copy(batch["idx"])[0]
-        b = run.model_copy(first)(batch["idx"])[0]
+        a = copy(batch.idx)[0]
+        b = run.model_copy(first)(batch.idx)[0]
     torch.testing.assert_close(copy.state_dict()["tok_emb.weight"], last.state_dict["tok_emb.weight"])
     assert not torch.allclose(a, b)  # training changed the model between the first and last snapshot
 

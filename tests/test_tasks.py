@@ -75,9 +75,8 @@ def test_every_layout_fits_max_len(name):
     examples = task.examples(200, seed=0)
     for layout in task.layouts:
         batch = make_batch(task, examples, layout)
-        for key in ("idx", "src", "tgt_in"):
-            if key in batch:
-                assert batch[key].shape[1] <= task.max_len(layout)
+        assert batch.width <= task.max_len(layout)
+        assert all(t.size(1) <= task.max_len(layout) for t in batch.inputs)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -226,16 +225,16 @@ def test_task_from_dict_round_trip():
 
 # ----- batching ------------------------------------------------------------------------------
 def _counted(batch):
-    return batch["targets"] != IGNORE_INDEX
+    return batch.targets != IGNORE_INDEX
 
 
 def test_lm_layout_scores_only_the_answer_and_eos():
     task = get_task("reverse", length=3)
     v = task.vocab
     batch = make_batch(task, [Example(list("abc"), list("cba"))], "lm")
-    assert batch["tokens"][0] == ["<bos>", "a", "b", "c", "<sep>", "c", "b", "a"]
-    assert v.to_tokens(batch["idx"][0].tolist()) == batch["tokens"][0]
-    targets = batch["targets"][0].tolist()
+    assert batch.tokens[0] == ["<bos>", "a", "b", "c", "<sep>", "c", "b", "a"]
+    assert v.to_tokens(batch.idx[0].tolist()) == batch.tokens[0]
+    targets = batch.targets[0].tolist()
     assert targets[:4] == [IGNORE_INDEX] * 4
     assert v.to_tokens(targets[4:]) == ["c", "b", "a", "<eos>"]
 
@@ -244,10 +243,10 @@ def test_lm_layout_pads_rows_of_different_lengths():
     task = get_task("copy", length=6, min_length=1)
     examples = [Example(list("ab"), list("ab")), Example(list("abcdef"), list("abcdef"))]
     batch = make_batch(task, examples, "lm")
-    assert batch["idx"].shape == batch["targets"].shape == (2, 1 + 6 + 1 + 6)
+    assert batch.idx.shape == batch.targets.shape == (2, 1 + 6 + 1 + 6)
     assert _counted(batch).sum(1).tolist() == [3, 7]
-    assert batch["idx"][0, 6:].eq(task.vocab.pad_id).all()
-    assert len(batch["tokens"][0]) == 6 and batch["idx"].dtype == torch.long
+    assert batch.idx[0, 6:].eq(task.vocab.pad_id).all()
+    assert len(batch.tokens[0]) == 6 and batch.idx.dtype == torch.long
 
 
 def test_seq2seq_layout():
@@ -256,10 +255,10 @@ def test_seq2seq_layout():
     batch = make_batch(task, examples, "seq2seq")
     v = task.vocab
     for b, ex in enumerate(examples):
-        assert v.to_tokens(batch["src"][b, : len(ex.src)].tolist()) == ex.src
-        assert batch["tgt_in"][b, 0] == v.bos_id
-        assert v.to_tokens(batch["targets"][b].tolist()) == ex.tgt + ["<eos>"]
-        assert batch["tokens"][b] == ex.src and batch["tgt_tokens"][b] == ["<bos>"] + ex.tgt
+        assert v.to_tokens(batch.src[b, : len(ex.src)].tolist()) == ex.src
+        assert batch.tgt_in[b, 0] == v.bos_id
+        assert v.to_tokens(batch.targets[b].tolist()) == ex.tgt + ["<eos>"]
+        assert batch.tokens[b] == ex.src and batch.tgt_tokens[b] == ["<bos>"] + ex.tgt
     assert _counted(batch).all()  # dates answers all have the same length
 
 
@@ -268,8 +267,8 @@ def test_tag_layout_for_classification_reads_the_label_at_cls():
     examples = task.examples(8, seed=0)
     batch = make_batch(task, examples, "tag")
     v = task.vocab
-    assert batch["idx"][:, 0].eq(v.cls_id).all()
-    assert batch["targets"][:, 0].tolist() == [v.stoi[ex.tgt[0]] for ex in examples]
+    assert batch.idx[:, 0].eq(v.cls_id).all()
+    assert batch.targets[:, 0].tolist() == [v.stoi[ex.tgt[0]] for ex in examples]
     assert not _counted(batch)[:, 1:].any()
     lm = make_batch(task, examples, "lm")
     assert _counted(lm).sum(1).tolist() == [2] * 8  # the label and <eos>
@@ -278,7 +277,7 @@ def test_tag_layout_for_classification_reads_the_label_at_cls():
 def test_tag_layout_for_sequences_needs_equal_lengths():
     task = get_task("reverse", length=4)
     batch = make_batch(task, [Example(list("abcd"), list("dcba"))], "tag")
-    assert task.vocab.to_tokens(batch["targets"][0].tolist()) == list("dcba")
+    assert task.vocab.to_tokens(batch.targets[0].tolist()) == list("dcba")
     assert _counted(batch).all()
     add = get_task("addition")
     with pytest.raises(ValueError, match="one token per input position"):
@@ -288,9 +287,9 @@ def test_tag_layout_for_sequences_needs_equal_lengths():
 def test_text_layout_counts_every_position():
     task = get_task("charlm", length=16)
     batch = make_batch(task, task.examples(4, seed=0), "lm")
-    assert batch["idx"].shape == (4, 16) and _counted(batch).all()
-    assert batch["idx"][:, 0].eq(task.vocab.bos_id).all()
-    assert torch.equal(batch["idx"][:, 1:], batch["targets"][:, :-1])
+    assert batch.idx.shape == (4, 16) and _counted(batch).all()
+    assert batch.idx[:, 0].eq(task.vocab.bos_id).all()
+    assert torch.equal(batch.idx[:, 1:], batch.targets[:, :-1])
     with pytest.raises(ValueError, match="language model"):
         make_batch(task, task.examples(2, 0), "seq2seq")
 
@@ -357,3 +356,22 @@ def test_vocab_errors():
 def test_bad_params_raise_clear_errors(name, params, match):
     with pytest.raises(ValueError, match=match):
         get_task(name, **params)
+
+
+@pytest.mark.parametrize("layout", ["lm", "seq2seq", "tag"])
+def test_a_batch_runs_its_model_without_the_caller_knowing_the_layout(layout):
+    from transformer.build import build_model
+
+    task = get_task("reverse", length=5)
+    arch = {"lm": "decoder", "seq2seq": "encoder-decoder", "tag": "encoder"}[layout]
+    torch.manual_seed(0)
+    model = build_model(task.model_config(arch)).eval()
+    batch = make_batch(task, task.examples(3, seed=0), layout)
+    logits, loss = batch.run(model)
+    direct = model(*(batch.inputs + (batch.targets,)))
+    torch.testing.assert_close(loss, direct[1])
+    torch.testing.assert_close(batch.forward(model), logits)
+    assert batch.n_tokens == sum(t.numel() for t in batch.inputs)
+    assert batch.width == max(t.size(1) for t in batch.inputs)
+    assert len(batch.inputs) == (2 if layout == "seq2seq" else 1)
+    assert (batch.tgt_tokens is not None) == (layout == "seq2seq")

@@ -326,18 +326,15 @@ def accuracy_from_logits(logits: torch.Tensor, targets: torch.Tensor) -> tuple[f
 
 
 @torch.no_grad()
-def evaluate_batch(model: torch.nn.Module, batch: dict, layout: str) -> dict:
-    """{"loss", "token_acc", "seq_acc"} of `model` on one batch from `make_batch`."""
+def evaluate_batch(model: torch.nn.Module, batch) -> dict:
+    """{"loss", "token_acc", "seq_acc"} of `model` on one `Batch`."""
     was_training = model.training
     model.eval()
     try:
-        if layout == "seq2seq":
-            logits, loss = model(batch["src"], batch["tgt_in"], batch["targets"])
-        else:
-            logits, loss = model(batch["idx"], batch["targets"])
+        logits, loss = batch.run(model)
     finally:
         model.train(was_training)
-    token_acc, seq_acc = accuracy_from_logits(logits, batch["targets"])
+    token_acc, seq_acc = accuracy_from_logits(logits, batch.targets)
     return {"loss": float(loss), "token_acc": token_acc, "seq_acc": seq_acc}
 
 
@@ -401,11 +398,9 @@ def evaluate_on_task(model: torch.nn.Module, task, n_examples: int = 256, seed: 
     """{"loss", "token_acc", "seq_acc"} of `model` on `n_examples` fresh examples of `task`."""
     from .tasks import make_batch
 
-    layout = model.cfg.layout
     device = next(model.parameters()).device
-    batch = make_batch(task, task.examples(n_examples, seed), layout, device=device)
-    longest = max(t.size(1) for k, t in batch.items() if k in ("idx", "src", "tgt_in"))
-    return evaluate_batch(extend_max_len(model, longest), batch, layout)
+    batch = make_batch(task, task.examples(n_examples, seed), model.cfg.layout, device=device)
+    return evaluate_batch(extend_max_len(model, batch.width), batch)
 
 
 def accuracy_by_length(model: torch.nn.Module, tasks: dict, n_examples: int = 256, seed: int = 1234) -> list[dict]:

@@ -91,7 +91,7 @@ def predict(model, task, srcs: list[list[str]], max_new_tokens: int | None = Non
     try:
         if layout == "tag":
             batch = make_batch(task, [Example(s, _placeholder(task, s)) for s in srcs], "tag", device)
-            logits, _ = model(batch["idx"])
+            logits = batch.forward(model)
             ids = logits.argmax(-1).tolist()
             if task.kind == "classify":
                 return [[vocab.tokens[row[0]]] for row in ids]

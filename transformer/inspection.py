@@ -208,12 +208,25 @@ def run_attention(model, task, src: list, ablate: dict | None = None) -> Attenti
     batch = make_batch(task, [example], layout)
     model.eval()
     with torch.no_grad(), capture(model, qkv=True, ablate=ablate or None) as cache:
-        if layout == "seq2seq":
-            model(batch["src"], batch["tgt_in"])
-        else:
-            model(batch["idx"])
-    tgt_tokens = batch["tgt_tokens"][0] if layout == "seq2seq" else None
-    return AttentionRun(list(src), answer, batch["tokens"][0], tgt_tokens, dict(cache))
+        batch.forward(model)
+    tgt_tokens = batch.tgt_tokens[0] if batch.tgt_tokens else None
+    return AttentionRun(list(src), answer, batch.tokens[0], tgt_tokens, dict(cache))
+
+
+@torch.no_grad()
+def hidden_states(model, task, src: list) -> tuple[list[str], list[tuple[str, np.ndarray]]]:
+    """One question through `model` (teacher-forced with the right answer), the residual stream kept.
+
+    Returns (the tokens the model reads, [(layer name, states [1, T, d])] from the embedding up);
+    for an encoder-decoder, the encoder's side (what the person typed).
+    """
+    from .projection import hidden_layers
+
+    model.eval()
+    batch = make_batch(task, [Example(list(src), task.solve(list(src)))], model.cfg.layout)
+    with capture(model, hidden=True) as cache:
+        batch.forward(model)
+    return batch.tokens[0], hidden_layers(cache)
 
 
 # ---------------------------------------------------------------------------------------------

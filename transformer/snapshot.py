@@ -146,20 +146,13 @@ def take_snapshot(trainer, probe, metrics: dict | None = None) -> Snapshot:
     try:
         batch = trainer.make_batch(probe)
         with capture(model) as cache:
-            if trainer.layout == "seq2seq":
-                model(batch["src"], batch["tgt_in"])
-            else:
-                model(batch["idx"])
+            batch.forward(model)
         # Attention maps are the 4-D [B, H, T, S] entries; recurrent models also record their
         # hidden states ([B, T, H]), kept apart so every value of `attention` is a map.
         attention = {name: _frozen(t) for name, t in cache.items() if t.dim() == 4 and name.endswith("attn")}
         activations = {name: _frozen(t) for name, t in cache.items() if name not in attention}
-        if trainer.layout == "seq2seq":
-            probe_tokens = _row_tokens(batch["src"], task.vocab)
-            probe_tgt_tokens = _row_tokens(batch["tgt_in"], task.vocab)
-        else:
-            probe_tokens = _row_tokens(batch["idx"], task.vocab)
-            probe_tgt_tokens = None
+        probe_tokens = _row_tokens(batch.inputs[0], task.vocab)  # what the (first) stack reads
+        probe_tgt_tokens = None if batch.tgt_in is None else _row_tokens(batch.tgt_in, task.vocab)
         questions = [as_question(task, ex) for ex in probe]
         if task.kind == "text":
             predictions = predict(model, task, [q.src for q in questions], max_new_tokens=len(questions[0].tgt))

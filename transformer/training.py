@@ -197,20 +197,6 @@ def lr_curve(cfg: TrainConfig, points: int = 200) -> tuple[list[int], list[float
 # --------------------------------------------------------------------------- model plumbing
 
 
-def forward_batch(model: nn.Module, batch: dict, layout: str):
-    """Run a model on a batch from `make_batch` -> (logits [B, T, V], loss)."""
-    if layout == "seq2seq":
-        return model(batch["src"], batch["tgt_in"], batch["targets"])
-    return model(batch["idx"], batch["targets"])
-
-
-def batch_tokens(batch: dict, layout: str) -> int:
-    """How many token positions the model processed for this batch (for tokens per second)."""
-    if layout == "seq2seq":
-        return batch["src"].numel() + batch["tgt_in"].numel()
-    return batch["idx"].numel()
-
-
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """AdamW groups: decay weight matrices only.
 
@@ -345,7 +331,7 @@ class Trainer:
         batch = self.make_batch([self.task.sample(self.rng) for _ in range(self.cfg.batch_size)])
         self.model.train()
         with self.autocast():
-            _, loss = forward_batch(self.model, batch, self.layout)
+            _, loss = batch.run(self.model)
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise self._diverged("loss", loss_value, step)
@@ -360,7 +346,7 @@ class Trainer:
         self.optimizer.step()
 
         step_s = time.perf_counter() - start
-        tokens = batch_tokens(batch, self.layout)
+        tokens = batch.n_tokens
         self.step_count = step
         self.elapsed += step_s
         self._since_eval[0] += tokens
@@ -394,12 +380,12 @@ class Trainer:
         loss_sum, counts = 0.0, {"tokens_correct": 0, "tokens": 0, "seqs_correct": 0, "seqs": 0}
         for batch in self._val_batches:
             with self.autocast():
-                logits, _ = forward_batch(self.model, batch, self.layout)
+                logits = batch.forward(self.model)
             logits = logits.float()
             loss_sum += F.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), batch["targets"].reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
+                logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
             ).item()
-            for key, value in answer_accuracy(logits, batch["targets"]).items():
+            for key, value in answer_accuracy(logits, batch.targets).items():
                 counts[key] += value
         self.model.train(was_training)
         return {

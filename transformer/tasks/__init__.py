@@ -14,7 +14,7 @@ from typing import Any
 
 from .algorithmic import Addition, Copy, Induction, Recall, Reverse, Sort
 from .base import MAX_INPUT_CHARS, Example, Preset, Task, check_input_text
-from .batching import IGNORE_INDEX, make_batch
+from .batching import IGNORE_INDEX, Batch, make_batch
 from .charlm import CharLM
 from .dates import Dates
 from .formal import Brackets, Parity
@@ -50,5 +50,5 @@ def task_from_dict(data: dict) -> Task:
 
 __all__ = [
     "TASKS", "IGNORE_INDEX", "MAX_INPUT_CHARS", "SPECIALS", "Example", "Preset", "Task", "Vocab", "check_input_text",
-    "get_task", "list_tasks", "make_batch", "task_from_dict",
+    "Batch", "get_task", "list_tasks", "make_batch", "task_from_dict",
 ]

@@ -24,7 +24,8 @@ Rows are padded on the right with the pad id (inputs) and IGNORE_INDEX (targets)
 """
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import torch
 
@@ -70,16 +71,55 @@ def _pad(rows: Sequence[list[int]], value: int, device) -> torch.Tensor:
     return torch.tensor([r + [value] * (width - len(r)) for r in rows], dtype=torch.long, device=device)  # (B, T)
 
 
-def make_batch(task: Task, examples: Sequence[Example], layout: str, device="cpu") -> dict:
-    """Build one padded batch.
+@dataclass(frozen=True)
+class Batch:
+    """One padded batch, in the layout its model reads (see the module docstring for the rows).
 
-    Returns LongTensors [B, T] (T = longest row in this batch) and token lists:
-        "lm":      idx, targets
-        "seq2seq": src [B, S], tgt_in [B, T], targets [B, T], plus tgt_tokens (decoder inputs)
-        "tag":     idx, targets
-        always:    tokens, the unpadded input tokens of each row (encoder input for seq2seq),
-                   for axis labels: crop a [T, T] map of row b to len(tokens[b]).
+    layout:     "lm" | "seq2seq" | "tag"
+    targets:    [B, T] LongTensor, IGNORE_INDEX where nothing is graded
+    tokens:     each row's unpadded input tokens (the encoder's, for seq2seq), for axis labels:
+                crop a [T, T] map of row b to len(tokens[b])
+    idx:        [B, T] the input of "lm" and "tag" models (None for seq2seq)
+    src, tgt_in: [B, S] and [B, T], the encoder's and decoder's inputs (seq2seq only)
+    tgt_tokens: each row's decoder input tokens (seq2seq only)
+
+    Callers run a model with `run` or `forward` and never ask which layout it is.
     """
+
+    layout: str
+    targets: torch.Tensor
+    tokens: list
+    idx: Optional[torch.Tensor] = None
+    src: Optional[torch.Tensor] = None
+    tgt_in: Optional[torch.Tensor] = None
+    tgt_tokens: Optional[list] = None
+
+    @property
+    def inputs(self) -> tuple[torch.Tensor, ...]:
+        """What the model's forward takes before `targets`: (idx,) or (src, tgt_in)."""
+        return (self.src, self.tgt_in) if self.layout == "seq2seq" else (self.idx,)
+
+    def run(self, model) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits [B, T, V], mean loss over the graded positions)."""
+        return model(*self.inputs, self.targets)
+
+    def forward(self, model) -> torch.Tensor:
+        """logits [B, T, V] without a loss (for a capture, or to read predictions)."""
+        return model(*self.inputs)[0]
+
+    @property
+    def n_tokens(self) -> int:
+        """Token positions the model reads (for tokens per second)."""
+        return sum(t.numel() for t in self.inputs)
+
+    @property
+    def width(self) -> int:
+        """The longest input row: the positions a model must have room for."""
+        return max(t.size(1) for t in self.inputs)
+
+
+def make_batch(task: Task, examples: Sequence[Example], layout: str, device="cpu") -> Batch:
+    """Build one padded `Batch` of `examples` for a model of `layout`; T = the longest row here."""
     if not examples:
         raise ValueError("make_batch needs at least one example.")
     if task.kind == "text" and layout != "lm":
@@ -93,18 +133,11 @@ def make_batch(task: Task, examples: Sequence[Example], layout: str, device="cpu
     if layout == "lm" or layout == "tag":
         build = _lm_row if layout == "lm" else _tag_row
         idx, targets, tokens = zip(*(build(task, ex) for ex in examples))
-        return {
-            "idx": _pad(idx, pad, device),
-            "targets": _pad(targets, IGNORE_INDEX, device),
-            "tokens": [list(t) for t in tokens],
-        }
+        return Batch(layout, targets=_pad(targets, IGNORE_INDEX, device), tokens=[list(t) for t in tokens],
+                     idx=_pad(idx, pad, device))
     if layout == "seq2seq":
         src, tgt_in, targets = zip(*(_seq2seq_row(task, ex) for ex in examples))
-        return {
-            "src": _pad(src, pad, device),
-            "tgt_in": _pad(tgt_in, pad, device),
-            "targets": _pad(targets, IGNORE_INDEX, device),
-            "tokens": [list(ex.src) for ex in examples],
-            "tgt_tokens": [task.vocab.to_tokens(t) for t in tgt_in],
-        }
+        return Batch(layout, targets=_pad(targets, IGNORE_INDEX, device), tokens=[list(ex.src) for ex in examples],
+                     src=_pad(src, pad, device), tgt_in=_pad(tgt_in, pad, device),
+                     tgt_tokens=[task.vocab.to_tokens(t) for t in tgt_in])
     raise ValueError(f"Unknown layout '{layout}': choose one of lm, seq2seq, tag.")

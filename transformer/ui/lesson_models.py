@@ -26,7 +26,7 @@ from ..runs.job import ACTIVE
 from ..runs.live import LiveRun
 from ..tasks import get_task, make_batch
 from ..tasks.base import Example
-from ..training import forward_batch, preset_configs
+from ..training import preset_configs
 from .session import CurrentModel, current_model, session_runs
 from .text import plain
 from .widgets import progress_text
@@ -168,15 +168,14 @@ def attention_on(model, task, src: list[str]) -> dict:
     example = Example(src=list(src), tgt=list(task.solve(list(src))))
     batch = make_batch(task, [example], layout)
     max_len = model.cfg.max_len
-    width = max(batch[k].shape[1] for k in ("idx", "src", "tgt_in") if k in batch)
-    if width > max_len:
-        raise ValueError(f"This input needs {width} positions but the model was trained for at most "
+    if batch.width > max_len:
+        raise ValueError(f"This input needs {batch.width} positions but the model was trained for at most "
                          f"{max_len}: type a shorter one.")
     model.eval()
     with torch.no_grad(), capture(model) as cache:
-        forward_batch(model, batch, layout)
-    out = {"cache": dict(cache), "tokens": batch["tokens"][0]}
-    if layout == "seq2seq":
-        out["tgt_tokens"] = batch["tgt_tokens"][0]
+        batch.forward(model)
+    out = {"cache": dict(cache), "tokens": batch.tokens[0]}
+    if batch.tgt_tokens:
+        out["tgt_tokens"] = batch.tgt_tokens[0]
         out["written"] = list(example.tgt) + ["<eos>"]
     return out
