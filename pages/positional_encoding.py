@@ -77,7 +77,7 @@ def start_experiment(name: str, steps: int) -> dict:
     registry = session_runs()
     registry.clear(PE)
     for scheme, run in runs.items():
-        registry.put(PE + scheme, run.start(), f"PE experiment {scheme}")
+        registry.put(PE + scheme, run.start(), f"PE {scheme}")
     st.session_state["pe.experiment_name"] = name
     return runs
 
@@ -310,9 +310,11 @@ def experiment_section() -> None:
     runs = _experiment_runs()
     if st.button(f"Run the experiment (4 runs, about {estimate:.0f} s)", type="primary", key="pe.run"):
         try:
-            runs = start_experiment(name, steps)
+            start_experiment(name, steps)
         except ValueError as err:
             st.error(str(err))
+        else:
+            st.rerun()  # from the top, so the sidebar (drawn before the page) lists the new runs
     # Refresh every 2 s only while a run trains (four curves change slowly; the training processes
     # need the CPU more); the last refresh reruns the page once to stop.
     running = any(run.status in ACTIVE for run in runs.values())

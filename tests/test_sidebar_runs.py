@@ -32,12 +32,12 @@ def _start_runs(lesson, race):
     from transformer.ui.lesson_models import lesson_runs
     from transformer.ui.session import session_runs
 
-    lesson_runs().add(("reverse", "decoder", 0), lesson, "Lesson reverse · Transformer decoder")
+    lesson_runs().add(("reverse", "decoder", 0), lesson, "Lesson reverse (decoder)")
     session_runs().put("race:main", race, "Race sort")
 
 
 def _sidebar(at: AppTest) -> str:
-    return " ".join(m.value for m in at.sidebar.markdown)
+    return " ".join(m.value for m in (*at.sidebar.markdown, *at.sidebar.caption))
 
 
 def test_the_sidebar_lists_a_lesson_run_and_a_race_while_they_train():
@@ -50,13 +50,13 @@ def test_the_sidebar_lists_a_lesson_run_and_a_race_while_they_train():
     assert not at.exception
     text = _sidebar(at)
     assert "idle: no run yet" in text  # the Train page's own run: none
-    assert "Lesson reverse · Transformer decoder" in text and "training: step 40 of 600" in text
-    assert "Race sort" in text and "training: step 7 of 100" in text  # a race: its slowest model
+    assert "**Lesson reverse \\(decoder\\)** · step 40/600" in text  # the label as text, not Markdown
+    assert "**Race sort** · step 7/100" in text  # a race: its slowest model
     assert at.session_state["_sidebar_ticking"] is True, "it refreshes while a run is under way"
 
     race.status = "paused"
     text = _sidebar(AppTest.from_file(APP, default_timeout=60).run())
-    assert "paused at step 7 of 100" in text
+    assert "**Race sort** · paused at 7/100" in text
 
     lesson.status = race.status = "finished"
     at = AppTest.from_file(APP, default_timeout=60).run()

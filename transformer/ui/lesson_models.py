@@ -64,7 +64,7 @@ class LessonRuns:
     def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:
         """Start a run with explicit configs under `key` (a previous run there is stopped)."""
         run = LiveRun(task, model_cfg, train_cfg, max_snapshots=LESSON_MAX_SNAPSHOTS).start()
-        return self.add(key, run, f"Lesson {task.name} · {ARCH_LABELS.get(model_cfg.arch, model_cfg.arch)}")
+        return self.add(key, run, f"Lesson {task.name} ({model_cfg.arch})")
 
     def add(self, key: tuple, run, label: str = "Lesson run"):
         """Keep a started run (a LiveRun or a RaceRun) under `key`; stop the one it replaces.

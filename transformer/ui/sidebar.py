@@ -106,6 +106,20 @@ def status_text(run) -> str:
     return "idle: not started"
 
 
+def short_status(run) -> str:
+    """A run's state in a few characters, for one line under the session's run: "step 40/600",
+    "paused at 40/600", "queued (2)"."""
+    status = run.status
+    step, total = step_and_total(run)
+    if status == "queued":
+        return f"queued ({run.queue_position})" if run.queue_position else "queued"
+    if status == "training":
+        return f"step {step}/{total}"
+    if status == "paused":
+        return f"paused at {step}/{total}"
+    return status
+
+
 def latest_loss(run) -> float | None:
     """The loss of the last optimizer step (None before the first)."""
     if run is None:
@@ -137,7 +151,7 @@ def _status_block(follow_run: bool = True) -> None:
             st.markdown(f"**Loss:** {loss:.4f} nats/token")
     registry = session_runs()
     for slot, other in _other_runs().items():
-        st.markdown(f"**{plain(registry.label(slot))}:** {status_text(other)}")
+        st.caption(f"**{plain(registry.label(slot))}** · {short_status(other)}")
     ticking = st.session_state.get("_sidebar_ticking", False)
     if ticking and not _refreshing(follow_run):
         # The run just ended: rerun the whole app once so this fragment stops refreshing and
