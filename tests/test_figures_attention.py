@@ -7,6 +7,7 @@ import pytest
 
 from transformer.figures.attention import (
     ATTENTION_SCALE,
+    MASKED_COLOUR,
     attention_grid,
     attention_heatmap,
     attention_over_training,
@@ -91,7 +92,73 @@ def test_grid_has_one_panel_per_layer_and_head_with_descriptions():
     assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
     texts = [a.text for a in fig.layout.annotations]
     assert "decoder.1.self_attn h2" in texts
-    assert "decoder.0.self_attn · head 0" in texts
+    assert texts.count("head 0") == 2
+    # Each layer's row is named once, by its first panel's axis title, clear of the panels.
+    assert [a.title.text for a in fig.select_yaxes() if a.title.text] == ["decoder layer 0", "decoder layer 1"]
+
+
+def _grid_geometry(fig, width_px):
+    """Panels of a grid in pixels: [(x0, x1, y0, y1, xaxis, yaxis)], y from the top."""
+    m = fig.layout.margin
+    plot_w, plot_h = width_px - m.l - m.r, fig.layout.height - m.t - m.b
+    panels = []
+    for xa in fig.select_xaxes(selector=lambda a: a.visible is not False):
+        ya = fig.layout[xa.anchor.replace("y", "yaxis")]
+        (x0, x1), (y0, y1) = xa.domain, ya.domain
+        panels.append((m.l + x0 * plot_w, m.l + x1 * plot_w, m.t + (1 - y1) * plot_h, m.t + (1 - y0) * plot_h, xa, ya))
+    return panels
+
+
+@pytest.mark.parametrize("large", [False, True])
+@pytest.mark.parametrize("n_heads, tokens", [(4, ["<bos>"] + list("hgfedcba") + ["<sep>"] + list("abcdefgh")),
+                                             (8, list("abcdefghijkl")), (2, list("the cat sat on the mat ") * 3)])
+def test_grid_panels_and_their_labels_do_not_overlap(large, n_heads, tokens):
+    """The reviewer's grid: labels ran into the next panel, rotated ticks printed over the
+    captions, 8 px ticks. Checked in pixels at the width the grid is drawn for."""
+    T = len(tokens)
+    rng = np.random.default_rng(0)
+    w = rng.random((n_heads, T, T))
+    w /= w.sum(-1, keepdims=True)
+    layers = {"decoder.0.self_attn": w, "decoder.1.self_attn": w}
+    desc = {n: ["first token (sink) 87% · 1.2 bits"] * n_heads for n in layers}
+    fig = attention_grid(layers, tokens, descriptions=desc, allowed=np.tril(np.ones((T, T), bool)), large=large)
+    width = 1125 if large else 900
+    panels = _grid_geometry(fig, width)
+    assert len(panels) >= 2 * n_heads
+    font = fig.layout.font.size
+    for x0, x1, y0, y1, xa, ya in panels:
+        assert x1 - x0 >= 150 and y1 - y0 >= 150  # every panel big enough to read
+        assert xa.tickangle == 0 and xa.tickfont.size >= 12 and ya.tickfont.size >= 12
+        cell = (x1 - x0) / T * (xa.tickvals[1] - xa.tickvals[0] if len(xa.tickvals) > 1 else 1)
+        widths = [len(str(t).replace("&lt;", "<").replace("&gt;", ">")) * 0.62 * xa.tickfont.size for t in xa.ticktext]
+        assert max(widths) <= cell * 2  # neighbouring labels do not touch
+    # Panels side by side leave a gap; rows leave room for tick labels and a two-line caption.
+    captions = [ann for ann in fig.layout.annotations if "bits" in str(ann.text)]
+    assert len(captions) == 2 * n_heads
+    n_lines = max(len(str(ann.text).split("<br>")) for ann in captions)
+    rows = sorted({(round(p[2]), round(p[3])) for p in panels})
+    for (top0, bottom0), (top1, _) in zip(rows, rows[1:]):
+        assert top1 - bottom0 >= (font + 10) + n_lines * (font + 4) + (font + 10)
+    for ann in captions:
+        lines = str(ann.text).split("<br>")
+        assert max(len(line) for line in lines) * 0.55 * ann.font.size <= panels[0][1] - panels[0][0]
+        assert ann.yshift <= -(font + 10)  # under the tick labels, not over them
+    # Masked cells grey, as on the single heatmap; the grid leaves presenter mode's enlarging alone.
+    assert any(t.colorscale and t.colorscale[0][1] == MASKED_COLOUR for t in fig.data if isinstance(t, go.Heatmap))
+    assert bool((fig.layout.meta or {}).get("for_projector")) == large
+
+
+def test_long_inputs_keep_the_heatmap_a_screen_tall_with_readable_ticks():
+    tokens = list("the quick brown fox jumps over the lazy dog and the cat sat on the mat ok")[:64]
+    w = causal_uniform(64)
+    fig = attention_heatmap(w, tokens, allowed=np.tril(np.ones((64, 64), bool)))
+    assert fig.layout.height <= 800
+    y_ticks = fig.layout.yaxis.ticktext
+    assert 8 <= len(y_ticks) < 64 and y_ticks[1].startswith(str(fig.layout.yaxis.tickvals[1]) + " ")
+    assert fig.data[0].xgap == 0  # no white grid between cells this small
+    short = attention_heatmap(causal_uniform(6), TOKENS)
+    assert list(short.layout.xaxis.ticktext) == ["&lt;bos&gt;", "a", "b", "a", "b", "&lt;sep&gt;"]
+    assert short.data[0].xgap == 1
 
 
 def test_causal_mask_figure_marks_future_cells():

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lessons import WIDGET_SPECS, load_all
+from transformer.figures.attention import MASKED_COLOUR
 from transformer.ui.lesson import Place, link_params, parse_link
 from transformer.ui.lesson_widgets import WIDGETS
 from transformer.ui.text import plain
@@ -251,6 +252,9 @@ def test_live_parts_that_need_a_trained_model_draw_it():
     for expected in ("each row is where one token looks", "Every head at once", "cross_attn",
                      "Watch the space form", "Cosine similarity", "Loss", "Validation accuracy"):
         assert expected in titles, expected
+    # Lesson 4's grid draws the causal mask grey, as the Attention page does (not as dark 0 weights).
+    grid = next(str(c.proto.spec) for c in at.get("plotly_chart") if "Every head at once" in str(c.proto.spec))
+    assert MASKED_COLOUR in grid
     assert any("parameters" in m.value for m in at.markdown)
 
 

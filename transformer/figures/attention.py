@@ -16,6 +16,7 @@ Streamlit. Conventions shared by every figure here:
 """
 from __future__ import annotations
 
+import html
 from typing import Sequence
 
 import numpy as np
@@ -54,11 +55,29 @@ def _check_matrix(weights) -> np.ndarray:
     return w
 
 
-def _position_axis(labels: list[str], title: str, show_ticks: bool = True, font_size: int | None = None) -> dict:
-    """A numeric position axis labelled with tokens (or with positions when there are too many)."""
+# A long input (a character model's 64-character window) keeps every figure a screen tall: the
+# cells shrink to fit MOST_ROWS_PX and the tick labels are thinned to the ones that fit. The
+# width a figure is drawn at is a guess (the wide layout beside the sidebar at 1280 px).
+ROW_PX = 28
+MOST_ROWS_PX = 560
+PLOT_WIDTH_PX = 780
+
+
+def rows_px(n: int, per_row: int = ROW_PX, most: int = MOST_ROWS_PX) -> int:
+    """Pixels for n rows of a matrix: `per_row` each, shrunk to fit `most` when there are many."""
+    return int(min(n * per_row, max(most, per_row)))
+
+
+def _position_axis(labels: list[str], title: str, show_ticks: bool = True, font_size: int | None = None,
+                   length_px: float | None = None, horizontal: bool = True) -> dict:
+    """A numeric position axis labelled with tokens. With `length_px` (the axis length in
+    pixels) only the labels that fit are kept (`thinned_ticks`)."""
     axis = dict(title=title, showgrid=False, zeroline=False)
     if show_ticks:
-        axis.update(tickmode="array", tickvals=list(range(len(labels))), ticktext=labels)
+        if length_px:
+            axis.update(thinned_ticks(labels, length_px, font_size or 12, horizontal))
+        else:
+            axis.update(tickmode="array", tickvals=list(range(len(labels))), ticktext=labels)
     if font_size:
         axis["tickfont"] = dict(size=font_size)
     return axis
@@ -75,15 +94,16 @@ def _hover_labels(q_labels: list[str], k_labels: list[str]) -> np.ndarray:
     return data
 
 
-def _heatmap_traces(w: np.ndarray, q_labels, k_labels, allowed=None, coloraxis=None, showscale=True):
-    """The weights trace plus, when a mask is given, a grey trace over the masked cells."""
+def _heatmap_traces(w: np.ndarray, q_labels, k_labels, allowed=None, coloraxis=None, showscale=True, gap: int = 1):
+    """The weights trace plus, when a mask is given, a grey trace over the masked cells.
+    `gap`: white pixels between cells (0 for tiny cells, which gaps would turn grey)."""
     z = w.copy()
     custom = _hover_labels(q_labels, k_labels)
     traces = []
     heat = dict(
         z=z, x=list(range(w.shape[1])), y=list(range(w.shape[0])), customdata=custom,
         hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>weight %{z:.4f}<extra></extra>",
-        xgap=1, ygap=1,
+        xgap=gap, ygap=gap,
     )
     if allowed is not None:
         allowed = np.asarray(allowed, dtype=bool)
@@ -98,7 +118,7 @@ def _heatmap_traces(w: np.ndarray, q_labels, k_labels, allowed=None, coloraxis=N
         grey = np.where(allowed, np.nan, 1.0)
         traces.append(go.Heatmap(
             z=grey, x=list(range(w.shape[1])), y=list(range(w.shape[0])), customdata=custom,
-            colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]], showscale=False, xgap=1, ygap=1,
+            colorscale=[[0, MASKED_COLOUR], [1, MASKED_COLOUR]], showscale=False, xgap=gap, ygap=gap,
             hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>masked: a token may not "
                           "look ahead, so its score is set to −∞ and its weight is 0<extra></extra>",
         ))
@@ -118,57 +138,178 @@ def attention_heatmap(weights, q_tokens: Sequence, k_tokens: Sequence | None = N
     T, S = w.shape
     k_tokens = q_tokens if k_tokens is None else k_tokens
     q_labels, k_labels = _labels(q_tokens, T), _labels(k_tokens, S)
-    fig = go.Figure(_heatmap_traces(w, q_labels, k_labels, allowed))
+    rows = rows_px(T)
+    fig = go.Figure(_heatmap_traces(w, q_labels, k_labels, allowed, gap=_gap(rows / T, PLOT_WIDTH_PX / S)))
     masked = allowed is not None and not np.asarray(allowed, dtype=bool).all()
     x_title = "key (attended to)" + (" · grey = masked: a token cannot look ahead" if masked else "")
     fig.update_layout(
-        title=title, uirevision=UIREVISION, height=height or max(340, 60 + 28 * T),
-        xaxis=_position_axis(k_labels, x_title),
-        yaxis=dict(_position_axis(q_labels, "query (attending)"), autorange="reversed"),
+        title=title, uirevision=UIREVISION, height=height or max(340, 150 + rows),
+        xaxis=_position_axis(k_labels, x_title, length_px=PLOT_WIDTH_PX),
+        yaxis=dict(_position_axis(q_labels, "query (attending)", length_px=rows, horizontal=False),
+                   autorange="reversed"),
         margin=dict(l=60, r=20, t=90, b=60),
     )
     return fig
 
 
+def _gap(*cell_px: float) -> int:
+    """White pixels between heatmap cells: 1, or 0 when a cell is under 9 px (gaps would grey it)."""
+    return 1 if min(cell_px) >= 9 else 0
+
+
+# The grid is sized in pixels for the width a page gives it (Streamlit's wide layout beside the
+# sidebar at 1280 px: about 900 px), so nothing in it overlaps: a panel is at least
+# GRID_MIN_PANEL_PX wide (more heads than fit wrap onto another row of the same layer), tick
+# labels lie flat and are thinned to what fits, and a caption sits under its panel's labels.
+GRID_WIDTH_PX = 900
+GRID_MIN_PANEL_PX = 150
+
+
+def _label_px(label: str, font_size: float) -> float:
+    """About how wide a tick label is drawn (HTML entities count as the one character they are)."""
+    return len(html.unescape(str(label))) * 0.62 * font_size + 6
+
+
+def thinned_ticks(labels: list[str], length_px: float, font_size: int, horizontal: bool = True) -> dict:
+    """Tick settings for a position axis of `length_px` pixels: every token when neighbouring
+    labels fit side by side at `font_size`, else every k-th one, prefixed with its position
+    ("12 t") so the reader still knows where it is."""
+    n = max(1, len(labels))
+    cell = length_px / n
+
+    def fits(texts: list[str], step: int) -> bool:
+        if not horizontal:
+            return font_size * 1.25 <= step * cell
+        widths = [_label_px(t, font_size) for t in texts]
+        return all((a + b) / 2 <= step * cell for a, b in zip(widths, widths[1:]))
+
+    if fits(list(labels), 1):
+        return dict(tickmode="array", tickvals=list(range(n)), ticktext=list(labels), tickangle=0)
+    for step in range(2, n + 1):
+        vals = list(range(0, n, step))
+        texts = [f"{i} {labels[i]}" for i in vals]
+        if fits(texts, step):
+            break
+    return dict(tickmode="array", tickvals=vals, ticktext=texts, tickangle=0)
+
+
+def _wrap(text: str, width: int) -> str:
+    """Break a caption into lines of at most about `width` characters, at " · " first."""
+    lines = []
+    for part in str(text).split(" · "):
+        line = ""
+        for word in part.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return "<br>".join(escape(line) for line in lines)
+
+
+def grid_layer_label(name: str) -> str:
+    """"decoder.1.self_attn" -> "decoder layer 1"; other names are kept."""
+    parts = str(name).split(".")
+    return f"{parts[0]} layer {parts[1]}" if len(parts) == 3 and parts[1].isdigit() else str(name)
+
+
 def attention_grid(layers: dict, q_tokens: Sequence, k_tokens: Sequence | None = None, *,
-                   descriptions: dict | None = None, allowed=None,
+                   descriptions: dict | None = None, allowed=None, large: bool = False,
+                   width_px: int | None = None,
                    title: str = "Every head at once: which one looks where?") -> go.Figure:
-    """Small multiples: one heatmap per layer (rows) and head (columns).
+    """Small multiples: one heatmap per layer and head, a row of panels per layer.
 
     layers: ordered {layer name: weights [H, T, S]}; descriptions: {layer name: [one line per
-    head]} written under each panel. All panels share one colour bar fixed to 0..1.
+    head]} written under each panel; allowed: bool [T, S], False where the mask hides a key
+    (grey, as in `attention_heatmap`). All panels share one colour bar fixed to 0..1, and the
+    query tokens are labelled once per row (every panel of a layer has the same rows).
+
+    large=True draws it for a projector (bigger type, taller panels) and marks it so that
+    `figures.for_projector` leaves it as it is: enlarging the type of a grid sized in pixels
+    would make neighbouring labels collide. width_px: the width it is drawn at (a guess is
+    enough; it sets how many heads share a row and how many tick labels fit).
     """
     names = list(layers)
     if not names:
         raise ValueError("No attention layers to draw.")
     arrays = [np.asarray(layers[n], dtype=np.float64) for n in names]
+    if any(a.ndim != 3 for a in arrays):
+        raise ValueError("Expected weights [H, T, S] for every layer.")
     H = max(a.shape[0] for a in arrays)
     T, S = arrays[0].shape[1:]
     k_tokens = q_tokens if k_tokens is None else k_tokens
     q_labels, k_labels = _labels(q_tokens, T), _labels(k_tokens, S)
-    titles = [f"{name} · head {h}" if h < a.shape[0] else "" for name, a in zip(names, arrays) for h in range(H)]
-    fig = make_subplots(rows=len(names), cols=H, subplot_titles=titles,
-                        horizontal_spacing=0.04, vertical_spacing=min(0.14, 0.6 / len(names)))
-    show_ticks = max(T, S) <= 32  # beyond that the panels show positions, not tokens
-    tick_size = 11 if max(T, S) <= 12 else 10 if max(T, S) <= 24 else 8
-    for r, (name, a) in enumerate(zip(names, arrays), start=1):
+
+    font = 17 if large else 13
+    width = width_px or (int(GRID_WIDTH_PX * 1.25) if large else GRID_WIDTH_PX)
+    panel_h = (260 if large else 200) if T > 1 else 60
+    y_ticks = thinned_ticks(q_labels, panel_h, font - 1, horizontal=False)
+    y_label_px = max(_label_px(t, font - 1) for t in y_ticks["ticktext"]) + 2 * font + 16  # ticks + row title
+    margin = dict(l=int(y_label_px), r=90, t=48 if not large else 60)  # the title's line
+    gap_x = 16
+    cols = max(1, min(H, int((width - margin["l"] - margin["r"] + gap_x) // (GRID_MIN_PANEL_PX + gap_x))))
+    per_layer = -(-H // cols)  # rows of panels per layer
+    n_rows = len(names) * per_layer
+    panel_w = (width - margin["l"] - margin["r"] - (cols - 1) * gap_x) / cols
+    # Captions wrapped to the panel's width; the rows leave room for the longest.
+    wrap = max(10, int(panel_w / (0.55 * (font - 1))))
+    captions = {(n, h): _wrap(line, wrap) for n, lines in (descriptions or {}).items() for h, line in enumerate(lines)}
+    caption_lines = max((c.count("<br>") + 1 for c in captions.values()), default=0)
+    below = font + 10 + caption_lines * (font + 5) + 8  # x tick labels, then the caption
+    above = font + 10  # each panel's "head h"
+    margin["b"] = int(below + 10)
+    gap_y = below + above
+    plot_h = n_rows * panel_h + (n_rows - 1) * gap_y
+    height = int(plot_h + margin["t"] + margin["b"] + above)
+    margin["t"] += above
+
+    cells = []  # (row, col, layer index, head)
+    for i, a in enumerate(arrays):
         for h in range(a.shape[0]):
-            for trace in _heatmap_traces(a[h], q_labels, k_labels, allowed, coloraxis="coloraxis"):
-                fig.add_trace(trace, row=r, col=h + 1)
-            fig.update_xaxes(_position_axis(k_labels, "", show_ticks, tick_size), row=r, col=h + 1)
-            fig.update_yaxes(dict(_position_axis(q_labels, "", show_ticks, tick_size), autorange="reversed"),
-                             row=r, col=h + 1)
-            lines = (descriptions or {}).get(name)
-            if lines and h < len(lines):
-                n = (r - 1) * H + h + 1
-                suffix = "" if n == 1 else str(n)
-                fig.add_annotation(text=escape(lines[h]), showarrow=False, xref=f"x{suffix} domain",
-                                   yref=f"y{suffix} domain", x=0.5, y=0, yshift=-30, xanchor="center",
-                                   yanchor="top", font=dict(size=12))
+            cells.append((i * per_layer + h // cols + 1, h % cols + 1, i, h))
+    titles = [""] * (n_rows * cols)
+    for r, c, i, h in cells:
+        titles[(r - 1) * cols + (c - 1)] = f"head {h}"
+    fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=titles,
+                        horizontal_spacing=gap_x / max(1.0, width - margin["l"] - margin["r"]),
+                        vertical_spacing=gap_y / plot_h if n_rows > 1 else 0.0)
+    used = {(r, c) for r, c, _, _ in cells}
+    for r in range(1, n_rows + 1):
+        for c in range(1, cols + 1):
+            if (r, c) not in used:  # the end of a wrapped row of heads: no empty axes
+                fig.update_xaxes(visible=False, row=r, col=c)
+                fig.update_yaxes(visible=False, row=r, col=c)
+    small_cells = min(panel_w / max(S, 1), panel_h / max(T, 1)) < 9
+    x_ticks = thinned_ticks(k_labels, panel_w, font - 1, horizontal=True)
+    for r, c, i, h in cells:
+        for trace in _heatmap_traces(arrays[i][h], q_labels, k_labels, allowed, coloraxis="coloraxis"):
+            if small_cells:  # white gaps between tiny cells would grey the whole panel
+                trace.update(xgap=0, ygap=0)
+            fig.add_trace(trace, row=r, col=c)
+        fig.update_xaxes(dict(showgrid=False, zeroline=False, tickfont=dict(size=font - 1), **x_ticks),
+                         row=r, col=c)
+        first = c == 1 and (r - 1) % per_layer == 0
+        fig.update_yaxes(dict(showgrid=False, zeroline=False, autorange="reversed", tickfont=dict(size=font - 1),
+                              showticklabels=c == 1, **y_ticks,
+                              title=dict(text=grid_layer_label(names[i]) if first else "",
+                                         font=dict(size=font))), row=r, col=c)
+        if (names[i], h) in captions:
+            n = (r - 1) * cols + c
+            suffix = "" if n == 1 else str(n)
+            fig.add_annotation(text=captions[names[i], h], showarrow=False, xref=f"x{suffix} domain",
+                               yref=f"y{suffix} domain", x=0.5, y=0, yshift=-(font + 12), xanchor="center",
+                               yanchor="top", font=dict(size=font - 1, color="#333"))
+    for ann in fig.layout.annotations:
+        if str(ann.text).startswith("head "):
+            ann.font = dict(size=font)
     fig.update_layout(
-        title=title, uirevision=UIREVISION, height=60 + 300 * len(names),
-        coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0.0, cmax=1.0, colorbar=dict(title="weight")),
-        margin=dict(l=30, r=20, t=80, b=40),
+        title=dict(text=title, font=dict(size=font + 3), x=0, xanchor="left", y=1, yref="container",
+                   yanchor="top", pad=dict(t=10)),
+        uirevision=UIREVISION, height=height, font=dict(size=font),
+        coloraxis=dict(colorscale=ATTENTION_SCALE, cmin=0.0, cmax=1.0,
+                       colorbar=dict(title="weight", len=min(1.0, 420 / plot_h), y=1, yanchor="top")),
+        margin=margin, meta={"for_projector": True} if large else None,
     )
     return fig
 
@@ -179,17 +320,20 @@ def causal_mask_figure(tokens: Sequence, title: str = "The causal mask: a token 
     T = len(tokens)
     labels = _labels(tokens, T)
     allowed = np.tril(np.ones((T, T), dtype=bool))
-    text = np.where(allowed, "", "−∞")
+    rows = rows_px(T)
+    text = np.where(allowed, "", "−∞" if rows / T >= 18 else "")  # no room for the text in tiny cells
+    gap = _gap(rows / T)
     fig = go.Figure(go.Heatmap(
         z=allowed.astype(float), x=list(range(T)), y=list(range(T)), text=text, texttemplate="%{text}",
-        colorscale=[[0, MASKED_COLOUR], [1, "#21918c"]], zmin=0, zmax=1, showscale=False, xgap=1, ygap=1,
+        colorscale=[[0, MASKED_COLOUR], [1, "#21918c"]], zmin=0, zmax=1, showscale=False, xgap=gap, ygap=gap,
         customdata=_hover_labels(labels, labels),
         hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>%{z:.0f} = may attend (1) "
                       "or masked (0)<extra></extra>",
     ))
     fig.update_layout(
-        title=title, uirevision=UIREVISION, height=max(300, 40 + 28 * T),
-        xaxis=_position_axis(labels, "key"), yaxis=dict(_position_axis(labels, "query"), autorange="reversed"),
+        title=title, uirevision=UIREVISION, height=max(300, 130 + rows),
+        xaxis=_position_axis(labels, "key", length_px=PLOT_WIDTH_PX),
+        yaxis=dict(_position_axis(labels, "query", length_px=rows, horizontal=False), autorange="reversed"),
         margin=dict(l=60, r=20, t=60, b=60),
     )
     return fig
@@ -244,12 +388,14 @@ def head_view(weights, q_tokens: Sequence, k_tokens: Sequence | None = None, *, 
         if query is not None:
             parts += [f"head {h}: {w[h, query, j]:.4f}" for h in heads]
         k_hover.append("<br>".join(parts))
+    rows = rows_px(max(T, S), 26, 700)
+    size = int(min(14, max(9, rows / max(T, S) - 2)))  # long inputs: smaller type, still one row each
     fig.add_trace(go.Scatter(x=[-0.02] * T, y=list(range(T)), mode="text", text=q_labels, textposition="middle left",
-                             hovertext=q_hover, hoverinfo="text", showlegend=False, textfont=dict(size=14)))
+                             hovertext=q_hover, hoverinfo="text", showlegend=False, textfont=dict(size=size)))
     fig.add_trace(go.Scatter(x=[1.02] * S, y=list(range(S)), mode="text", text=k_labels, textposition="middle right",
-                             hovertext=k_hover, hoverinfo="text", showlegend=False, textfont=dict(size=14)))
+                             hovertext=k_hover, hoverinfo="text", showlegend=False, textfont=dict(size=size)))
     fig.update_layout(
-        title=title, uirevision=UIREVISION, height=max(320, 60 + 26 * max(T, S)),
+        title=title, uirevision=UIREVISION, height=max(320, 100 + rows),
         xaxis=dict(range=[-0.6, 1.6], showticklabels=False, showgrid=False, zeroline=False,
                    tickvals=[0, 1], title="query → key"),
         yaxis=dict(autorange="reversed", showticklabels=False, showgrid=False, zeroline=False),
@@ -288,9 +434,11 @@ def matrix_figure(mat, row_tokens: Sequence, title: str, *, height: int | None =
         customdata=np.array([[f"{labels[i]} (pos {i})"] * m.shape[1] for i in range(m.shape[0])], dtype=object),
         hovertemplate="%{customdata}, dim %{x}: %{z:.4f}<extra></extra>",
     ))
-    fig.update_layout(title=title, uirevision=UIREVISION, height=height or max(220, 40 + 22 * m.shape[0]),
-                      xaxis=dict(title="dimension"), yaxis=dict(_position_axis(labels, "key position"),
-                                                                autorange="reversed"),
+    rows = rows_px(m.shape[0], 22, 440)
+    fig.update_layout(title=title, uirevision=UIREVISION, height=height or max(220, 80 + rows),
+                      xaxis=dict(title="dimension"),
+                      yaxis=dict(_position_axis(labels, "key position", length_px=rows, horizontal=False),
+                                 autorange="reversed"),
                       margin=dict(l=60, r=10, t=40, b=30))
     return fig
 
@@ -314,11 +462,12 @@ def score_bars(values, key_tokens: Sequence, title: str, *, allowed=None, probab
             colours.append(_viridis(shown[j]))
         else:
             colours.append("#2166ac" if shown[j] >= 0 else "#b2182b")
-    text = ["−∞" if not allowed[j] else f"{v[j]:.2f}" for j in range(S)]
+    # Numbers over the bars while they fit; beyond 16 keys they would overprint (hover has them).
+    text = ["−∞" if not allowed[j] else f"{v[j]:.2f}" for j in range(S)] if S <= 16 else None
     fig = go.Figure(go.Bar(
         x=list(range(S)), y=shown, marker_color=colours, text=text, textposition="outside", cliponaxis=False,
-        customdata=[f"{labels[j]} (pos {j})" for j in range(S)],
-        hovertemplate="key %{customdata}: %{text}<extra></extra>",
+        customdata=[[f"{labels[j]} (pos {j})", "−∞" if not allowed[j] else f"{v[j]:.4f}"] for j in range(S)],
+        hovertemplate="key %{customdata[0]}: %{customdata[1]}<extra></extra>",
     ))
     if not allowed.all():
         fig.add_annotation(text="−∞ = masked (weight 0 after the softmax)", showarrow=False, xref="paper",
@@ -328,7 +477,8 @@ def score_bars(values, key_tokens: Sequence, title: str, *, allowed=None, probab
     if probability:
         yaxis["range"] = [0, 1.15]
     fig.update_layout(title=title, height=height, uirevision=UIREVISION, yaxis=yaxis,
-                      xaxis=_position_axis(labels, "key"), margin=dict(l=40, r=10, t=40, b=40),
+                      xaxis=_position_axis(labels, "key", length_px=PLOT_WIDTH_PX * 0.65),
+                      margin=dict(l=40, r=10, t=40, b=40),
                       uniformtext=dict(minsize=10, mode="show"))  # keep "−∞" legible on empty bars
     return fig
 
@@ -378,7 +528,8 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
     fig = make_subplots(rows=1, cols=2 if has_loss else 1, column_widths=[0.55, 0.45] if has_loss else None,
                         subplot_titles=("attention (query rows, key columns)", "training loss") if has_loss else None,
                         horizontal_spacing=0.12)
-    heat = _heatmap_traces(frames[-1], q_labels, k_labels, allowed)
+    rows = rows_px(T)
+    heat = _heatmap_traces(frames[-1], q_labels, k_labels, allowed, gap=_gap(rows / T, PLOT_WIDTH_PX * 0.5 / S))
     for trace in heat:
         fig.add_trace(trace, row=1, col=1)
     n_heat = len(heat)
@@ -412,7 +563,7 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
     # "from the current frame" would have nothing left to play.
     play = dict(frame=dict(duration=frame_ms, redraw=True), mode="immediate", transition=dict(duration=0))
     fig.update_layout(
-        title=title, uirevision=UIREVISION, height=max(420, 80 + 28 * T), margin=dict(l=60, r=20, t=80, b=110),
+        title=title, uirevision=UIREVISION, height=max(420, 190 + rows), margin=dict(l=60, r=20, t=80, b=110),
         showlegend=False,
         updatemenus=[dict(type="buttons", direction="left", x=0, y=-0.12, xanchor="left", yanchor="top",
                           buttons=[dict(label="▶ play", method="animate", args=[[str(s) for s in steps], play]),
@@ -423,8 +574,9 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
                                   args=[[str(s)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                        transition=dict(duration=0))]) for s in steps])],
     )
-    fig.update_xaxes(_position_axis(k_labels, "key"), row=1, col=1)
-    fig.update_yaxes(dict(_position_axis(q_labels, "query"), autorange="reversed"), row=1, col=1)
+    fig.update_xaxes(_position_axis(k_labels, "key", length_px=PLOT_WIDTH_PX * (0.5 if has_loss else 1)), row=1, col=1)
+    fig.update_yaxes(dict(_position_axis(q_labels, "query", length_px=rows, horizontal=False), autorange="reversed"),
+                     row=1, col=1)
     return fig
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import streamlit as st
 
 from ..runs.job import ACTIVE
+from ..tasks import MAX_INPUT_CHARS
 from .lesson_context import WidgetContext
 from .lesson_models import attention_on, lesson_model, lesson_run
 from .text import plain
@@ -23,7 +24,7 @@ def _pick_input(ctx: WidgetContext, task, default_text: str | None = None) -> li
         c1, c2 = st.columns(2)
         choice = c1.selectbox("example input", labels, key=f"{ctx.key}.example")
         typed = c2.text_input("or type your own", value=default_text or "", key=f"{ctx.key}.typed",
-                              placeholder=labels[0])
+                              placeholder=labels[0], max_chars=MAX_INPUT_CHARS)
     if typed.strip():
         try:
             return task.parse(typed)
@@ -82,7 +83,12 @@ def head_grid(ctx: WidgetContext) -> None:
     model, tokens, layers = found
     causal = model.cfg.arch != "encoder"
     descriptions = {n: [d.short for d in describe_heads(w, tokens, causal=causal)] for n, w in layers.items()}
-    ctx.plot(attention_grid(layers, tokens, descriptions=descriptions), "grid")
+    T = len(tokens)
+    # The mask in grey, as on the Attention page (the same builder); sized for the projector by
+    # the builder itself, which keeps its panels' labels apart (ctx.plot then leaves it alone).
+    allowed = np.tril(np.ones((T, T), dtype=bool)) if causal else None
+    ctx.plot(attention_grid(layers, tokens, descriptions=descriptions, allowed=allowed, large=ctx.presenter,
+                            title="Every head at once: which one looks where?"), "grid")
 
 
 def date_cross_attention(ctx: WidgetContext) -> None:
@@ -93,7 +99,7 @@ def date_cross_attention(ctx: WidgetContext) -> None:
         return
     task = current.task
     with ctx.controls():
-        text = st.text_input("a date", value="22 Nov 2026", key=f"{ctx.key}.date")
+        text = st.text_input("a date", value="22 Nov 2026", key=f"{ctx.key}.date", max_chars=MAX_INPUT_CHARS)
     try:
         src = task.parse(text)
     except ValueError as err:
