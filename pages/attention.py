@@ -15,12 +15,12 @@ import numpy as np
 import streamlit as st
 
 from transformer.figures import attention as figs
-from transformer.inspection import (InputTooLong, ablation_accuracy, parse_input, query_walkthrough, run_attention,
-                                    trained_length_text)
-from transformer.interpret import (INDUCTION_DEMO, describe_head, describe_heads, detect_formation,
-                                   head_scores_over_time, induction_demo_configs)
+from transformer.analysis.inspection import (InputTooLong, ablation_accuracy, parse_input, query_walkthrough,
+                                             run_attention, trained_length_text)
+from transformer.analysis.interpret import describe_head, describe_heads, detect_formation, head_scores_over_time
+from transformer.presets import INDUCTION_DEMO, induction_demo_configs
 from transformer.runs.live import ACTIVE, LiveRun
-from transformer.snapshot import as_question
+from transformer.runs.snapshot import as_question
 from transformer.tasks import MAX_INPUT_CHARS
 from transformer.ui.session import current_model, get_lab, presenter_mode, set_run
 from transformer.ui.text import code, plain

@@ -14,9 +14,9 @@ import streamlit as st
 
 from transformer.config import ARCH_LABELS
 from transformer.figures import embeddings as figs
-from transformer.inspection import hidden_states
+from transformer.analysis.inspection import hidden_states
 from transformer.positional import sinusoidal_encoding
-from transformer.projection import (
+from transformer.analysis.projection import (
     cosine_similarity_matrix,
     nearest_neighbours,
     polarity_axis,

@@ -19,7 +19,7 @@ from transformer.runs.job import ACTIVE
 from transformer.runs.limiter import max_concurrent_runs
 from transformer.runs.live import LiveRun
 from transformer.positional import sinusoidal_encoding
-from transformer.projection import (
+from transformer.analysis.projection import (
     cosine_similarity_matrix,
     dot_similarity_matrix,
     rope_scores,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from transformer.compare import (attention_map_mb, complexity_rows, cross_attention_map, gradient_by_distance,
-                                 last_layer_attention, recurrent_states, step_time_by_length, task_at_length,
-                                 task_length)
+from transformer.analysis.compare import (attention_map_mb, complexity_rows, cross_attention_map,
+                                          gradient_by_distance, last_layer_attention, recurrent_states,
+                                          step_time_by_length, task_at_length, task_length)
 from transformer.config import POS_ENCODINGS
 from transformer.decoding import predict
 from transformer.figures import for_projector
@@ -21,8 +21,9 @@ from transformer.figures.attention import attention_heatmap
 from transformer.figures.compare import (accuracy_by_length_figure, gradient_distance_figure, hidden_state_heatmap,
                                          race_curves, step_time_figure)
 from transformer.runs.job import ACTIVE
-from transformer.race import (BUDGETS, RACE_ARCHS, RACE_PRESETS, RACE_TASKS, SHORT_NAMES, RaceEntry, RaceRun,
-                              check_budget, default_test_lengths, plan_race, race_task)
+from transformer.presets import RACE_PRESETS
+from transformer.runs.race import (BUDGETS, RACE_ARCHS, RACE_TASKS, SHORT_NAMES, RaceEntry, RaceRun, check_budget,
+                                   default_test_lengths, plan_race, race_task)
 from transformer.tasks import MAX_INPUT_CHARS, TASKS, get_task, make_batch
 from transformer.training import TrainConfig, initial_model
 from transformer.ui.live_figures import live_figures

@@ -19,7 +19,7 @@ from transformer.figures.training import lr_figure
 from transformer.runs.job import ACTIVE
 from transformer.runs.limiter import max_concurrent_runs
 from transformer.runs.live import LiveRun
-from transformer.snapshot import grade_answers
+from transformer.runs.snapshot import grade_answers
 from transformer.tasks import TASKS, list_tasks
 from transformer.training import lr_curve
 from transformer.ui import settings as S

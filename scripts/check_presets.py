@@ -25,7 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from transformer.tasks import get_task, list_tasks  # noqa: E402
-from transformer.training import Trainer, preset_configs  # noqa: E402
+from transformer.presets import preset_configs  # noqa: E402
+from transformer.training import Trainer  # noqa: E402
 
 
 def archs_to_check(task, all_archs: bool, only: list[str] | None) -> list[str]:

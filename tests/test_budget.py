@@ -15,7 +15,8 @@ from transformer.budget import BudgetError, check_budget, estimate, memory_limit
 from transformer.build import build_model, count_parameters
 from transformer.config import ARCHS, ModelConfig
 from transformer.tasks import TASKS, get_task
-from transformer.training import TrainConfig, Trainer, preset_configs, run_configs
+from transformer.presets import preset_configs
+from transformer.training import TrainConfig, Trainer, run_configs
 
 GB = 2**30
 REPO = Path(__file__).resolve().parent.parent
@@ -81,7 +82,7 @@ def test_every_preset_and_experiment_fits_the_smallest_default_limit(monkeypatch
                 continue
             for arch in task.archs:
                 run_configs(task, *preset_configs(task, arch))
-    from transformer.interpret import INDUCTION_DEMO
+    from transformer.presets import INDUCTION_DEMO
 
     demo = get_task("induction", **INDUCTION_DEMO["task"])
     demo.model_config(**INDUCTION_DEMO["model"])

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from transformer.build import build_model, count_parameters
-from transformer.compare import (
+from transformer.analysis.compare import (
     accuracy_from_logits,
     activation_bytes,
     attention_map_mb,
@@ -142,7 +142,7 @@ def test_accuracy_from_logits():
 # --------------------------------------------------------------------------- what each model keeps
 
 def test_recurrent_states_are_the_lstm_outputs_after_each_token():
-    from transformer.compare import recurrent_states
+    from transformer.analysis.compare import recurrent_states
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(vocab_size=14, arch="lstm", d_model=16, n_layers=1)).eval()
@@ -158,7 +158,7 @@ def test_recurrent_states_are_the_lstm_outputs_after_each_token():
 
 
 def test_last_layer_attention_is_causal_rows_of_probabilities():
-    from transformer.compare import last_layer_attention
+    from transformer.analysis.compare import last_layer_attention
 
     torch.manual_seed(0)
     model = build_model(decoder_cfg()).eval()
@@ -169,7 +169,7 @@ def test_last_layer_attention_is_causal_rows_of_probabilities():
 
 
 def test_cross_attention_map_has_one_row_per_output_and_one_column_per_source_token():
-    from transformer.compare import cross_attention_map
+    from transformer.analysis.compare import cross_attention_map
 
     torch.manual_seed(0)
     model = build_model(ModelConfig(vocab_size=14, arch="lstm-seq2seq-attn", d_model=16, n_layers=1)).eval()

@@ -3,7 +3,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
-from transformer.compare import COMPLEXITY, complexity_rows
+from transformer.analysis.compare import COMPLEXITY, complexity_rows
 from transformer.figures.compare import (
     FAMILY_COLOURS,
     accuracy_by_length_figure,

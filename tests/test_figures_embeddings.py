@@ -9,7 +9,7 @@ from transformer.figures.embeddings import (
     neighbours_figure,
     polarity_figure,
 )
-from transformer.projection import project_frames, token_groups
+from transformer.analysis.projection import project_frames, token_groups
 
 TOKENS = ["<pad>", "0", "1", "2", "a", "b", "Nov", " "]
 

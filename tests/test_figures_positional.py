@@ -16,7 +16,7 @@ from transformer.figures.positional import (
     wavelength,
 )
 from transformer.positional import sinusoidal_encoding
-from transformer.projection import rope_scores, sinusoidal_rotation
+from transformer.analysis.projection import rope_scores, sinusoidal_rotation
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from transformer.config import ModelConfig
 from transformer.runs.history import HistoryBudget, bound_history, history_bytes, run_budget_bytes
 from transformer.runs.limiter import RunLimiter
 from transformer.runs.live import LiveRun
-from transformer.snapshot import Snapshot, model_from_snapshot
+from transformer.runs.snapshot import Snapshot, model_from_snapshot
 from transformer.tasks import get_task
 from transformer.training import TrainConfig
 

@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from transformer.capture import capture
-from transformer.interpret import detect_formation, head_scores_over_time, induction_demo_configs
+from transformer.analysis.interpret import detect_formation, head_scores_over_time
+from transformer.presets import induction_demo_configs
 from transformer.tasks import make_batch
 from transformer.training import Trainer
 

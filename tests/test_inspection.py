@@ -7,7 +7,7 @@ import torch
 
 from transformer import build_model
 from transformer.capture import capture
-from transformer.inspection import (
+from transformer.analysis.inspection import (
     InputTooLong,
     ablation_accuracy,
     parse_input,

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from transformer.interpret import (
+from transformer.analysis.interpret import (
     anti_diagonal_score,
     describe_head,
     describe_heads,

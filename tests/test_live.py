@@ -196,7 +196,7 @@ def test_snapshot_history_is_capped(make_run):
 
 @pytest.mark.parametrize("task_name, arch", [("dates", "encoder-decoder"), ("recall", "lstm"), ("charlm", "decoder")])
 def test_snapshots_of_other_model_families(task_name, arch):
-    from transformer.snapshot import take_snapshot
+    from transformer.runs.snapshot import take_snapshot
     from transformer.training import Trainer
 
     task = get_task(task_name, **({"length": 16} if task_name == "charlm" else {}))

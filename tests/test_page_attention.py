@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from transformer import build_model
 from transformer.checkpoint import checkpoint_bytes
-from transformer.interpret import induction_demo_configs
+from transformer.presets import induction_demo_configs
 from transformer.runs.live import LiveRun
 from transformer.tasks import MAX_INPUT_CHARS, get_task
 

@@ -272,7 +272,7 @@ def test_the_lesson_race_draws_every_model_live_and_stops_with_the_session():
     import time
 
     from conftest import end_apptest_session, live_figures_of, plotly_array
-    from transformer.race import RaceRun
+    from transformer.runs.race import RaceRun
 
     params = {"task": "reverse", "length": 3, "archs": ["decoder", "lstm"]}
     at = AppTest.from_function(_race_step_script, args=(params,), default_timeout=60).run()

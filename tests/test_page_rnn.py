@@ -12,7 +12,7 @@ import pytest
 from conftest import live_figures_of, plotly_array
 from streamlit.testing.v1 import AppTest
 
-from transformer.race import RaceRun
+from transformer.runs.race import RaceRun
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "rnn_vs_transformer.py")
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from transformer.positional import sinusoidal_encoding
-from transformer.projection import (
+from transformer.analysis.projection import (
     cosine_similarity_matrix,
     dot_similarity_matrix,
     fit_pca,

@@ -5,7 +5,7 @@ import pytest
 
 from transformer.config import ModelConfig
 from transformer.runs.limiter import RunLimiter
-from transformer.race import RaceEntry, RaceRun
+from transformer.runs.race import RaceEntry, RaceRun
 from transformer.tasks import get_task
 from transformer.training import TrainConfig, TrainingDiverged
 

@@ -17,8 +17,8 @@ from transformer.training import (
     lr_at,
     lr_curve,
     param_groups,
-    preset_configs,
 )
+from transformer.presets import preset_configs
 
 TINY = ModelConfig(arch="decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32)
 

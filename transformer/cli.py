@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
 def configs_from_args(args):
     """-> (task, ModelConfig, TrainConfig): the preset, overridden by the flags given."""
     from .tasks import TASKS, get_task
-    from .training import preset_configs, run_configs
+    from .presets import preset_configs
+    from .training import run_configs
 
     if args.task not in TASKS:
         raise ValueError(f"Unknown task '{args.task}': choose one of {', '.join(TASKS)}.")

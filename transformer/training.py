@@ -142,23 +142,6 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def preset_configs(task, arch: str | None = None, stop_at_target: bool = False) -> tuple[ModelConfig, TrainConfig]:
-    """The task's recommended (ModelConfig, TrainConfig) for an architecture (default: its first).
-
-    stop_at_target: stop as soon as the preset's target accuracy is reached, on the preset's
-    own metric (a demo needs "good enough", not every step).
-    """
-    arch = arch or task.archs[0]
-    if arch not in task.archs:
-        raise ValueError(f"The task '{task.name}' does not support the architecture '{arch}': use one of {', '.join(task.archs)}.")
-    preset = task.preset(arch)
-    model_cfg = ModelConfig.from_dict({**dict(preset.model), "arch": arch})
-    train_cfg = TrainConfig.from_dict(dict(preset.train))
-    if stop_at_target:
-        train_cfg = replace(train_cfg, until_acc=preset.target_acc, until_metric=preset.metric)
-    return model_cfg, train_cfg
-
-
 # --------------------------------------------------------------------------- schedules
 
 

@@ -137,7 +137,7 @@ def step_time_figure(
     milliseconds per training step, and activation memory.
 
     results: {model name: {"lengths", "seconds", "activation_mb"}} as measured by
-    `transformer.compare.step_time_by_length`. recurrent: the names of the recurrent models
+    `transformer.analysis.compare.step_time_by_length`. recurrent: the names of the recurrent models
     (T dependent steps per layer; attention needs 1). attention_mb: optional {name: MB per
     length}, the size of the T×T attention maps, drawn dashed (what un-fused attention stores).
     """

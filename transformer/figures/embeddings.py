@@ -1,7 +1,7 @@
 """Figures for embedding spaces: labelled 2-D/3-D scatters, films over training, cosine matrices.
 
 Pure functions: numpy arrays in, `plotly.graph_objects.Figure` out (no streamlit, no torch).
-The coordinates come from `transformer.projection` (one fixed PCA basis), so a film's axes are
+The coordinates come from `transformer.analysis.projection` (one fixed PCA basis), so a film's axes are
 fixed too: every frame shares one axis range and the points move, the axes do not.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from transformer.figures.theme import (BLACK, BLUE, DARK_GREY, DIVERGING, FONT_SIZE, GREEN, GREY, ORANGE, PALETTE,
                                        PURPLE, SKY, VERMILLION, YELLOW)
-from transformer.projection import GROUP_ORDER
+from transformer.analysis.projection import GROUP_ORDER
 
 # Okabe-Ito (colour-blind safe), with a brown and greys for the groups that matter least.
 GROUP_COLOURS = {

@@ -15,7 +15,7 @@ class BackgroundJob:
     """Start, pause, single-step, resume and stop for a job run by a daemon thread.
 
     Shared by `LiveRun` (one model, trained in a child process that the thread looks after) and
-    `transformer.race.RaceRun` (several models, trained in the thread itself). A subclass calls
+    `transformer.runs.race.RaceRun` (several models, trained in the thread itself). A subclass calls
     `__init__` and implements `_main`, the thread's body, which honours the control flags
     between optimizer steps (or, with `_forward`, passes them on). Every method is safe from any
     thread at any moment.

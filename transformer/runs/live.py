@@ -19,7 +19,7 @@ from __future__ import annotations
 import pickle
 import threading
 
-from ..snapshot import Snapshot, model_from_snapshot
+from .snapshot import Snapshot, model_from_snapshot
 from ..training import TrainConfig, TrainingDiverged, initial_model, run_configs, validation_examples
 from .fork_server import context
 from .history import bound_history, default_budget, history_bytes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pickle
 
-from ..snapshot import take_snapshot
+from .snapshot import take_snapshot
 from ..training import Trainer, TrainingDiverged
 from .job import first_line
 

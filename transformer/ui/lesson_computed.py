@@ -130,7 +130,7 @@ def positional_curves(ctx: WidgetContext) -> None:
 def positional_similarity(ctx: WidgetContext) -> None:
     from ..figures.positional import position_similarity_figure
     from ..positional import sinusoidal_encoding
-    from ..projection import dot_similarity_matrix
+    from ..analysis.projection import dot_similarity_matrix
 
     pe = sinusoidal_encoding(int(ctx.get("positions", 64)), int(ctx.get("d_model", 64))).numpy()
     ctx.plot(position_similarity_figure(dot_similarity_matrix(pe)), "similarity")
@@ -138,7 +138,7 @@ def positional_similarity(ctx: WidgetContext) -> None:
 
 def rotary(ctx: WidgetContext) -> None:
     from ..figures.positional import offset_lines_figure, position_similarity_figure
-    from ..projection import rope_scores
+    from ..analysis.projection import rope_scores
 
     d_head = int(ctx.get("d_head", 8))
     rng = np.random.default_rng(ctx.seed)

@@ -26,7 +26,7 @@ from ..runs.job import ACTIVE
 from ..runs.live import LiveRun
 from ..tasks import get_task, make_batch
 from ..tasks.base import Example
-from ..training import preset_configs
+from ..presets import preset_configs
 from .session import CurrentModel, current_model, session_runs
 from .text import plain
 from .widgets import progress_text
@@ -77,7 +77,7 @@ class LessonRuns:
 
 
 def _induction_demo():
-    from ..interpret import INDUCTION_DEMO, induction_demo_configs
+    from ..presets import INDUCTION_DEMO, induction_demo_configs
 
     return (*induction_demo_configs(), INDUCTION_DEMO["seconds"])
 

@@ -1,4 +1,4 @@
-"""A small race for lesson 9, on the RNN vs Transformer page's machinery (`transformer.race`).
+"""A small race for lesson 9, on the RNN vs Transformer page's machinery (`transformer.runs.race`).
 
 `plan_race` gives the task's transformer preset and recurrent models with about the same number
 of parameters; `RaceRun` trains them in one background thread, always stepping the model that
@@ -18,10 +18,10 @@ from .text import plain
 def _plan(task_name: str, length: int | None, archs: list[str], seed: int, steps: int | None = None):
     from dataclasses import replace
 
-    from ..compare import task_length
-    from ..race import plan_race, race_task
+    from ..analysis.compare import task_length
+    from ..runs.race import plan_race, race_task
     from ..tasks import get_task
-    from ..training import preset_configs
+    from ..presets import preset_configs
 
     task = race_task(task_name, length if length is not None else task_length(get_task(task_name)))
     entries = plan_race(task, archs)
@@ -31,8 +31,8 @@ def _plan(task_name: str, length: int | None, archs: list[str], seed: int, steps
 
 def race_settings(params) -> tuple[str, int | None, list[str], int | None]:
     """(task, length, archs, steps) from a lesson's params: a named preset of the RNN vs
-    Transformer page (`transformer.race.RACE_PRESETS`), or task / length / archs given directly."""
-    from ..race import RACE_PRESETS
+    Transformer page (`transformer.presets.RACE_PRESETS`), or task / length / archs given directly."""
+    from ..presets import RACE_PRESETS
 
     archs = list(params.get("archs", ["decoder", "lstm", "rnn"]))
     name = params.get("preset")
@@ -46,7 +46,7 @@ def race_settings(params) -> tuple[str, int | None, list[str], int | None]:
 
 def race_widget(ctx) -> None:
     """ctx.params: a race preset, or task / archs (decoder first) / length. A start button, then live curves."""
-    from ..race import RaceRun
+    from ..runs.race import RaceRun
 
     task_name, length, archs, steps = race_settings(ctx.params)
     key = ("race", task_name, length, tuple(archs), steps, int(ctx.seed))

@@ -46,7 +46,7 @@ def _self_attention(ctx: WidgetContext, default_task: str):
 
 def attention_heatmap(ctx: WidgetContext) -> None:
     from ..figures.attention import attention_heatmap as heatmap
-    from ..interpret import describe_head, row_entropy
+    from ..analysis.interpret import describe_head, row_entropy
 
     found = _self_attention(ctx, "reverse")
     if found is None:
@@ -75,7 +75,7 @@ def attention_heatmap(ctx: WidgetContext) -> None:
 
 def head_grid(ctx: WidgetContext) -> None:
     from ..figures.attention import attention_grid
-    from ..interpret import describe_heads
+    from ..analysis.interpret import describe_heads
 
     found = _self_attention(ctx, "sort")
     if found is None:
@@ -133,7 +133,7 @@ def embedding_space(ctx: WidgetContext) -> None:
     that is where the structure is.
     """
     from ..figures.embeddings import cosine_matrix_figure, embedding_animation_figure
-    from ..projection import cosine_similarity_matrix, project_frames, token_groups
+    from ..analysis.projection import cosine_similarity_matrix, project_frames, token_groups
 
     current = lesson_model(ctx.get("task", "sentiment"), ctx.get("arch", "encoder"), ctx.seed, ctx.key)
     if current is None:
@@ -212,7 +212,7 @@ def _gradients(length: int, seed: int) -> dict:
     import torch
 
     from ..build import build_model
-    from ..compare import gradient_by_distance, matched_configs
+    from ..analysis.compare import gradient_by_distance, matched_configs
     from ..config import ModelConfig
 
     cfg = ModelConfig(vocab_size=16, max_len=length + 1, arch="decoder", d_model=64, n_heads=4, n_layers=2, d_ff=256)
@@ -237,7 +237,7 @@ def vanishing_gradients(ctx: WidgetContext) -> None:
 
 
 def step_time(ctx: WidgetContext) -> None:
-    from ..compare import matched_configs, step_time_by_length
+    from ..analysis.compare import matched_configs, step_time_by_length
     from ..config import ModelConfig
     from ..figures.compare import step_time_figure
 

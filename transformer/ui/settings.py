@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from ..config import ARCHS, POS_ENCODINGS, ModelConfig
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..tasks import TASKS, get_task
-from ..training import SCHEDULES, TrainConfig, preset_configs
+from ..presets import preset_configs
+from ..training import SCHEDULES, TrainConfig
 
 MODEL_FIELDS = ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "pos_encoding")
 TRAIN_FIELDS = ("lr", "warmup", "batch_size", "steps", "seed", "schedule", "eval_every", "device")

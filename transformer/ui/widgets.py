@@ -27,7 +27,8 @@ from ..figures.training import (accuracy_figure, accuracy_series, columns, grad_
 from ..runs.job import ACTIVE
 from ..runs.live import LiveRun
 from ..tasks import get_task
-from ..training import lr_curve, preset_configs
+from ..presets import preset_configs
+from ..training import lr_curve
 from .session import CurrentModel, current_model, get_lab, presenter_mode, set_run
 from .text import plain
 

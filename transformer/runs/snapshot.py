@@ -15,7 +15,7 @@ from functools import cached_property
 import numpy as np
 import torch
 
-from .capture import capture
+from ..capture import capture
 
 TEXT_CONTINUATION = 16  # characters a character LM writes for each probe in a snapshot
 
@@ -124,7 +124,7 @@ def as_question(task, ex):
     """A character LM has no answers: ask it to continue the first half of a probe window."""
     if task.kind != "text":
         return ex
-    from .tasks import Example
+    from ..tasks import Example
 
     cut = len(ex.src) // 2
     return Example(ex.src[:cut], ex.src[cut : cut + TEXT_CONTINUATION])
@@ -137,7 +137,7 @@ def take_snapshot(trainer, probe, metrics: dict | None = None) -> Snapshot:
     Call it from the thread that trains (it runs the model). `metrics` defaults to the
     trainer's latest evaluation row.
     """
-    from .decoding import predict
+    from ..decoding import predict
 
     start = time.perf_counter()
     model, task = trainer.model, trainer.task
@@ -187,7 +187,7 @@ def take_snapshot(trainer, probe, metrics: dict | None = None) -> Snapshot:
 
 def model_from_snapshot(snapshot: Snapshot, model_cfg):
     """Rebuild the model as it was when `snapshot` was taken (CPU, eval mode)."""
-    from .build import build_model
+    from ..build import build_model
 
     if not snapshot.has_weights:
         raise ValueError(f"The weights of step {snapshot.step} were let go to keep the server's memory within its "

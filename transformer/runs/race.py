@@ -23,12 +23,12 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence
 
-from .build import count_parameters, parameter_count
-from .compare import accuracy_by_length, task_at_length
-from .devices import resolve_device
-from .runs.job import BackgroundJob
-from .runs.limiter import RunLimiter
-from .training import TrainConfig, Trainer, TrainingDiverged
+from ..build import count_parameters, parameter_count
+from ..analysis.compare import accuracy_by_length, task_at_length
+from ..devices import resolve_device
+from .job import BackgroundJob
+from .limiter import RunLimiter
+from ..training import TrainConfig, Trainer, TrainingDiverged
 
 # What one race may ask of the machine. A class server has a few cores shared by many
 # browsers: a model that would take minutes per evaluation is refused up front.
@@ -154,7 +154,7 @@ class RaceRun(BackgroundJob):
 
     def model_copy(self, name: str):
         """A fresh CPU model in eval mode with `name`'s weights at its latest evaluation."""
-        from .build import build_model
+        from ..build import build_model
 
         if name not in self.entries:
             raise ValueError(f"No model named '{name}' in this race: choose one of {', '.join(self.entries)}.")
@@ -295,7 +295,7 @@ RACE_ARCHS = ("decoder", "rnn", "gru", "lstm")
 
 def default_test_lengths(task) -> tuple[int, ...]:
     """N/2, N, 3N/2 and 2N in the task's own length unit (N = its training length)."""
-    from .compare import task_length
+    from ..analysis.compare import task_length
 
     n = task_length(task)
     lengths = set()
@@ -319,7 +319,7 @@ def plan_race(task, archs: Sequence[str] = RACE_ARCHS, transformer: Optional[dic
     Recurrent models default to one layer: for a fixed parameter budget one wide layer keeps
     more memory in its state than two narrow ones, which gives them their best chance.
     """
-    from .compare import matched_configs
+    from ..analysis.compare import matched_configs
 
     unknown = [a for a in archs if a not in RACE_ARCHS]
     if unknown:
@@ -350,44 +350,10 @@ def race_task(name: str, length: int):
     Training inputs vary in length (from 1 up to `length`) where the task allows, so a
     model meets every length up to N and "accuracy against length" compares like with like.
     """
-    from .compare import length_param
-    from .tasks import TASKS, get_task
+    from ..analysis.compare import length_param
+    from ..tasks import TASKS, get_task
 
     if name not in RACE_TASKS:
         raise ValueError(f"The race runs on {', '.join(RACE_TASKS)}; '{name}' is not one of them.")
     key = length_param(TASKS[name]())
     return get_task(name, **{key: int(length), **RACE_TASKS[name]["fixed"]})
-
-
-# Presets: each tells one honest part of the story on two CPU cores (measured on an idle 2-core
-# machine, stopping at 99%: reverse-short 43 s, reverse-long 88 s, parity 34 s, brackets 33 s).
-# "story" says what the class should expect; each was checked by running the preset (seed 0,
-# the default sizes: a 2-layer transformer of about 100k parameters and one-layer recurrent
-# models matched to it), and the numbers in it are those runs' rounded results.
-RACE_PRESETS = {
-    "reverse-short": {
-        "title": "Reverse 6 letters: every model learns it", "task": "reverse", "length": 6, "steps": 500,
-        "story": "All four learn it. After 500 steps the transformer gets every answer right, the LSTM about "
-                 "98 %, the GRU and the plain RNN about 90 %. None of them can reverse 9 or 12 letters: "
-                 "no model has seen an answer that long.",
-    },
-    "reverse-long": {
-        "title": "Reverse 12 letters: recurrent memory runs out", "task": "reverse", "length": 12, "steps": 600,
-        "story": "The transformer gets every answer right by step 600 (97 % at exactly 12 letters). The LSTM "
-                 "reaches about two thirds, the GRU half, the plain RNN about 40 % — and at exactly 12 letters "
-                 "they get almost none right, while the LSTM still reverses 6 letters (95 %): a fixed-size "
-                 "state fills up as the input grows; attention just looks the letter up.",
-    },
-    "parity": {
-        "title": "Parity of 16 bits: recurrence wins", "task": "parity", "length": 16, "steps": 500,
-        "story": "The RNN, GRU and LSTM reach 100 % within about 300 steps and stay perfect on 24 and 32 bits "
-                 "they never saw: one bit of state flipped at every 1 is all it takes. The transformer "
-                 "stays near 70 % and is at chance (50 %) on longer strings.",
-    },
-    "brackets": {
-        "title": "Balanced brackets, 16: recurrence learns faster", "task": "brackets", "length": 16, "steps": 500,
-        "story": "Everyone learns it, but the LSTM needs about 100 steps, the GRU 200, the transformer all 500. "
-                 "On 32 brackets, twice what they trained on, the recurrent models still get about 80 % right; "
-                 "the transformer falls to about a third.",
-    },
-}

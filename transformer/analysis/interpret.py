@@ -12,7 +12,7 @@ same code describes a head in the app, in a test on a synthetic matrix, and in a
 * `describe_head` turns those scores and the entropy of each row into one plain sentence.
 * `head_scores_over_time` and `detect_formation` track scores over training snapshots and find
   the step at which an induction head forms (the score jumps while the loss drops);
-  `INDUCTION_DEMO` is a preset on which that happens within a few hundred steps.
+  `transformer.presets.INDUCTION_DEMO` is a preset on which that happens within a few hundred steps.
 
 Running a model on one input (capture, one query step by step, ablation) is in `inspection.py`.
 """
@@ -428,37 +428,3 @@ def detect_formation(steps, scores: dict, loss_steps=None, losses=None, min_jump
         later = ls >= onset
         loss_step = _halfway_crossing(ls[later], lv[later], loss_before, loss_after, rising=False)
     return Formation(step, name, h, lo, hi, loss_step, loss_before, loss_after, onset)
-
-
-# ---------------------------------------------------------------------------------------------
-# The induction-head demo preset.
-# ---------------------------------------------------------------------------------------------
-
-# A two-layer decoder with ONE head per layer and a small feed-forward layer, on repeated random
-# letters. One head per layer makes the circuit legible: layer 0's head becomes the
-# previous-token head, layer 1's the induction head. Measured (seed 0): the loss sits near
-# ln 26 ≈ 3.26 (guessing a letter) for about 40 steps, then falls from 3.2 to below 0.05 between
-# steps 40 and 120; layer 1's induction score rises from 0.07 to 0.96, passing halfway at step 90,
-# while layer 0's previous-token score rises from 0.15 to 0.5. RoPE makes "the previous token" an
-# easy relative offset; with learned positions the circuit forms more slowly and less sharply.
-INDUCTION_DEMO = {
-    "task": {"length": 12, "min_length": 6, "n_symbols": 26},
-    "model": {"arch": "decoder", "n_layers": 2, "n_heads": 1, "d_model": 64, "d_ff": 64,
-              "pos_encoding": "rope", "dropout": 0.0},
-    "train": {"steps": 200, "batch_size": 64, "lr": 3e-3, "warmup": 50, "schedule": "cosine",
-              "eval_every": 10, "eval_size": 128, "seed": 0},
-    "seconds": 20,
-}
-
-
-def induction_demo_configs(steps: int | None = None):
-    """(task, ModelConfig, TrainConfig) of the induction demo; `steps` shortens it (tests)."""
-    from .tasks import get_task
-    from .training import TrainConfig
-
-    task = get_task("induction", **INDUCTION_DEMO["task"])
-    model_cfg = task.model_config(**INDUCTION_DEMO["model"])
-    train = dict(INDUCTION_DEMO["train"])
-    if steps is not None:
-        train["steps"] = steps
-    return task, model_cfg, TrainConfig(**train)

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .capture import ablate_heads, capture
-from .decoding import predict
-from .snapshot import grade_answers
-from .tasks import MAX_INPUT_CHARS, Example, check_input_text, make_batch
+from ..capture import ablate_heads, capture
+from ..decoding import predict
+from ..runs.snapshot import grade_answers
+from ..tasks import MAX_INPUT_CHARS, Example, check_input_text, make_batch
 
 
 def _as_numpy(x) -> np.ndarray:

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import RECURRENT_ARCHS, ModelConfig
-from .metrics import IGNORE_INDEX, accuracy_ratios, answer_accuracy
+from ..config import RECURRENT_ARCHS, ModelConfig
+from ..metrics import IGNORE_INDEX, accuracy_ratios, answer_accuracy
 
 # Gate blocks per recurrent cell: each has its own input and recurrent weight matrices.
 GATES = {"rnn": 1, "gru": 3, "lstm": 4}
@@ -97,7 +97,7 @@ def matched_configs(
     The transformer's own config is returned under its arch; recurrent ones get the same
     vocabulary, max_len, dropout and pad id, and `n_layers` (default: the transformer's).
     """
-    from .build import build_model, count_parameters
+    from ..build import build_model, count_parameters
 
     target = count_parameters(build_model(transformer_cfg))
     out = {transformer_cfg.arch: transformer_cfg}
@@ -199,7 +199,7 @@ def recurrent_states(model: torch.nn.Module, idx: torch.Tensor) -> dict[str, np.
     idx [1, T]. Returns {"hidden": [T, units]} and, for an LSTM, "cell": [T, units] too: the
     last layer's h (what it shows the next layer) and c (its memory).
     """
-    from .capture import capture
+    from ..capture import capture
 
     with capture(model) as cache:
         model(idx)
@@ -209,7 +209,7 @@ def recurrent_states(model: torch.nn.Module, idx: torch.Tensor) -> dict[str, np.
 @torch.no_grad()
 def last_layer_attention(model: torch.nn.Module, idx: torch.Tensor) -> np.ndarray:
     """A decoder's last-layer self-attention on one input: [H, T, T] (rows attend to columns)."""
-    from .capture import capture
+    from ..capture import capture
 
     with capture(model) as cache:
         model(idx)
@@ -223,7 +223,7 @@ def cross_attention_map(model: torch.nn.Module, src_ids: Sequence[int], tgt_in: 
     src_ids: the source's token ids (S); tgt_in: BOS and the answer so far (T). Returns [T, S],
     the first head's cross-attention (an additive-attention LSTM has one).
     """
-    from .capture import capture
+    from ..capture import capture
 
     with capture(model) as cache:
         model(torch.tensor([list(src_ids)]), torch.tensor([list(tgt_in)]))  # (1, S), (1, T)
@@ -261,7 +261,7 @@ def step_time_by_length(
     returns the lengths finished so far.
     """
     if build is None:
-        from .build import build_model as build
+        from ..build import build_model as build
     if not lengths or min(lengths) < 1:
         raise ValueError("Give at least one sequence length of 1 or more.")
     longest = max(lengths)
@@ -359,7 +359,7 @@ def task_at_length(task, length: int):
     `length` is in the task's own unit: symbols, bits, brackets, or key-value pairs for recall.
     ValueError (from the task) when the length is outside what the task allows.
     """
-    from .tasks import get_task
+    from ..tasks import get_task
 
     key = length_param(task)
     params = {**task.params, key: int(length)}
@@ -386,7 +386,7 @@ def extend_max_len(model: torch.nn.Module, max_len: int) -> torch.nn.Module:
             f"Learned positions stop at position {cfg.max_len}: a transformer with them cannot read "
             f"{max_len} tokens (use sinusoidal or rotary positions to test longer inputs)."
         )
-    from .build import build_model
+    from ..build import build_model
 
     longer = build_model(replace(cfg, max_len=max_len))
     longer.load_state_dict(model.state_dict())              # position tables are not saved: recomputed
@@ -396,7 +396,7 @@ def extend_max_len(model: torch.nn.Module, max_len: int) -> torch.nn.Module:
 @torch.no_grad()
 def evaluate_on_task(model: torch.nn.Module, task, n_examples: int = 256, seed: int = 1234) -> dict:
     """{"loss", "token_acc", "seq_acc"} of `model` on `n_examples` fresh examples of `task`."""
-    from .tasks import make_batch
+    from ..tasks import make_batch
 
     device = next(model.parameters()).device
     batch = make_batch(task, task.examples(n_examples, seed), model.cfg.layout, device=device)
