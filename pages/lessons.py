@@ -8,23 +8,14 @@ with the lesson controls folded into an expander.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import streamlit as st
 
-# Run as the main script (`streamlit run pages/lessons.py`, or an AppTest of this file), Python
-# puts pages/ first on sys.path, where this very file would shadow the `lessons` package.
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if sys.path and Path(sys.path[0]).resolve() == Path(_ROOT) / "pages":
-    sys.path.insert(0, _ROOT)
-    sys.modules.pop("lessons", None)
-
-from lessons import LESSONS_DIR, LessonError, load_all  # noqa: E402
-from transformer.ui import lesson as L  # noqa: E402
-from transformer.ui.session import presenter_mode  # noqa: E402
-from transformer.ui.sidebar import without_presenter  # noqa: E402
-from transformer.ui.text import plain  # noqa: E402
+from transformer.course import LESSONS_DIR, LessonError, load_all
+from transformer.ui import lesson as L
+from transformer.ui.session import presenter_mode
+from transformer.ui.sidebar import without_presenter
+from transformer.ui.text import plain
 
 PLACE_KEY = "lessons.place"
 LINK_KEY = "lessons.link"

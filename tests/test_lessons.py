@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from lessons import WIDGET_SPECS, LessonError, lesson_files, load_all, load_lesson
+from transformer.course import WIDGET_SPECS, LessonError, lesson_files, load_all, load_lesson
 
 # The course order the issue asks for: the first word(s) of each id, in order.
 COURSE = ["words_as_vectors", "sequences", "attention", "multi_head", "positional", "the_block",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lessons import WIDGET_SPECS, load_all
+from transformer.course import WIDGET_SPECS, load_all
 from transformer.figures.attention import MASKED_COLOUR
 from transformer.ui.lesson import Place, link_params, parse_link
 from transformer.ui.lesson_widgets import WIDGETS
@@ -204,7 +204,7 @@ def _trained_lessons_script(page_keys):
     """AppTest script: train tiny lesson models for the tasks the steps need, then draw the steps."""
     import streamlit as st
 
-    from lessons import load_all
+    from transformer.course import load_all
     from transformer.config import ModelConfig
     from transformer.tasks import get_task
     from transformer.training import TrainConfig

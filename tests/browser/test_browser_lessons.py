@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import assert_no_exception, wait_for_app
-from lessons import load_all
+from transformer.course import load_all
 
 pytestmark = pytest.mark.browser
 

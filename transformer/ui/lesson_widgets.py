@@ -1,6 +1,6 @@
 """The live parts a lesson step can embed, by name: `WIDGETS[name](ctx)` draws one.
 
-Each lesson file names a widget and its parameters (`lessons.loader.WIDGET_SPECS` lists the
+Each lesson file names a widget and its parameters (`transformer.course.WIDGET_SPECS` lists the
 names and the parameters each accepts; a test keeps the two in step). The parts themselves are
 in `lesson_computed` (worked examples and diagrams, instant) and `lesson_trained` (trained
 models, training runs, measured comparisons).

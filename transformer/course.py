@@ -41,7 +41,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-LESSONS_DIR = Path(__file__).resolve().parent
+# The lesson files live in the project's top-level lessons/ folder, beside this package. A wheel
+# ships them there too (pyproject.toml's package-data for the data-only `lessons` folder puts
+# them in site-packages/lessons/, next to site-packages/transformer/), so one relative path serves
+# a checkout, an editable install and a wheel.
+LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 FILE_PATTERN = re.compile(r"^(\d{2})_([a-z0-9_]+)\.toml$")
 QUESTION_KINDS = ("choice", "predict")
 
