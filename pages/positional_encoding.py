@@ -30,8 +30,7 @@ from transformer.tasks import get_task
 from transformer.training import TrainConfig
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import current_model, session_runs
-from transformer.ui.text import plain
-from transformer.ui.widgets import kept
+from transformer.ui.state import KEEP, LinkedSettings, Setting, memo, show_notes
 
 SCHEMES = ("sinusoidal", "learned", "rope", "none")
 BASES = (10, 100, 1_000, 10_000, 100_000)
@@ -106,51 +105,13 @@ def _learned_table():
 
 # --------------------------------------------------------------------------- the view in the URL
 # The table's settings travel in the URL (?d_model=128&positions=200&base=100&k=5), so a link
-# reopens this exact view, and are kept in session_state, so they survive a visit to another
-# page (Streamlit drops a widget's state while its page is not shown).
-LINKED = {  # name -> (lowest, highest, step)
-    "d_model": (4, 256, 2),
-    "positions": (8, 512, 4),
-    "k": (1, 64, 1),
-}
-DEFAULTS = {"d_model": 64, "positions": 100, "base": 10_000, "k": 3}
-
-
-def _view_from_link(query: dict) -> tuple[dict, list[str]]:
-    """Valid settings from a link's query parameters, and one note per value that was ignored."""
-    view, notes = {}, []
-    for name, raw in query.items():
-        if name == "base":
-            if raw in {str(b) for b in BASES}:
-                view[name] = int(raw)
-            else:
-                notes.append(f"base={raw} (choose one of {', '.join(map(str, BASES))})")
-        elif name in LINKED:
-            lo, hi, step = LINKED[name]
-            try:
-                value = int(raw)
-            except ValueError:
-                value = None
-            if value is None or not lo <= value <= hi or (value - lo) % step:
-                kind = "an even number" if step == 2 else "a multiple of 4" if step == 4 else "a whole number"
-                notes.append(f"{name}={raw} ({kind} from {lo} to {hi})")
-            else:
-                view[name] = value
-    return view, notes
-
-
-def _saved_view() -> dict:
-    if "pe.view" not in st.session_state:
-        view, notes = _view_from_link(st.query_params.to_dict())
-        st.session_state["pe.view"] = {**DEFAULTS, **view}
-        st.session_state["pe.link_notes"] = notes
-    return st.session_state["pe.view"]
-
-
-def _remember(**values) -> None:
-    st.session_state["pe.view"].update(values)
-    for name, value in values.items():
-        st.query_params[name] = str(value)
+# reopens this exact view, and their widgets keep them across a visit to another page.
+VIEW = LinkedSettings("pe.", [
+    Setting("d_model", 64, 4, 256, step=2),
+    Setting("positions", 100, 8, 512, step=4),
+    Setting("base", 10_000, choices=BASES),
+    Setting("k", 3, 1, 64),
+])
 
 
 # --------------------------------------------------------------------------- the five sections
@@ -162,7 +123,7 @@ def table_section(pe: np.ndarray, base: int) -> None:
     default_dims = sorted({0, 1, 2 * (d_model // 12), 2 * (d_model // 6)})  # fast to slow waves
     dims = st.multiselect("dimensions to plot", list(range(d_model)), default=default_dims, key=f"pe.dims.{d_model}",
                           help="Even dimensions are sines, odd ones cosines; dimensions 2i and 2i+1 share a wavelength.",
-                          persist_state="session")
+                          persist_state=KEEP)
     st.caption(
         f"PE[pos, 2i] = sin(pos / {base}^(2i/{d_model})), PE[pos, 2i+1] = cos(same angle). Wavelengths grow "
         f"geometrically from 2π ≈ {figs.wavelength(0, d_model, base):.1f} positions (dims 0-1) to "
@@ -188,11 +149,11 @@ def word_section(pe: np.ndarray, base: int) -> None:
     n_pos, d_model = pe.shape
     c1, c2, c3 = st.columns(3)
     word = c1.text_input("a word", value="cat", max_chars=30, key="pe.word",
-                        persist_state="session").strip()
+                        persist_state=KEEP).strip()
     pos_a = c2.slider("first position", 0, n_pos - 1, min(2, n_pos - 1), key="pe.pos_a",
-                      persist_state="session")
+                      persist_state=KEEP)
     pos_b = c3.slider("second position", 0, n_pos - 1, min(9, n_pos - 1), key="pe.pos_b",
-                      persist_state="session")
+                      persist_state=KEEP)
     if not word:
         st.warning("Type a word to place it at two positions.")
     else:
@@ -218,14 +179,13 @@ def rotation_section(pe: np.ndarray, base: int) -> None:
     """3 · relative position is a rotation that does not depend on the position."""
     n_pos, d_model = pe.shape
     c1, c2 = st.columns(2)
-    k = c1.slider("offset k", 1, min(n_pos - 1, 64), min(_saved_view()["k"], n_pos - 1), key="pe.k",
-                  persist_state="session")
-    _remember(k=k)
+    st.session_state["pe.k"] = min(st.session_state["pe.k"], n_pos - 1)  # fewer positions than the offset
+    k = c1.slider("offset k", 1, min(n_pos - 1, 64), key="pe.k", persist_state=KEEP)
     n_pairs = d_model // 2
     default_pairs = sorted({n_pairs // 16, n_pairs // 8, n_pairs // 4})
     pairs = c2.multiselect("pairs (i = dims 2i, 2i+1)", list(range(n_pairs)), default=default_pairs,
                            key=f"pe.pairs.{d_model}", max_selections=4,
-                           persist_state="session")
+                           persist_state=KEEP)
     R = sinusoidal_rotation(k, d_model, base=float(base))
     if pairs:
         st.plotly_chart(figs.relative_rotation_figure(pe, k, pairs), key="pe.rotation")
@@ -294,8 +254,8 @@ def experiment_section() -> None:
         "it cannot tell which token came first, so it cannot learn to reverse."
     )
     c1, c2 = st.columns([2, 1])
-    name = c1.selectbox("experiment", list(EXPERIMENTS), key="pe.experiment", persist_state="session")
-    steps = c2.slider("training steps per run", 100, 1000, 300, step=50, key="pe.steps", persist_state="session")
+    name = c1.selectbox("experiment", list(EXPERIMENTS), key="pe.experiment", persist_state=KEEP)
+    steps = c2.slider("training steps per run", 100, 1000, 300, step=50, key="pe.steps", persist_state=KEEP)
     EXPECT = {
         "decoder": "What we saw on reverse: all four learn it, and without positions the decoder is slowest "
                    "(about 0.99 token accuracy after 300 steps, where the others reach 1.0 by step 150).",
@@ -339,7 +299,7 @@ def _experiment_progress(running: bool) -> None:
             col.error(run.message or "This run failed.")
     histories = {scheme: run.evals for scheme, run in runs.items()}
     version = (tuple(id(run) for run in runs.values()), tuple(len(h) for h in histories.values()))
-    acc, loss = kept("pe.exp_figs", version, lambda: (
+    acc, loss = memo("pe.exp_figs", version, lambda: (
         figs.scheme_curves_figure(histories, "token_acc"),
         figs.scheme_curves_figure(histories, "val_loss", title="Validation loss per scheme (lower is better)")))
     live_figures({"accuracy": acc, "loss": loss}, key="pe.exp-curves")  # redrawn in place: zoom stays
@@ -360,18 +320,16 @@ st.markdown(
     "This page shows the four ways the library does it."
 )
 
-view = _saved_view()
-if st.session_state.get("pe.link_notes"):
-    st.caption(plain("Ignored from the link: " + "; ".join(st.session_state["pe.link_notes"]) + "."))
+show_notes(VIEW.start())
 
 # The table's settings sit above the sections because every section reads them.
 c1, c2, c3 = st.columns(3)
-d_model = c1.slider("d_model (numbers per position)", 4, 256, view["d_model"], step=2, key="pe.d_model",
+d_model = c1.slider("d_model (numbers per position)", 4, 256, step=2, key="pe.d_model", persist_state=KEEP,
                     help="Even only: the table is made of (sin, cos) pairs.")
-n_pos = c2.slider("positions", 8, 512, view["positions"], step=4, key="pe.positions")
-base = c3.select_slider("base", options=BASES, value=view["base"], key="pe.base",
+n_pos = c2.slider("positions", 8, 512, step=4, key="pe.positions", persist_state=KEEP)
+base = c3.select_slider("base", options=BASES, key="pe.base", persist_state=KEEP,
                         help="The 2017 paper uses 10000. A smaller base makes the slowest wave shorter.")
-_remember(d_model=d_model, positions=n_pos, base=base)
+VIEW.sync_link()
 pe = sinusoidal_encoding(n_pos, d_model, base=float(base)).double().numpy()  # (n_pos, d_model)
 
 # One section at a time: only the open tab is computed and drawn (a page of eleven charts took

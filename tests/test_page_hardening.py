@@ -101,8 +101,8 @@ def test_lessons_link_values_are_text():
 def test_positional_encoding_link_values_are_text():
     at = open_page("positional_encoding.py", {"base": LINK + " " + IMAGE})
     assert not at.exception
-    caption = next(b for b in bodies(at, "caption") if "Ignored from the link" in b)
-    assert_shown_as_text(caption, LINK + " " + IMAGE)
+    note = next(b for b in bodies(at, "warning") if "Ignored the link" in b)
+    assert_shown_as_text(note, LINK + " " + IMAGE)
 
 
 def test_a_long_link_value_is_shortened_and_the_sentence_keeps_its_end():
