@@ -29,7 +29,7 @@ from transformer.training import TrainConfig, initial_model
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode, session_runs
 from transformer.ui.text import code, plain
-from transformer.ui.widgets import kept
+from transformer.ui.state import KEEP, LinkedSettings, Setting, memo, show_notes
 
 K = "rnn."
 CHART = {"displaylogo": False}
@@ -40,8 +40,6 @@ SIZE_DEFAULTS = {"d_model": 64, "n_heads": 4, "t_layers": 2, "d_ff": 256, "pos":
 # Whole-number settings a link may carry: name -> (lowest, highest).
 LINK_NUMBERS = {"length": (1, 64), "steps": (10, 5000), "seed": (0, 2**31 - 1), "d_model": (8, 1024),
                 "n_heads": (1, 16), "t_layers": (1, 12), "d_ff": (8, 4096), "rnn_layers": (1, 4)}
-# Every setting, kept across page switches: the choices and the numbers above.
-SAVED = [K + name for name in ("preset", "task", "models", "pos", *LINK_NUMBERS)]
 # This page's slots in the session's run registry: the race, and the dates race of its last tab.
 RACES = "race:"
 MAIN, DATES = RACES + "main", RACES + "dates"
@@ -49,13 +47,27 @@ MAIN, DATES = RACES + "main", RACES + "dates"
 
 # --------------------------------------------------------------------------- settings
 
-def _apply_preset(key: str) -> None:
+def _preset_values(key: str) -> dict:
     preset = RACE_PRESETS[key]
-    st.session_state[K + "preset"] = key
-    st.session_state[K + "task"] = preset["task"]
-    st.session_state[K + "length"] = preset["length"]
-    st.session_state[K + "steps"] = preset["steps"]
-    st.session_state[K + "models"] = list(preset.get("archs", RACE_ARCHS))
+    return {"preset": key, "task": preset["task"], "length": preset["length"], "steps": preset["steps"],
+            "models": list(preset.get("archs", RACE_ARCHS))}
+
+
+def _apply_preset(key: str) -> None:
+    for name, value in _preset_values(key).items():
+        st.session_state[K + name] = value
+
+
+# Every setting, in the link and kept across page switches; a preset implies its task, length,
+# steps and models, so a link names them only where they differ from its preset.
+FIRST = next(iter(RACE_PRESETS))
+SETTINGS = LinkedSettings(K, [
+    Setting("preset", FIRST, choices=tuple(RACE_PRESETS)),
+    Setting("task", RACE_PRESETS[FIRST]["task"], choices=tuple(RACE_TASKS)),
+    Setting("models", list(RACE_ARCHS), choices=tuple(RACE_ARCHS), many=True),
+    Setting("pos", SIZE_DEFAULTS["pos"], choices=POS_ENCODINGS),
+    *(Setting(name, SIZE_DEFAULTS.get(name, 0), lo, hi) for name, (lo, hi) in LINK_NUMBERS.items()),
+], implied=lambda values: {k: v for k, v in _preset_values(values["preset"]).items() if k != "preset"})
 
 
 def _eval_every(steps: int) -> int:
@@ -63,72 +75,35 @@ def _eval_every(steps: int) -> int:
     return max(5, min(25, steps // 20))
 
 
-def _init_settings() -> None:
-    """First visit: the preset named in the link (or the first), then the link's own values."""
-    if K + "preset" in st.session_state:
-        return
-    saved = st.session_state.get(K + "saved")
-    if saved:  # back from another page: Streamlit forgot the widgets, not us
-        st.session_state.update(saved)
-        return
-    query = st.query_params.to_dict()
-    _apply_preset(query.get("preset") if query.get("preset") in RACE_PRESETS else next(iter(RACE_PRESETS)))
-    st.session_state.update({K + k: v for k, v in SIZE_DEFAULTS.items()})
-    st.session_state[K + "seed"] = 0
-    if query.get("task") in RACE_TASKS:
-        st.session_state[K + "task"] = query["task"]
-    if query.get("pos") in POS_ENCODINGS:
-        st.session_state[K + "pos"] = query["pos"]
-    for name, (lo, hi) in LINK_NUMBERS.items():
-        value = query.get(name, "")
-        if value.isdigit() and lo <= int(value) <= hi:
-            st.session_state[K + name] = int(value)
-    if "models" in query:
-        models = [a for a in query["models"].split(",") if a in RACE_ARCHS]
-        if models:
-            st.session_state[K + "models"] = models
-
-
-def _sync_link() -> None:
-    """Mirror the settings in the URL, so a link reopens this exact race (sizes only when changed)."""
-    query = {"preset": st.session_state[K + "preset"], "task": st.session_state[K + "task"],
-             "models": ",".join(st.session_state[K + "models"])}
-    for name in LINK_NUMBERS:
-        if name in ("length", "steps", "seed") or st.session_state[K + name] != SIZE_DEFAULTS[name]:
-            query[name] = str(st.session_state[K + name])
-    if st.session_state[K + "pos"] != SIZE_DEFAULTS["pos"]:
-        query["pos"] = st.session_state[K + "pos"]
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
-
-
 def _controls() -> None:
     """Draw the race's controls (their values live in st.session_state under K + name)."""
-    st.selectbox("Preset", list(RACE_PRESETS), key=K + "preset", format_func=lambda k: RACE_PRESETS[k]["title"],
+    st.selectbox("Preset", list(RACE_PRESETS), key=K + "preset", persist_state=KEEP,
+                 format_func=lambda k: RACE_PRESETS[k]["title"],
                  on_change=lambda: _apply_preset(st.session_state[K + "preset"]))
     st.caption("**What to expect:** " + RACE_PRESETS[st.session_state[K + "preset"]]["story"])
     c1, c2, c3, c4 = st.columns([2, 1, 3, 1])
-    task_name = c1.selectbox("Task", list(RACE_TASKS), key=K + "task", format_func=lambda n: TASKS[n].title)
+    task_name = c1.selectbox("Task", list(RACE_TASKS), key=K + "task", persist_state=KEEP,
+                             format_func=lambda n: TASKS[n].title)
     unit = RACE_TASKS[task_name]["unit"]
-    c2.number_input(f"length N ({unit})", *LINK_NUMBERS["length"], step=1, key=K + "length",
+    c2.number_input(f"length N ({unit})", *LINK_NUMBERS["length"], step=1, key=K + "length", persist_state=KEEP,
                     help="Training inputs are up to N long; afterwards every model is also tested on 2N.")
-    c3.multiselect("Models", list(RACE_ARCHS), key=K + "models", format_func=lambda a: SHORT_NAMES[a])
-    c4.number_input("steps each", *LINK_NUMBERS["steps"], step=50, key=K + "steps")
+    c3.multiselect("Models", list(RACE_ARCHS), key=K + "models", persist_state=KEEP,
+                   format_func=lambda a: SHORT_NAMES[a])
+    c4.number_input("steps each", *LINK_NUMBERS["steps"], step=50, key=K + "steps", persist_state=KEEP)
     with st.expander("Model sizes, seed and budget"):
         a, b, c, d, e, f = st.columns(6)
-        a.number_input("transformer d_model", *LINK_NUMBERS["d_model"], step=8, key=K + "d_model")
-        b.number_input("heads", *LINK_NUMBERS["n_heads"], key=K + "n_heads")
-        c.number_input("transformer layers", *LINK_NUMBERS["t_layers"], key=K + "t_layers")
-        d.number_input("d_ff", *LINK_NUMBERS["d_ff"], step=32, key=K + "d_ff")
-        e.selectbox("positions", POS_ENCODINGS, key=K + "pos")
-        f.number_input("recurrent layers", *LINK_NUMBERS["rnn_layers"], key=K + "rnn_layers",
+        a.number_input("transformer d_model", *LINK_NUMBERS["d_model"], step=8, key=K + "d_model", persist_state=KEEP)
+        b.number_input("heads", *LINK_NUMBERS["n_heads"], key=K + "n_heads", persist_state=KEEP)
+        c.number_input("transformer layers", *LINK_NUMBERS["t_layers"], key=K + "t_layers", persist_state=KEEP)
+        d.number_input("d_ff", *LINK_NUMBERS["d_ff"], step=32, key=K + "d_ff", persist_state=KEEP)
+        e.selectbox("positions", POS_ENCODINGS, key=K + "pos", persist_state=KEEP)
+        f.number_input("recurrent layers", *LINK_NUMBERS["rnn_layers"], key=K + "rnn_layers", persist_state=KEEP,
                        help="Their hidden size is chosen to match the transformer's parameters.")
-        st.number_input("seed (same seed, same race)", *LINK_NUMBERS["seed"], key=K + "seed")
+        st.number_input("seed (same seed, same race)", *LINK_NUMBERS["seed"], key=K + "seed", persist_state=KEEP)
         cpu = BUDGETS["cpu"]
         st.caption(f"Budget on a CPU: at most {cpu['max_parameters']:,} parameters per model and "
                    f"{cpu['max_tokens_per_step']:,} tokens per step.")
-    _sync_link()
-    st.session_state[K + "saved"] = {k: st.session_state[k] for k in SAVED if k in st.session_state}
+    SETTINGS.sync_link()
 
 
 def _summary() -> str:
@@ -210,7 +185,7 @@ def _curves(slot: str, evals: dict, xs=("step", "train_s"), title: str | None = 
         return {x: for_projector(fig) for x, fig in figs.items()} if big else figs
 
     version = (session_runs().run_id(slot), tuple(len(rows) for rows in evals.values()), big)
-    return kept(K + "curves." + slot, version, build)
+    return memo(K + "curves." + slot, version, build)
 
 
 def _race_view(entries, train) -> None:
@@ -260,7 +235,7 @@ def _race_view(entries, train) -> None:
 def _initial_models(plan: tuple, cfgs: dict, seed: int) -> dict:
     """{name: model at initialisation}, the weights the race starts from; they never change for
     one race (or one plan), so they are built once for it."""
-    return kept(K + "initial", plan, lambda: {name: initial_model(cfg, seed).eval() for name, cfg in cfgs.items()})
+    return memo(K + "initial", plan, lambda: {name: initial_model(cfg, seed).eval() for name, cfg in cfgs.items()})
 
 
 def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
@@ -281,21 +256,20 @@ def _analysis_models(entries) -> tuple[dict, dict, object, str, tuple]:
                       tuple(sorted((e.name, str(e.model_cfg.to_dict())) for e in entries)))
     else:
         return {}, {}, None, "", ()
-    cached = st.session_state.get(K + "analysis")
-    if cached is not None and cached[0] == key:
-        return (*cached[1], key)
-    if race is not None:
-        task = race.entries[race.names[0]].task
-        cfgs = {n: t.model_cfg for n, t in race.trainers.items()}
-        seed, trained = race.train_cfg.seed, {n: race.model_copy(n) for n in race.names}
-        steps = ", ".join(f"{n} {rows[-1]['step']}" for n, rows in evals.items() if rows)
-        caption = f"The race's models on {task.title.lower()} (N = {task_length(task)}) at steps: {steps}."
-    else:
-        task, cfgs, seed, trained = entries[0].task, {e.name: e.model_cfg for e in entries}, 0, {}
-        caption = "Untrained models (start a race to compare trained ones)."
-    value = (trained, _initial_models(plan, cfgs, seed), task, caption)
-    st.session_state[K + "analysis"] = (key, value)
-    return (*value, key)
+
+    def models():
+        if race is not None:
+            task = race.entries[race.names[0]].task
+            cfgs = {n: t.model_cfg for n, t in race.trainers.items()}
+            seed, trained = race.train_cfg.seed, {n: race.model_copy(n) for n in race.names}
+            steps = ", ".join(f"{n} {rows[-1]['step']}" for n, rows in evals.items() if rows)
+            caption = f"The race's models on {task.title.lower()} (N = {task_length(task)}) at steps: {steps}."
+        else:
+            task, cfgs, seed, trained = entries[0].task, {e.name: e.model_cfg for e in entries}, 0, {}
+            caption = "Untrained models (start a race to compare trained ones)."
+        return trained, _initial_models(plan, cfgs, seed), task, caption
+
+    return (*memo(K + "analysis", key, models), key)
 
 
 def _refresh_note(caption: str, button_key: str) -> None:
@@ -325,18 +299,13 @@ def _gradient_tab(entries) -> None:
     if task is None:
         st.info("Pick at least one model above.")
         return
-    cached = st.session_state.get(K + "grads")
-    if cached is None or cached[0] != key:
-        batch = _probe_batch(task, 32, seed=4321)
-        pick = [n for n in initial if n in ("Transformer", "RNN", "LSTM", "GRU")]
-        if cached is not None and cached[3] is initial:  # same starting weights: "before" is unchanged
-            before = cached[1]
-        else:
-            before = {n: gradient_by_distance(initial[n], batch.idx, batch.targets) for n in pick}
-        after = {n: gradient_by_distance(trained[n], batch.idx, batch.targets) for n in pick if n in trained}
-        cached = (key, before, after, initial)
-        st.session_state[K + "grads"] = cached
-    _, before, after, _ = cached
+    batch = memo(K + "probe", task, lambda: _probe_batch(task, 32, seed=4321))
+    pick = [n for n in initial if n in ("Transformer", "RNN", "LSTM", "GRU")]
+    # The same starting weights give the same "before": only "after" follows the race.
+    before = memo(K + "grads.before", initial, lambda: {
+        n: gradient_by_distance(initial[n], batch.idx, batch.targets) for n in pick})
+    after = memo(K + "grads.after", key, lambda: {
+        n: gradient_by_distance(trained[n], batch.idx, batch.targets) for n in pick if n in trained})
     left, right = st.columns(2)
     left.plotly_chart(gradient_distance_figure(before, title="At initialisation: the architecture alone"),
                       key=K + "c.grad0", config=CHART)
@@ -525,7 +494,7 @@ st.title("RNN vs Transformer")
 st.markdown("Recurrent networks read one token at a time and carry a memory; a transformer looks at every "
             "token at once. Race them on the same task with the same number of parameters, then see why one "
             "wins — and where it does not.")
-_init_settings()
+show_notes(SETTINGS.start())
 # Open until a race starts, then folded to one line, so the progress and the curves come into
 # view; drawn only while open (the settings come back from K + "saved" when it is opened).
 if st.session_state.pop(K + "fold", False):

@@ -73,13 +73,13 @@ def race_widget(ctx) -> None:
 
 def _draw(ctx, race, live: bool = False) -> None:
     from ..figures.compare import race_curves
-    from .widgets import kept
+    from .state import memo
 
     if live and race.status not in ACTIVE:
         st.rerun()                                    # the race just ended: redraw the page once
     # Built once per evaluation, not once a second, and redrawn in place (the reader's zoom stays).
     version = (id(race), tuple(len(rows) for rows in race.evals.values()), ctx.presenter)
-    fig = kept(f"{ctx.key}.race_fig", version,
+    fig = memo(f"{ctx.key}.race_fig", version,
                lambda: race_curves(race.evals, x="step", title="Same task, same data, same steps: who learns it?"))
     ctx.plot_live({"race": fig}, "race_curves", columns=1)
     cells = []

@@ -67,16 +67,6 @@ def progress_text(progress: dict, status: str) -> str:
 # --------------------------------------------------------------------------- live curves
 
 
-def kept(state_key: str, version, build):
-    """`build()`'s result, kept in st.session_state[state_key] until `version` changes: a page
-    that refreshes while a run trains rebuilds its figures only when their data changed."""
-    cached = st.session_state.get(state_key)
-    if cached is None or cached[0] != version:
-        cached = (version, build())
-        st.session_state[state_key] = cached
-    return cached[1]
-
-
 def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
     """{"loss", "accuracy", "lr", "grad_norm"}: a run's four curves, kept in
     st.session_state[state_key]. Built once per run (`run_key` tells runs apart); after that each
