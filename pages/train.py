@@ -25,50 +25,29 @@ from transformer.training import lr_curve
 from transformer.ui import settings as S
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import get_lab, load_checkpoint_bytes, set_run
+from transformer.ui.state import KEEP, LinkedSettings, memo, show_notes
 from transformer.ui.text import plain
 from transformer.ui.uploads import take_upload
 from transformer.ui.widgets import live_curves, progress_text, show_answers
 
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
-# Every settings widget keeps its value while it is not drawn (the panel folded during a run, the
-# heads of a recurrent model, another page) and hands it back to the browser when drawn again.
-# Without it Streamlit keeps the value on the server but the browser remounts the widget at its
-# default (d_model 1, task "Copy"), and the next touch sends those defaults back: Reset showed
-# a scrambled panel that then switched to the Copy preset.
-KEEP = "session"
+# Every settings widget is drawn with persist_state=KEEP: it keeps its value while it is not drawn
+# (the panel folded during a run, the heads of a recurrent model, another page) and hands it back
+# to the browser when drawn again. Without it Streamlit keeps the value on the server but the
+# browser remounts the widget at its default (d_model 1, task "Copy"), and the next touch sends
+# those defaults back: Reset showed a scrambled panel that then switched to the Copy preset.
 # While training, the progress line refreshes every second and the curves every 2 s. Each refresh
 # is Python work for the server and, for the browser, a redraw of the curves that changed.
 CHART_REFRESH_S = 2.0
 
 
 # --------------------------------------------------------------------------- settings state
-# Widget values vanish from session_state while another page is shown, so the settings are
-# also kept in one plain dict ("train.saved") that refills the widgets on return.
-
-
-def _apply(settings: dict) -> None:
-    old = st.session_state.get(K + "saved") or {}
-    for name in set(old) - set(settings):  # the previous task's own parameters
-        st.session_state.pop(K + name, None)
-    st.session_state[K + "saved"] = dict(settings)
-    for name, value in settings.items():
-        st.session_state[K + name] = value
-
-
-def _init_settings() -> None:
-    if st.session_state.get(K + "saved") is None:
-        settings, notes = S.settings_from_query(st.query_params.to_dict())
-        st.session_state[K + "link_notes"] = notes
-        _apply(settings)
-    for name, value in st.session_state[K + "saved"].items():
-        if K + name not in st.session_state:
-            st.session_state[K + name] = value
-
-
-def _current_settings() -> dict:
-    saved = st.session_state[K + "saved"]
-    return {name: st.session_state.get(K + name, value) for name, value in saved.items()}
+# The settings live in their widgets' keys (K + name); the link is read and written by the
+# rules of ui/settings.py (a task's preset, then the link's values).
+SETTINGS = LinkedSettings(K, read=S.settings_from_query, write=S.settings_to_query, names=S.LINK_NAMES)
+_apply = SETTINGS.set
+_current_settings = SETTINGS.values
 
 
 def _on_task_change() -> None:
@@ -102,8 +81,7 @@ def _parameter_count(cfg: dict) -> int | None:
 
 def _settings_panel() -> S.Built:
     """Draw the task / model / training controls; return the validated configs."""
-    saved = st.session_state[K + "saved"]
-    task_name = saved["task"]
+    task_name = _current_settings()["task"]
     task_cls = TASKS[task_name]
     col_task, col_model, col_train = st.columns(3, gap="large")
 
@@ -170,11 +148,6 @@ def _settings_panel() -> S.Built:
         col_task.error(built.errors["task"])
     st.button("Back to the preset", on_click=_on_preset, key=K + "preset",
               help="Refill the model and training settings with the values that work for this task.")
-    # Remember the settings for the return to this page, and mirror them in the URL.
-    st.session_state[K + "saved"] = settings
-    query = S.settings_to_query(settings)
-    if query != st.query_params.to_dict():
-        st.query_params.from_dict(query)
     return built
 
 
@@ -368,13 +341,12 @@ def _checkpoint_shown() -> bool:
         return False
     st.success(f"Loaded **{plain(loaded.label)}**: the attention and embedding pages now explore it. "
                "Press Train to train a new model instead.")
-    cache = st.session_state.get(K + "ckpt_answers")
-    if cache is None or cache[0] is not loaded:
+
+    def answers():
         examples = loaded.task.examples(N_EXAMPLES, seed=10_000)
-        answers = grade_answers(loaded.task, examples, predict(loaded.model, loaded.task, [e.src for e in examples]))
-        cache = (loaded, answers)
-        st.session_state[K + "ckpt_answers"] = cache
-    show_answers(cache[1], loaded.task)
+        return grade_answers(loaded.task, examples, predict(loaded.model, loaded.task, [e.src for e in examples]))
+
+    show_answers(memo(K + "ckpt_answers", loaded, answers), loaded.task)
     return True
 
 
@@ -423,15 +395,14 @@ def _save_load() -> None:
 # --------------------------------------------------------------------------- the page
 
 st.title("Train a model")
-_init_settings()
-for note in st.session_state.pop(K + "link_notes", []):
-    st.warning(plain(note))
+show_notes(SETTINGS.start())
 # Open until Train is pressed, then folded to its one-line summary so that the progress and the
 # curves come into view (they were below the fold on a laptop screen). Drawn only while open:
-# the settings are kept in K + "saved" and come back when it is opened again.
+# the settings keep their values (persist_state) and come back when it is opened again.
 settings = st.expander(_summary(_current_settings()), expanded=True, key=K + "settings_open", on_change="rerun")
 with settings:
     built = _settings_panel() if settings.open else S.build(_current_settings())
+SETTINGS.sync_link()  # the URL reopens these settings, also after a visit to another page
 
 run = get_lab().run
 active = run is not None and run.status in ACTIVE

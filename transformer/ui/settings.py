@@ -47,6 +47,11 @@ CHOICES = {
 }
 
 
+# Every parameter a Train link may carry (the page leaves other parameters in the URL alone).
+LINK_NAMES = ("task", "arch", *MODEL_FIELDS, *TRAIN_FIELDS,
+              *sorted({name for task in TASKS.values() for name in task.params}))
+
+
 def task_param_ranges(task_name: str) -> dict[str, tuple[int, int]]:
     return dict(TASKS[task_name].param_ranges)
 
@@ -194,6 +199,6 @@ def build(settings: dict) -> Built:
 
 
 __all__ = [
-    "ARCHS", "MODEL_FIELDS", "TRAIN_FIELDS", "INT_RANGES", "FLOAT_RANGES", "CHOICES", "Built", "build",
+    "ARCHS", "LINK_NAMES", "MODEL_FIELDS", "TRAIN_FIELDS", "INT_RANGES", "FLOAT_RANGES", "CHOICES", "Built", "build",
     "preset_settings", "settings_from_query", "settings_to_query", "task_params_of",
 ]

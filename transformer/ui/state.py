@@ -168,11 +168,20 @@ class LinkedSettings:
         st.session_state[self._written] = link
 
 
+def _same(a, b) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError, RuntimeError):  # tensors and arrays have no single truth value
+        return False
+
+
 def memo(key: str, inputs, compute: Callable[[], Any]):
     """`compute()`'s result, kept in st.session_state[key] until `inputs` change (compared with
     ==, so model objects compare by identity): a page rebuilds only what its data changed."""
     cached = st.session_state.get(key)
-    if cached is None or cached[0] != inputs:
+    if cached is None or not _same(cached[0], inputs):
         cached = (inputs, compute())
         st.session_state[key] = cached
     return cached[1]
