@@ -14,11 +14,9 @@ import streamlit as st
 from transformer.course import LESSONS_DIR, LessonError, load_all
 from transformer.ui import lesson as L
 from transformer.ui.session import presenter_mode
-from transformer.ui.sidebar import without_presenter
-from transformer.ui.text import plain
+from transformer.ui.state import LinkedSettings, show_notes
 
 PLACE_KEY = "lessons.place"
-LINK_KEY = "lessons.link"
 PICKER_KEY = "lessons.picker"
 
 
@@ -64,13 +62,20 @@ def _on_seed(key: str) -> None:
 
 # --------------------------------------------------------------------------- where are we?
 
-query = without_presenter(st.query_params.to_dict())  # app.py keeps `presenter` itself
-if set(query) & {"lesson", "step", "seed"} and query != st.session_state.get(LINK_KEY):
-    # A link was opened (or the URL edited): it wins over the session's place.
+def _place_from_link(query: dict) -> tuple[dict, list[str]]:
     place, notes = L.parse_link(query, LESSONS, _place())
-    st.session_state[PLACE_KEY] = place
-    for note in notes:
-        st.warning(plain(note))
+    return {"place": place}, notes
+
+
+# The place is one setting, st.session_state[PLACE_KEY]; a link opened (or the URL edited) wins
+# over the session's place, and the URL always names the step shown.
+def _link_of(values: dict) -> dict:
+    place = values["place"]
+    return L.link_params(LESSONS[place.lesson], place.step, place.seed)
+
+
+PLACE = LinkedSettings("lessons.", read=_place_from_link, write=_link_of, names=("lesson", "step", "seed"))
+show_notes(PLACE.start())
 place = _place()
 if place.lesson >= len(LESSONS):
     place = L.Place(0, 0, place.seed)
@@ -156,7 +161,4 @@ if step + 1 == len(lesson.steps):
         mid_col.info("To finish this lesson, " + " and ".join(parts) + ".")
 
 # The URL always says where we are, so copying it shares this exact step.
-link = L.link_params(lesson, step, place.seed)
-st.session_state[LINK_KEY] = link
-if without_presenter(st.query_params.to_dict()) != link:
-    st.query_params.from_dict(link)  # app.py puts `presenter` back after the page
+PLACE.sync_link({"place": L.Place(place.lesson, step, place.seed)})
