@@ -496,7 +496,7 @@ st.markdown("Recurrent networks read one token at a time and carry a memory; a t
             "wins — and where it does not.")
 show_notes(SETTINGS.start())
 # Open until a race starts, then folded to one line, so the progress and the curves come into
-# view; drawn only while open (the settings come back from K + "saved" when it is opened).
+# view; drawn only while open (the widgets keep their values, persist_state, while it is folded).
 if st.session_state.pop(K + "fold", False):
     st.session_state[K + "settings_open"] = False
 settings = st.expander(_summary(), expanded=True, key=K + "settings_open", on_change="rerun")
