@@ -6,6 +6,8 @@
     worker.py       the training process's side: trains, takes snapshots, obeys the controls
     fork_server.py  the fork server that starts training processes with PyTorch loaded
     history.py      a run's snapshot history, bounded in bytes per run and per server
+    snapshot.py     a frozen copy of a model during training, and grading answers with it
+    race.py         RaceRun: several models learn one task turn by turn in one thread
 
 Import the modules themselves (`from transformer.runs.live import LiveRun`): this file imports
 nothing, so that the limiter loads without PyTorch.

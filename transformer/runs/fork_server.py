@@ -8,7 +8,7 @@ It also stops the children from re-creating their parent's `__main__` module, wh
 a fork server does before anything else. In the app the parent is a Streamlit server, whose
 `__main__` during a script run is the page being drawn: a training process would run that page
 again. Training needs nothing from `__main__`, so the children skip the step. Python has no
-public switch for it; tests/test_private_patches.py fails if `multiprocessing.spawn.prepare`
+public switch for it; tests/ui/test_private_patches.py fails if `multiprocessing.spawn.prepare`
 stops calling the two functions replaced here. In the server process itself the replacement is
 inert: those functions run only while a child starts up.
 """

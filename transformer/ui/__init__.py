@@ -53,7 +53,7 @@ def _route_through_app() -> None:
     app.py, so a shared link would open a page with no sidebar and the wrong layout. The rule is
     a flag decided once per server; every page imports this package, so the first page run that
     finds the flag set clears it and reruns, and from then on app.py sees every URL. The flag is
-    private and Streamlit 1.67 has no public switch for it: tests/test_private_patches.py fails
+    private and Streamlit 1.67 has no public switch for it: tests/ui/test_private_patches.py fails
     when Streamlit's version or its use of the flag changes.
     """
     try:

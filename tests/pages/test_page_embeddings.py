@@ -13,7 +13,7 @@ from transformer.runs.live import LiveRun
 from transformer.tasks import get_task
 from transformer.training import TrainConfig
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "embeddings.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "embeddings.py")
 
 
 def _fresh_session(page, run=None, checkpoint=None):

@@ -14,7 +14,7 @@ from transformer.ui.lesson import Place, link_params, parse_link
 from transformer.ui.lesson_widgets import WIDGETS
 from transformer.ui.text import plain
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "lessons.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "lessons.py")
 LESSONS = load_all()
 WIDGET_PROBLEM = ("could not be drawn", "not part of this version")
 
@@ -187,7 +187,7 @@ def test_presenter_mode_shows_one_idea_with_controls_folded_away():
 
 
 def test_a_broken_lesson_file_is_one_clear_error_not_a_traceback(tmp_path, monkeypatch):
-    good = (Path(__file__).resolve().parent.parent / "lessons" / "06_the_block.toml").read_text()
+    good = (Path(__file__).resolve().parents[2] / "lessons" / "06_the_block.toml").read_text()
     (tmp_path / "01_broken.toml").write_text(good.replace('answer = "× 4"', 'answer = "five"')
                                              .replace('answer = "Its input, unchanged."', 'answer = "?"'))
     monkeypatch.setenv("TLAB_LESSONS_DIR", str(tmp_path))

@@ -20,7 +20,7 @@ from transformer.config import ModelConfig
 from transformer.tasks import TASKS, get_task
 from transformer.training import TrainConfig, Trainer
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--d-model", "16", "--n-heads", "2", "--n-layers", "1", "--d-ff", "32", "--batch-size", "8", "--eval-size", "16",
         "--device", "cpu", "--threads", "1"]
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": REPO}

@@ -9,7 +9,7 @@ import pytest
 from transformer.cli import main
 from transformer.tasks import TASKS
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--d-model", "16", "--n-heads", "2", "--n-layers", "1", "--d-ff", "32", "--batch-size", "8", "--eval-size", "16",
         "--device", "cpu", "--threads", "1"]
 

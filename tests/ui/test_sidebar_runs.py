@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-APP = "../app.py"  # relative to this file, as AppTest resolves it
+APP = "../../app.py"  # relative to this file, as AppTest resolves it
 
 
 class FakeRun:

@@ -19,7 +19,7 @@ from transformer.presets import preset_configs
 from transformer.training import TrainConfig, Trainer, run_configs
 
 GB = 2**30
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 # Every Train slider at its maximum (issue 15: a 252M-parameter model, Train enabled).
 MAX_SLIDERS = dict(d_model=1024, n_heads=64, n_layers=12, d_ff=8192)
 
@@ -204,7 +204,7 @@ def test_the_train_settings_put_the_budget_sentence_beside_its_knob(monkeypatch)
 
 def test_the_train_page_disables_train_above_the_budget_and_says_why(monkeypatch):
     monkeypatch.setenv(budget.ENV_VAR, "6")
-    at = AppTest.from_file("../pages/train.py", default_timeout=60)
+    at = AppTest.from_file("../../pages/train.py", default_timeout=60)
     query = dict(task="reverse", arch="decoder", batch_size="4096", steps="100000",
                  **{k: str(v) for k, v in MAX_SLIDERS.items()})
     for key, value in query.items():

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-APP = "../app.py"  # relative to this file, as AppTest resolves it
-LESSONS_PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "lessons.py")
+APP = "../../app.py"  # relative to this file, as AppTest resolves it
+LESSONS_PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "lessons.py")
 
 
 def _shell():

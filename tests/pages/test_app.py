@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import end_apptest_session
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = "../app.py"  # relative to this file, as AppTest resolves it
+ROOT = Path(__file__).resolve().parents[2]
+APP = "../../app.py"  # relative to this file, as AppTest resolves it
 PAGES = ["pages/lessons.py", "pages/train.py", "pages/attention.py", "pages/positional_encoding.py",
          "pages/embeddings.py", "pages/rnn_vs_transformer.py"]
 EXISTING = [p for p in PAGES if (ROOT / p).is_file()]
@@ -67,7 +67,7 @@ def test_presenter_mode_enlarges_the_text():
 
 
 def test_sidebar_follows_the_run_and_closing_the_session_stops_it():
-    train = AppTest.from_file("../pages/train.py", default_timeout=60)
+    train = AppTest.from_file("../../pages/train.py", default_timeout=60)
     for key, value in dict(task="reverse", length="4", d_model="16", n_heads="2", n_layers="1",
                            d_ff="32", steps="5000").items():
         train.query_params[key] = value

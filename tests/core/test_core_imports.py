@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Walk every module of a package (skipping ones that would run a program), import it, and
 # report which of the watched top-level packages ended up loaded.

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from transformer.runs.race import RaceRun
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "rnn_vs_transformer.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "rnn_vs_transformer.py")
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from transformer.checkpoint import checkpoint_bytes
 from transformer.tasks import get_task
 from transformer.ui.text import plain
 
-PAGE = "../pages/train.py"  # relative to this file, as AppTest resolves it
+PAGE = "../../pages/train.py"  # relative to this file, as AppTest resolves it
 TINY = dict(task="reverse", arch="decoder", length="4", d_model="16", n_heads="2", n_layers="1", d_ff="32",
             steps="3000", seed="0")
 
