@@ -23,12 +23,14 @@ from transformer.runs.live import ACTIVE, LiveRun
 from transformer.runs.snapshot import as_question
 from transformer.tasks import MAX_INPUT_CHARS
 from transformer.ui.session import current_model, get_lab, presenter_mode, set_run
+from transformer.ui.state import memo
 from transformer.ui.text import code, plain
 from transformer.ui.widgets import ensure_model_widget, show_answers
 
 K = "att."  # prefix of this page's widget keys
 ARCHS = ("decoder", "encoder-decoder", "encoder")
 N_ABLATION = 24  # validation examples graded with and without the ablated heads
+MEMO_SIZE = 17  # runs and ablations kept, so flipping back to an earlier example is instant
 CUSTOM = "✎ type your own…"
 REFRESH_S = 2.0  # while a run trains: often enough to watch attention form, rarely enough to leave it the CPU
 TABS = ("One head", "Every head", "As lines", "Step by step", "Over training", "Switch heads off",
@@ -59,14 +61,9 @@ def induction_button(label: str) -> None:
               on_click=start_induction_demo)
 
 
-def memo(key: tuple, compute):
-    """Keep the last few results of slow calls (runs, generation, ablation) across reruns."""
-    store = st.session_state.setdefault(K + "memo", {})
-    if key not in store:
-        if len(store) > 16:
-            store.pop(next(iter(store)))
-        store[key] = compute()
-    return store[key]
+def cached(inputs: tuple, compute):
+    """The last results of slow calls (runs, generation, ablation), kept across reruns."""
+    return memo(K + "memo", inputs, compute, keep=MEMO_SIZE)
 
 
 def set_text(text: str) -> None:
@@ -246,8 +243,8 @@ def switch_heads_off(ctx) -> None:
         st.caption("A text model has no single right answer to grade: compare its continuation above instead.")
         return
     val = task.examples(N_ABLATION, seed=4242)
-    base = memo(("abl",) + model_key, lambda: ablation_accuracy(model, task, val))
-    after = memo(("abl",) + model_key + ctx["ablate_key"], lambda: ablation_accuracy(model, task, val, ablate)) \
+    base = cached(("abl",) + model_key, lambda: ablation_accuracy(model, task, val))
+    after = cached(("abl",) + model_key + ctx["ablate_key"], lambda: ablation_accuracy(model, task, val, ablate)) \
         if ablate else base
     c1, c2 = st.columns(2)
     c1.metric(f"sequence accuracy on {N_ABLATION} examples", f"{after['seq_acc']:.0%}",
@@ -355,7 +352,7 @@ def explorer(identity: tuple) -> None:
         ablate.setdefault(n, []).append(h)
     ablate_key = tuple(sorted((n, tuple(sorted(hs))) for n, hs in ablate.items()))
     model_key = identity + (step,)
-    run = memo(("run",) + model_key + (tuple(src),) + ablate_key, lambda: run_attention(model, task, src, ablate))
+    run = cached(("run",) + model_key + (tuple(src),) + ablate_key, lambda: run_attention(model, task, src, ablate))
     names = run.names
     if st.session_state.get(K + "layer") not in names:
         st.session_state[K + "layer"] = names[-1]

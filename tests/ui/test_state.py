@@ -110,3 +110,28 @@ def test_a_list_setting_keeps_the_known_choices_of_a_link():
     assert read_link({"models": "c,x,a"}, [models]) == ({"models": ["c", "a"]}, [])
     values, notes = read_link({"models": "x,y"}, [models])
     assert values == {} and "comma-separated list of a, b, c" in notes[0]
+
+
+def _memo_keep_app():
+    import streamlit as st
+
+    from transformer.ui.state import memo
+
+    def compute():
+        st.session_state["computed"] = st.session_state.get("computed", 0) + 1
+        return -st.session_state["x"]
+
+    st.number_input("x", 0, 100, key="x")
+    st.write(f"negative {memo('neg', st.session_state['x'], compute, keep=2)}")
+
+
+def test_memo_with_keep_returns_to_an_earlier_input_without_recomputing():
+    at = AppTest.from_function(_memo_keep_app).run()  # x = 0
+    at.number_input(key="x").set_value(1).run()
+    at.number_input(key="x").set_value(0).run()  # kept: no third computation
+    assert at.session_state["computed"] == 2 and any("negative 0" in m.value for m in at.markdown)
+    at.number_input(key="x").set_value(2).run()  # a third input pushes out the oldest (0)
+    at.number_input(key="x").set_value(1).run()
+    assert at.session_state["computed"] == 3
+    at.number_input(key="x").set_value(0).run()
+    assert at.session_state["computed"] == 4

@@ -177,9 +177,20 @@ def _same(a, b) -> bool:
         return False
 
 
-def memo(key: str, inputs, compute: Callable[[], Any]):
+def memo(key: str, inputs, compute: Callable[[], Any], keep: int = 1):
     """`compute()`'s result, kept in st.session_state[key] until `inputs` change (compared with
-    ==, so model objects compare by identity): a page rebuilds only what its data changed."""
+    ==, so model objects compare by identity): a page rebuilds only what its data changed.
+
+    With `keep` > 1 the results of the last `keep` inputs are kept (the inputs must then be
+    hashable), so going back to an earlier input (an example, a head switched on again) is instant.
+    """
+    if keep > 1:
+        store = st.session_state.setdefault(key, {})
+        if inputs not in store:
+            while len(store) >= keep:
+                store.pop(next(iter(store)))  # the oldest
+            store[inputs] = compute()
+        return store[inputs]
     cached = st.session_state.get(key)
     if cached is None or not _same(cached[0], inputs):
         cached = (inputs, compute())
