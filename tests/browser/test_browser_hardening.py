@@ -1,7 +1,7 @@
 """A shared link or an upload cannot make the app show an outside link or image, or hold the file.
 
 In headless Chromium against `streamlit run app.py`: what the browser really builds from the
-Markdown the pages send (AppTest sees only the Markdown: tests/test_page_hardening.py).
+Markdown the pages send (AppTest sees only the Markdown: tests/pages/test_page_hardening.py).
 """
 from __future__ import annotations
 

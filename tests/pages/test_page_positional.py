@@ -14,7 +14,7 @@ from transformer.checkpoint import checkpoint_bytes
 from transformer.tasks import get_task
 from transformer.ui.text import plain
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "positional_encoding.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "positional_encoding.py")
 
 
 # The page's five sections are tabs; only the open one is computed and drawn.

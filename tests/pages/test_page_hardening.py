@@ -16,7 +16,7 @@ from transformer.checkpoint import checkpoint_bytes
 from transformer.tasks import get_task
 from transformer.ui.text import plain
 
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "pages"
 LINK = "[Session expired: sign in](https://example.org/login)"
 IMAGE = "![x](https://example.org/b.png)"
 
