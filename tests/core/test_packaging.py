@@ -42,3 +42,17 @@ def test_the_tree_passes_the_linter(repo_root):
     result = subprocess.run([ruff, "check", "--output-format", "concise", "."], cwd=repo_root,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_lessons_ship_where_the_course_looks(repo_root):
+    """A wheel puts the `lessons` package-data in site-packages/lessons/, beside transformer/:
+    `transformer.course` looks there, one level above the package, as it does in a checkout.
+    lessons/ holds data only: a Python package named `lessons` would be shadowed by pages/lessons.py."""
+    from transformer.course import LESSONS_DIR, lesson_files
+
+    setuptools = _pyproject(repo_root)["tool"]["setuptools"]
+    assert LESSONS_DIR.resolve() == (repo_root / "lessons").resolve()
+    assert "*.toml" in setuptools["package-data"][LESSONS_DIR.name]
+    assert setuptools["packages"]["find"].get("namespaces", True), "lessons/ has no __init__.py"
+    assert not list(LESSONS_DIR.glob("*.py"))
+    assert {p.parent for p in lesson_files()} == {LESSONS_DIR}
