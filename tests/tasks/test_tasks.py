@@ -375,3 +375,13 @@ def test_a_batch_runs_its_model_without_the_caller_knowing_the_layout(layout):
     assert batch.width == max(t.size(1) for t in batch.inputs)
     assert len(batch.inputs) == (2 if layout == "seq2seq" else 1)
     assert (batch.tgt_tokens is not None) == (layout == "seq2seq")
+
+
+def test_every_task_tuning_names_a_task_and_its_architectures():
+    """A misspelt task or architecture in presets.TASK_TUNING would silently train from the base."""
+    from transformer.presets import TASK_TUNING
+
+    for name, tuning in TASK_TUNING.items():
+        assert name in TASKS, name
+        for key in tuning:
+            assert key in ("*", "transformer", "recurrent") or key in TASKS[name].archs, (name, key)

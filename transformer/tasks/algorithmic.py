@@ -78,9 +78,6 @@ class Copy(SymbolSequenceTask):
     title = "Copy"
     description = "Repeat the input string exactly: abcd -> abcd."
     teaches = "Attention as lookup by position: each output looks at the input symbol in the same place (a diagonal)."
-    tuning = {
-        "transformer": {"train": {"steps": 400}, "seconds": 10},
-    }
 
     def solve(self, src: list[str]) -> list[str]:
         return list(src)
@@ -91,9 +88,6 @@ class Reverse(SymbolSequenceTask):
     title = "Reverse"
     description = "Write the input string backwards: abcd -> dcba."
     teaches = "Attention can look anywhere: outputs attend to the mirrored input position (an anti-diagonal)."
-    tuning = {
-        "transformer": {"train": {"steps": 400}, "seconds": 10},
-    }
 
     def solve(self, src: list[str]) -> list[str]:
         return src[::-1]
@@ -104,9 +98,6 @@ class Sort(SymbolSequenceTask):
     title = "Sort"
     description = "Put the letters in alphabetical order: dbca -> abcd (repeats allowed)."
     teaches = "Attention by content, not position: each output looks for the next-larger letter wherever it is."
-    tuning = {
-        "transformer": {"train": {"steps": 800, "lr": 6e-3}, "seconds": 25},
-    }
 
     def solve(self, src: list[str]) -> list[str]:
         return sorted(src)
@@ -125,9 +116,6 @@ class Induction(SymbolSequenceTask):
     teaches = "Induction heads: a two-layer circuit that finds where the current token was seen before and copies what came next."
     archs = ("decoder", "lstm", "gru", "rnn")
     params = {"length": 12, "min_length": 6, "n_symbols": 26}
-    tuning = {
-        "transformer": {"model": {"n_heads": 2, "pos_encoding": "rope"}, "train": {"steps": 600}, "seconds": 15},
-    }
 
     def check_params(self) -> None:
         super().check_params()
@@ -164,12 +152,6 @@ class Addition(Task):
     params = {"n_digits": 2}
     param_ranges = {"n_digits": (1, 10)}
     param_help = {"n_digits": "digits per number"}
-    # Learning is a staircase (a plateau near 70% of digits, then the carry clicks); learned
-    # positions and a high rate get there in under a minute for two digits. Three digits
-    # take several minutes at this size.
-    tuning = {
-        "transformer": {"model": {"pos_encoding": "learned"}, "train": {"steps": 1500, "lr": 6e-3}, "seconds": 30},
-    }
 
     def build_vocab(self) -> Vocab:
         return Vocab(list(DIGITS) + ["+"], unit="character")
@@ -224,13 +206,6 @@ class Recall(Task):
     params = {"n_pairs": 4, "n_values": 10}
     param_ranges = {"n_pairs": (1, 26), "n_values": (2, 10)}
     param_help = {"n_pairs": "key-value pairs to remember", "n_values": "different values (digits)"}
-    tuning = {
-        "*": {"target_acc": 0.95},
-        "transformer": {"model": {"pos_encoding": "rope"}, "train": {"steps": 1500}, "seconds": 30},
-        # The point of the task: a hidden state of 128 numbers holding 4 pairs gets about half
-        # right after 1000 steps (measured: LSTM 49 %, GRU 48 %), where attention gets 95 %.
-        "recurrent": {"train": {"steps": 1000}, "target_acc": 0.4, "seconds": 30},
-    }
 
     @property
     def classes(self) -> tuple[str, ...]:

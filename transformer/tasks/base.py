@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..config import LAYOUTS, RECURRENT_ARCHS, SEQ2SEQ_RNN_ARCHS, ModelConfig
+from ..presets import BASE_MODEL, BASE_TRAIN, TASK_TUNING
 from .vocab import Vocab
 
 KINDS = ("seq", "classify", "text")
@@ -51,14 +52,6 @@ class Preset:
     metric: str = "seq_acc"
 
 
-# Starting points that presets override; sizes a laptop trains in seconds.
-BASE_MODEL = {
-    "transformer": dict(d_model=64, n_heads=4, n_layers=2, d_ff=256, dropout=0.0, pos_encoding="sinusoidal"),
-    "recurrent": dict(d_model=128, n_layers=1, dropout=0.0),
-}
-BASE_TRAIN = dict(steps=1000, batch_size=64, lr=3e-3, warmup=50, schedule="cosine", eval_every=50)
-
-
 # The most characters any input may have, checked before anything parses it. The longest real
 # input is a character model's prompt (its window: at most 256 characters); without a bound, a
 # pasted megabyte went through parsers and prefix searches that took minutes of the server.
@@ -89,9 +82,8 @@ class Task:
         params: parameter defaults (name -> int); an instance's `params` holds its own values.
         param_ranges: name -> (lowest, highest) allowed value, both included.
         param_help: name -> one line for a UI label.
-        tuning: preset overrides, keyed by "*" (every arch), a family ("transformer",
-            "recurrent") or an arch; each value may set "model", "train", "target_acc",
-            "seconds". Later keys win: "*" < family < arch.
+
+    The preset each architecture trains with is in `transformer.presets.TASK_TUNING`.
     """
 
     name: ClassVar[str] = ""
@@ -104,7 +96,6 @@ class Task:
     params: dict[str, Any] = {}
     param_ranges: ClassVar[dict[str, tuple[int, int]]] = {}
     param_help: ClassVar[dict[str, str]] = {}
-    tuning: ClassVar[dict[str, dict]] = {}
 
     def __init_subclass__(cls, **kwargs):
         """Every task's `parse` refuses what is not text, or text longer than `MAX_INPUT_CHARS`,
@@ -216,14 +207,16 @@ class Task:
             )
 
     def preset(self, arch: str | None = None) -> Preset:
-        """The tuned configuration for `arch` (default: the recommended one)."""
+        """The tuned configuration for `arch` (default: the recommended one): `BASE_MODEL` and
+        `BASE_TRAIN` with the task's `TASK_TUNING` overrides (transformer/presets.py)."""
         arch = arch or self.archs[0]
         self.check_arch(arch)
         family = arch_family(arch)
         model, train = dict(BASE_MODEL[family]), dict(BASE_TRAIN)
         target, seconds = 0.99, 60.0
+        tuning = TASK_TUNING.get(self.name, {})
         for key in ("*", family, arch):
-            over = self.tuning.get(key, {})
+            over = tuning.get(key, {})
             model.update(over.get("model", {}))
             train.update(over.get("train", {}))
             target = over.get("target_acc", target)
@@ -284,5 +277,5 @@ def char_tokens(text: str, vocab: Vocab, keep_spaces: bool = False) -> list[str]
     return tokens
 
 
-__all__ = ["Task", "Example", "Preset", "KINDS", "BASE_MODEL", "BASE_TRAIN", "MAX_INPUT_CHARS", "arch_family",
+__all__ = ["Task", "Example", "Preset", "KINDS", "MAX_INPUT_CHARS", "arch_family",
            "char_tokens", "check_input_text"]

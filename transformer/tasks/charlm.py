@@ -30,11 +30,6 @@ class CharLM(Task):
     params = {"length": 64}
     param_ranges = {"length": (8, 256)}
     param_help = {"length": "context window, in characters"}
-    tuning = {
-        "*": {"target_acc": 0.5},
-        "transformer": {"train": {"steps": 600, "batch_size": 32}, "seconds": 30},
-        "recurrent": {"model": {"d_model": 256}, "train": {"steps": 600, "batch_size": 32}, "seconds": 30},
-    }
 
     def __init__(self, text: str | None = None, **params):
         if text is not None and not isinstance(text, str):

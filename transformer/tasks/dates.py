@@ -37,9 +37,6 @@ class Dates(Task):
     params = {"min_year": 1950, "max_year": 2049}
     param_ranges = {"min_year": (1000, 9999), "max_year": (1000, 9999)}
     param_help = {"min_year": "earliest year", "max_year": "latest year"}
-    tuning = {
-        "transformer": {"train": {"steps": 600}, "seconds": 20},
-    }
 
     def check_params(self) -> None:
         if self.params["min_year"] > self.params["max_year"]:

@@ -72,10 +72,6 @@ class Brackets(_LengthClassifyTask):
         "n_types": "kinds of bracket: 1 = (), 2 adds [], 3 adds {}",
     }
     classes = ("balanced", "unbalanced")
-    tuning = {
-        "transformer": {"train": {"steps": 1000}, "target_acc": 0.95, "seconds": 25},
-        "recurrent": {"train": {"steps": 400}, "target_acc": 0.95, "seconds": 10},
-    }
 
     def check_params(self) -> None:
         super().check_params()
@@ -152,10 +148,6 @@ class Parity(_LengthClassifyTask):
     params = {"length": 8, "min_length": 1}
     param_help = {"length": "longest bit string", "min_length": "shortest bit string (0 = always `length`)"}
     classes = ("even", "odd")
-    tuning = {
-        "transformer": {"train": {"steps": 1000}, "target_acc": 0.95, "seconds": 25},
-        "recurrent": {"train": {"steps": 400}, "target_acc": 0.99, "seconds": 5},
-    }
 
     def build_vocab(self) -> Vocab:
         return Vocab(list(DIGITS[:2]) + list(self.classes), unit="character", describe="0 and 1")

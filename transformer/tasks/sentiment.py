@@ -44,10 +44,6 @@ class Sentiment(Task):
     param_ranges = {"but_percent": (0, 100)}
     param_help = {"but_percent": 'share of "X but Y" sentences, in percent (the hardest template)'}
     classes = LABELS
-    tuning = {
-        "transformer": {"train": {"steps": 400}, "seconds": 10},
-        "recurrent": {"train": {"steps": 400}, "seconds": 10},
-    }
 
     def build_vocab(self) -> Vocab:
         return Vocab(WORDS + LABELS, joiner=" ", unit="word", describe=describe_symbols(sorted(WORDS)))
