@@ -23,11 +23,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-ATTENTION_SCALE = "Viridis"
-SIGNED_SCALE = "RdBu"
-MASKED_COLOUR = "#c8c8c8"
+from transformer.figures.theme import (ALLOWED_COLOUR, DARK_GREY, DIVERGING, MASKED_COLOUR, NEGATIVE_COLOUR,
+                                       PALETTE, POSITIVE_COLOUR, SEQUENTIAL, TRAIN_COLOUR, VAL_COLOUR, YELLOW)
+
+ATTENTION_SCALE = SEQUENTIAL  # fixed to 0..1: weights are probabilities
+SIGNED_SCALE = DIVERGING
 # Okabe & Ito (2008), colour-blind safe; yellow last because it is faint on white.
-HEAD_COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
+HEAD_COLOURS = PALETTE[:7] + (YELLOW,)
 UIREVISION = "attention"
 
 
@@ -325,7 +327,7 @@ def causal_mask_figure(tokens: Sequence, title: str = "The causal mask: a token 
     gap = _gap(rows / T)
     fig = go.Figure(go.Heatmap(
         z=allowed.astype(float), x=list(range(T)), y=list(range(T)), text=text, texttemplate="%{text}",
-        colorscale=[[0, MASKED_COLOUR], [1, "#21918c"]], zmin=0, zmax=1, showscale=False, xgap=gap, ygap=gap,
+        colorscale=[[0, MASKED_COLOUR], [1, ALLOWED_COLOUR]], zmin=0, zmax=1, showscale=False, xgap=gap, ygap=gap,
         customdata=_hover_labels(labels, labels),
         hovertemplate="query %{customdata[0]}<br>key %{customdata[1]}<br>%{z:.0f} = may attend (1) "
                       "or masked (0)<extra></extra>",
@@ -412,7 +414,7 @@ def vector_figure(vec, title: str, *, labels: Sequence | None = None, height: in
     """A vector [d] as bars over its dimensions (blue positive, red negative)."""
     v = np.asarray(vec, dtype=np.float64).reshape(-1)
     x = list(range(v.size))
-    fig = go.Figure(go.Bar(x=x, y=v, marker_color=np.where(v >= 0, "#2166ac", "#b2182b"),
+    fig = go.Figure(go.Bar(x=x, y=v, marker_color=np.where(v >= 0, POSITIVE_COLOUR, NEGATIVE_COLOUR),
                            hovertemplate="dim %{x}: %{y:.4f}<extra></extra>"))
     fig.update_layout(title=title, height=height, uirevision=UIREVISION, margin=dict(l=40, r=10, t=40, b=30),
                       xaxis=dict(title="dimension", tickvals=x if v.size <= 16 else None,
@@ -461,7 +463,7 @@ def score_bars(values, key_tokens: Sequence, title: str, *, allowed=None, probab
         elif probability:
             colours.append(_viridis(shown[j]))
         else:
-            colours.append("#2166ac" if shown[j] >= 0 else "#b2182b")
+            colours.append(POSITIVE_COLOUR if shown[j] >= 0 else NEGATIVE_COLOUR)
     # Numbers over the bars while they fit; beyond 16 keys they would overprint (hover has them).
     text = ["−∞" if not allowed[j] else f"{v[j]:.2f}" for j in range(S)] if S <= 16 else None
     fig = go.Figure(go.Bar(
@@ -496,13 +498,13 @@ def loss_with_marker(loss_steps, losses, step: int | None = None, *, title: str 
                      height: int = 300) -> go.Figure:
     """The loss curve with a marker at `step` (the snapshot being looked at)."""
     fig = go.Figure(go.Scatter(x=list(loss_steps), y=list(losses), mode="lines", name="loss",
-                               line=dict(color="#0072B2"), hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>"))
+                               line=dict(color=TRAIN_COLOUR), hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>"))
     if step is not None and len(losses):
         y = float(np.interp(step, np.asarray(loss_steps, dtype=float), np.asarray(losses, dtype=float)))
         fig.add_trace(go.Scatter(x=[step], y=[y], mode="markers", name="this snapshot",
-                                 marker=dict(size=14, color="#D55E00", symbol="diamond"),
+                                 marker=dict(size=14, color=VAL_COLOUR, symbol="diamond"),
                                  hovertemplate="snapshot at step %{x}<extra></extra>"))
-        fig.add_vline(x=step, line=dict(color="#D55E00", dash="dot"))
+        fig.add_vline(x=step, line=dict(color=VAL_COLOUR, dash="dot"))
     fig.update_layout(title=title, height=height, uirevision=UIREVISION, showlegend=False,
                       xaxis=dict(title="training step"), yaxis=dict(title="loss (cross-entropy, nats)"),
                       margin=dict(l=50, r=10, t=50, b=40))
@@ -537,10 +539,10 @@ def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_
     if has_loss:
         ls, lv = np.asarray(loss_steps, dtype=float), np.asarray(losses, dtype=float)
         marker_y = [float(np.interp(s, ls, lv)) for s in steps]
-        fig.add_trace(go.Scatter(x=ls, y=lv, mode="lines", line=dict(color="#0072B2"), name="loss",
+        fig.add_trace(go.Scatter(x=ls, y=lv, mode="lines", line=dict(color=TRAIN_COLOUR), name="loss",
                                  hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>"), row=1, col=2)
         fig.add_trace(go.Scatter(x=[steps[-1]], y=[marker_y[-1]], mode="markers", name="this snapshot",
-                                 marker=dict(size=14, color="#D55E00", symbol="diamond"),
+                                 marker=dict(size=14, color=VAL_COLOUR, symbol="diamond"),
                                  hovertemplate="snapshot at step %{x}<extra></extra>"), row=1, col=2)
         fig.update_xaxes(title="training step", row=1, col=2)
         fig.update_yaxes(title="loss (nats)", row=1, col=2)
@@ -590,7 +592,7 @@ def head_score_curves(loss_steps, losses, steps, scores: dict, *, formation_step
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.45, 0.55], vertical_spacing=0.08,
                         subplot_titles=("training loss", f"per-head {score_name} (0 = never, 1 = always)"))
     fig.add_trace(go.Scatter(x=list(loss_steps), y=list(losses), mode="lines", name="loss",
-                             line=dict(color="#555555"), hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>"),
+                             line=dict(color=DARK_GREY), hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>"),
                   row=1, col=1)
     dashes = ["solid", "dash", "dot", "dashdot"]
     for n, (label, series) in enumerate(scores.items()):
@@ -601,15 +603,15 @@ def head_score_curves(loss_steps, losses, steps, scores: dict, *, formation_step
                                  hovertemplate=f"{label}<br>step %{{x}}: %{{y:.3f}}<extra></extra>"),
                       row=2, col=1)
     if formation_step is not None:
-        fig.add_vline(x=formation_step, line=dict(color="#D55E00", width=2, dash="dash"), row="all", col=1)
+        fig.add_vline(x=formation_step, line=dict(color=VAL_COLOUR, width=2, dash="dash"), row="all", col=1)
         fig.add_annotation(text=f" induction head forms (step {formation_step})", x=formation_step, y=0.97,
                            xref="x", yref="y domain", showarrow=False, xanchor="left", yanchor="top",
-                           font=dict(color="#D55E00"))
+                           font=dict(color=VAL_COLOUR))
     if loss_drop_step is not None and loss_drop_step != formation_step:
-        fig.add_vline(x=loss_drop_step, line=dict(color="#555555", width=1, dash="dot"), row=1, col=1)
+        fig.add_vline(x=loss_drop_step, line=dict(color=DARK_GREY, width=1, dash="dot"), row=1, col=1)
         fig.add_annotation(text=f"loss halfway down (step {loss_drop_step}) ", x=loss_drop_step, y=0.03,
                            xref="x", yref="y domain", showarrow=False, xanchor="right", yanchor="bottom",
-                           font=dict(color="#555555", size=11))
+                           font=dict(color=DARK_GREY, size=11))
     fig.update_yaxes(title="loss (nats)", row=1, col=1)
     fig.update_yaxes(title=score_name, range=[0, 1.05], row=2, col=1)
     fig.update_xaxes(title="training step", row=2, col=1)

@@ -31,6 +31,7 @@ MUTED_COLOUR = GREY
 DARK_GREY = "#555555"  # a secondary line or note beside the main one
 LIGHT_GREY = "#cccccc"  # guides drawn behind the data
 MASKED_COLOUR = "#c8c8c8"  # cells that cannot be attended to (the causal mask)
+ALLOWED_COLOUR = "#21918c"  # Viridis's middle: a cell that may be attended to, in a mask picture
 POSITIVE_COLOUR, NEGATIVE_COLOUR = "#2166ac", "#b2182b"  # the ends of RdBu, for signed bars
 TABLE_HEADER_COLOUR = "#e8eef7"
 
