@@ -4,6 +4,7 @@
     TASK_TUNING                  each task's overrides, per architecture family or architecture
     preset_configs(task, arch)   a task's tuned (ModelConfig, TrainConfig) for an architecture
     INDUCTION_DEMO               the Attention page's induction-head demo (and its configs)
+    DEMOS                        the demos a lesson can train by name
     RACE_PRESETS                 the RNN vs Transformer page's races, each with what to expect
 
 `Task.preset(arch)` merges BASE_* with the task's TASK_TUNING entry. The module holds data and
@@ -133,6 +134,15 @@ def induction_demo_configs(steps: int | None = None):
     if steps is not None:
         train["steps"] = steps
     return task, model_cfg, TrainConfig(**train)
+
+
+def _induction_demo():
+    return (*induction_demo_configs(), INDUCTION_DEMO["seconds"])
+
+
+# Runs that show a phenomenon rather than a task's preset (a lesson names one as `demo = ...`):
+# name -> () -> (task, ModelConfig, TrainConfig, stated seconds).
+DEMOS = {"induction": _induction_demo}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ def test_every_widget_used_is_in_the_registry_with_known_params(lessons):
 
 def test_task_and_arch_params_name_real_tasks_and_architectures(lessons):
     from transformer.presets import RACE_PRESETS
-    from transformer.ui.lesson_models import DEMOS
+    from transformer.presets import DEMOS
     from transformer.tasks import list_tasks, get_task
 
     names = set(list_tasks())

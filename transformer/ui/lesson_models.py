@@ -26,7 +26,7 @@ from ..runs.job import ACTIVE
 from ..runs.live import LiveRun
 from ..tasks import get_task, make_batch
 from ..tasks.base import Example
-from ..presets import preset_configs
+from ..presets import DEMOS, preset_configs
 from .session import CurrentModel, current_model, session_runs
 from .text import plain
 from .widgets import progress_text
@@ -74,17 +74,6 @@ class LessonRuns:
     def model(self, key: tuple, snapshots: list | None = None):
         """The run's model at its newest snapshot (rebuilt once per snapshot, then cached)."""
         return self.registry.model(lesson_slot(key), snapshots)
-
-
-def _induction_demo():
-    from ..presets import INDUCTION_DEMO, induction_demo_configs
-
-    return (*induction_demo_configs(), INDUCTION_DEMO["seconds"])
-
-
-# Runs that show a phenomenon rather than a task's preset (the Attention page's induction-head
-# demo): name -> () -> (task, ModelConfig, TrainConfig, stated seconds).
-DEMOS = {"induction": _induction_demo}
 
 
 def lesson_runs() -> LessonRuns:
