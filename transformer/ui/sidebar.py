@@ -178,7 +178,7 @@ def mirror_presenter() -> None:
     """`presenter=1` in the URL while presenter mode is on, nothing otherwise.
 
     Called before and after the page: Streamlit clears the query parameters when its navigation
-    switches pages, and a page that mirrors its own settings in the URL (`from_dict`) drops it.
+    switches pages (pages write only their own parameters: ui/state.py's write_link).
     """
     if presenter_mode():
         if st.query_params.get(PRESENTER_PARAM) != "1":
@@ -188,11 +188,6 @@ def mirror_presenter() -> None:
         if PRESENTER_PARAM in st.query_params:
             del st.query_params[PRESENTER_PARAM]
         st.session_state.pop(_WRITTEN, None)
-
-
-def without_presenter(query: dict) -> dict:
-    """A page's own query parameters: `query` without the app-wide `presenter`."""
-    return {name: value for name, value in query.items() if name != PRESENTER_PARAM}
 
 
 def render_sidebar(follow_run: bool = True) -> None:
