@@ -19,7 +19,7 @@ import random
 import re
 import string
 
-from .base import Task, char_tokens
+from .base import Task, VariableLength, char_tokens
 from .vocab import Vocab
 
 LETTERS = string.ascii_lowercase
@@ -28,7 +28,7 @@ DIGITS = string.digits
 SEQ_ARCHS = ("decoder", "encoder-decoder", "encoder", "lstm-seq2seq-attn", "lstm-seq2seq", "lstm", "gru", "rnn")
 
 
-class SymbolSequenceTask(Task):
+class SymbolSequenceTask(VariableLength, Task):
     """Shared base of copy, reverse, sort and induction: a random string of letters whose
     length is drawn from min_length..length (min_length 0 means every string has `length`)."""
 
@@ -41,16 +41,6 @@ class SymbolSequenceTask(Task):
         "min_length": "shortest input (0 = always `length`)",
         "n_symbols": "how many different letters",
     }
-
-    def check_params(self) -> None:
-        if self.params["min_length"] > self.params["length"]:
-            raise ValueError(
-                f"min_length ({self.params['min_length']}) must not exceed length ({self.params['length']})."
-            )
-
-    @property
-    def lengths(self) -> tuple[int, int]:
-        return (self.params["min_length"] or self.params["length"], self.params["length"])
 
     def build_vocab(self) -> Vocab:
         return Vocab(LETTERS[: self.params["n_symbols"]], unit="character")

@@ -279,3 +279,20 @@ def char_tokens(text: str, vocab: Vocab, keep_spaces: bool = False) -> list[str]
 
 __all__ = ["Task", "Example", "Preset", "KINDS", "MAX_INPUT_CHARS", "arch_family",
            "char_tokens", "check_input_text"]
+
+
+class VariableLength:
+    """Mixin for tasks whose inputs run from `min_length` to `length` symbols (min_length 0 =
+    always `length`): the one rule both parameters obey, and the range `sample_src` draws from."""
+
+    params: dict
+
+    def check_params(self) -> None:
+        if self.params["min_length"] > self.params["length"]:
+            raise ValueError(
+                f"min_length ({self.params['min_length']}) must not exceed length ({self.params['length']})."
+            )
+
+    @property
+    def lengths(self) -> tuple[int, int]:
+        return (self.params["min_length"] or self.params["length"], self.params["length"])

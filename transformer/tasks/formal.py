@@ -13,29 +13,19 @@ from __future__ import annotations
 import random
 
 from .algorithmic import DIGITS
-from .base import Task, char_tokens
+from .base import Task, VariableLength, char_tokens
 from .vocab import Vocab, describe_symbols
 
 CLASSIFY_ARCHS = ("decoder", "encoder", "encoder-decoder", "lstm", "gru", "rnn", "lstm-seq2seq-attn", "lstm-seq2seq")
 BRACKET_PAIRS = ("()", "[]", "{}")
 
 
-class _LengthClassifyTask(Task):
+class _LengthClassifyTask(VariableLength, Task):
     """A string of symbols of length min_length..length (0 = always `length`) and one label."""
 
     kind = "classify"
     archs = CLASSIFY_ARCHS
     param_ranges = {"length": (1, 64), "min_length": (0, 64)}
-
-    def check_params(self) -> None:
-        if self.params["min_length"] > self.params["length"]:
-            raise ValueError(
-                f"min_length ({self.params['min_length']}) must not exceed length ({self.params['length']})."
-            )
-
-    @property
-    def lengths(self) -> tuple[int, int]:
-        return (self.params["min_length"] or self.params["length"], self.params["length"])
 
     def parse(self, text: str) -> list[str]:
         tokens = char_tokens(text, self.vocab)
