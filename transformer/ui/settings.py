@@ -66,25 +66,26 @@ def preset_settings(task_name: str, arch: str | None = None, task_params: dict |
     return settings
 
 
+def _number(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
+
+
 def _parse(name: str, raw: str, task_name: str):
     """One link value -> a setting, or ValueError with the sentence to show."""
     raw = str(raw).strip()
     ranges = {**INT_RANGES, **task_param_ranges(task_name)}
     if name in ranges:
         lo, hi = ranges[name]
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"{name}={raw!r} is not a number") from None
+        value = _number(name, raw)
         if not value.is_integer() or not lo <= value <= hi:
             raise ValueError(f"{name} must be a whole number from {lo} to {hi} (the link has {raw})")
         return int(value)
     if name in FLOAT_RANGES:
         lo, hi = FLOAT_RANGES[name]
-        try:
-            value = float(raw)
-        except ValueError:
-            raise ValueError(f"{name}={raw!r} is not a number") from None
+        value = _number(name, raw)
         if not math.isfinite(value) or not lo <= value <= hi:
             raise ValueError(f"{name} must be between {lo:g} and {hi:g} (the link has {raw})")
         return value
