@@ -80,19 +80,24 @@ def _train_and_read_progress(page) -> str:
     return progress.inner_text()
 
 
-def test_reset_keeps_the_presets_settings_and_the_next_run_uses_them(page, open_app, streamlit_server):
-    open_app(page, "train")
-    before = _values(page)
-    assert before["task"] == "Reverse" and before["d_model"] == "64"
-    _train_then_stop_then_reset(page, streamlit_server)
+def _reset_then_touch_the_seed(page, server, before: dict) -> str:
+    """Train, Stop, Reset: the panel shows `before`; then one press of seed "+" changes that
+    field only (it used to switch the panel to the Copy preset and drop the edit). Returns the seed."""
+    _train_then_stop_then_reset(page, server)
     _expect_values(page, before)
-    # Touching one field changes that field only (it used to switch the panel to the Copy preset
-    # and drop the edit).
     page.locator(".st-key-train-seed [data-testid='stNumberInputStepUp']").click()
     seed = str(int(before["seed"]) + 1)
     expect(_field(page, "seed")).to_have_value(seed, timeout=20_000)
     wait_for_app(page)
     _expect_values(page, {**before, "seed": seed})
+    return seed
+
+
+def test_reset_keeps_the_presets_settings_and_the_next_run_uses_them(page, open_app, streamlit_server):
+    open_app(page, "train")
+    before = _values(page)
+    assert before["task"] == "Reverse" and before["d_model"] == "64"
+    seed = _reset_then_touch_the_seed(page, streamlit_server, before)
     # The next run is the one the panel shows: its steps in the progress, its settings in the
     # summary and the URL.
     steps = int(before["steps"])
@@ -116,13 +121,7 @@ def test_a_task_chosen_on_the_page_survives_reset_and_is_what_trains_next(page, 
     wait_for_app(page)
     before = _values(page)
     assert before["arch"].startswith("Transformer encoder-decoder") and before["steps"] == "300"
-    _train_then_stop_then_reset(page, streamlit_server)
-    _expect_values(page, before)
-    page.locator(".st-key-train-seed [data-testid='stNumberInputStepUp']").click()
-    seed = str(int(before["seed"]) + 1)
-    expect(_field(page, "seed")).to_have_value(seed, timeout=20_000)
-    wait_for_app(page)
-    _expect_values(page, {**before, "seed": seed})
+    seed = _reset_then_touch_the_seed(page, streamlit_server, before)
     assert " of 300" in _train_and_read_progress(page)
     summary = _summary(page)
     assert "Date format translation" in summary and "300 steps" in summary and f"seed {seed}" in summary
