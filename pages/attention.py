@@ -6,7 +6,7 @@ every head at once with a line describing each, the head view (lines between tok
 computed step by step from the model's real q, k and v, attention over training time (a film the
 browser plays and scrubs by itself), head ablation, the induction-head demo, and where attention
 stops being an explanation. While the session's run trains, the page follows its newest snapshot.
-The numbers come from `transformer.inspection` and `transformer.interpret`; the figures from
+The numbers come from `transformer.analysis.inspection` and `.interpret`; the figures from
 `transformer.figures.attention`.
 """
 from __future__ import annotations

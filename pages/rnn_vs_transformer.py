@@ -1,7 +1,7 @@
 """RNN vs Transformer: race recurrent models against a transformer, then see why they differ.
 
 The race trains a transformer and parameter-matched RNN / GRU / LSTM models on the same data in
-one background thread (`transformer.race.RaceRun`), and the curves refresh every two seconds. The
+one background thread (`transformer.runs.race.RaceRun`), and the curves refresh every two seconds. The
 tabs below explain the result with measurements on the race's own models: step time against
 length, gradient against distance, the LSTM's memory next to attention, the LSTM
 encoder-decoder with and without attention on dates, and the complexity table.
