@@ -16,7 +16,7 @@ from transformer.presets import induction_demo_configs
 from transformer.runs.live import LiveRun
 from transformer.tasks import MAX_INPUT_CHARS, get_task
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "attention.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "attention.py")
 CUSTOM = "✎ type your own…"
 
 
