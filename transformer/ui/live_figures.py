@@ -1,26 +1,14 @@
 """Charts that refresh in place: a grid of Plotly figures redrawn with `Plotly.react`.
 
-Why not `st.plotly_chart` for charts that change every refresh: in Streamlit 1.67 a Plotly
-chart's element id hashes its figure, so every new point makes a new element, which the browser
-mounts from scratch (a fresh plot, a fresh React subtree). Measured on the Train page (headless
-Chromium, 2 cores): about 150-200 ms of browser CPU per chart per refresh, half a core for the
-page's four curves, which on a two-core laptop is taken from the training process beside it;
-and a reader's zoom is lost at every refresh, since the zoomed plot is thrown away. Plotly.react
-on a plot that stays costs 25-35 ms here and keeps the zoom (`layout.uirevision`).
-
-So `live_figures` is a small custom component (Streamlit's v1 protocol, `declare_component`):
-one frame holding every figure, kept across refreshes by its key, that redraws only the figures
-whose spec changed, and only those on screen in a visible tab (the others catch up when seen).
-Its page is `live_figures_frontend/index.html`. Charts that do not change while they are looked
-at stay `st.plotly_chart`.
-
-Plotly's JavaScript (4.8 MB) is the file in the installed plotly package, so nothing is
-downloaded. The frame is made anew at every visit of a page, and the component route serves
-files with no validators, so the browser fetched and compiled it again each time (Train page
-revisits 1.1-1.2 s). So `plotly_src` copies it once into the app's static folder, which
-Streamlit serves with an ETag (`server.enableStaticServing`), and the browser keeps it (revisits
-0.75-0.9 s). Where that folder cannot be written or static serving is off, the package folder
-itself is served as a second component.
+`st.plotly_chart` puts a hash of the figure into its element id, so a chart that gains a point
+at every refresh is mounted anew in the browser: half a core on the Train page, taken from the
+trainer beside it, and a reader's zoom is lost each time. `live_figures` is a small custom
+component (Streamlit's v1 protocol, page in `live_figures_frontend/index.html`): one frame,
+kept across refreshes by its key, that redraws only the figures whose spec changed and only
+those on screen (the others catch up when seen). Plotly's JavaScript is the installed plotly
+package's, copied once into the app's static folder so the browser caches it (`plotly_src`).
+Charts that do not change while they are looked at stay `st.plotly_chart`. The measurements
+behind these choices are in docs/PERFORMANCE.md.
 """
 from __future__ import annotations
 
