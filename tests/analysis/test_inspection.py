@@ -129,6 +129,19 @@ def test_encoder_decoder_run_has_cross_attention_axes():
     assert run.allowed("encoder.0.self_attn").all()
 
 
+def test_a_given_answer_is_teacher_forced_instead_of_the_models_own():
+    """What a lesson shows: attention while the right answer is written, whatever the
+    (untrained) model would have said."""
+    task = get_task("dates")
+    model = tiny(task, "encoder-decoder")
+    src = parse_input(task, "22 Nov 2026")
+    right = task.solve(src)
+    run = run_attention(model, task, src, answer=right)
+    assert run.answer == right
+    assert run.tgt_tokens == ["<bos>"] + right                         # what the decoder read
+    assert run.weights("decoder.0.cross_attn").shape == (2, len(right) + 1, len(src))
+
+
 # --------------------------------------------------------------------------- walkthrough
 
 

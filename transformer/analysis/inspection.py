@@ -182,12 +182,18 @@ class AttentionRun:
         return name.startswith("decoder") and name.endswith("self_attn")
 
 
-def run_attention(model, task, src: list, ablate: dict | None = None) -> AttentionRun:
+def run_attention(model, task, src: list, ablate: dict | None = None, answer: list | None = None) -> AttentionRun:
     """Answer `src` greedily, then run the model once on the input and its own answer with
-    every attention tensor captured. `ablate` switches heads off for both passes."""
+    every attention tensor captured. `ablate` switches heads off for both passes.
+
+    answer: teacher-force this answer instead of the model's own (a lesson shows attention
+    while the right answer is written: `task.solve(src)`).
+    """
     layout = model.cfg.layout
     with ablate_heads(model, ablate or {}):
-        if task.kind == "text":
+        if answer is not None:
+            answer = list(answer)
+        elif task.kind == "text":
             answer = predict(model, task, [src], max_new_tokens=max(1, min(32, model.cfg.max_len - len(src))))[0]
         else:
             answer = predict(model, task, [src])[0]

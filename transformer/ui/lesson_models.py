@@ -18,14 +18,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import streamlit as st
-import torch
 
-from ..capture import capture
 from ..config import ARCH_LABELS
 from ..runs.job import ACTIVE
 from ..runs.live import LiveRun
-from ..tasks import get_task, make_batch
-from ..tasks.base import Example
+from ..tasks import get_task
 from ..presets import DEMOS, preset_configs
 from .session import CurrentModel, current_model, session_runs
 from .text import plain
@@ -146,25 +143,3 @@ def lesson_model(task_name: str, arch: str, seed: int, key: str) -> CurrentModel
                         label=f"{label} · step {step}", run=run)
 
 
-def attention_on(model, task, src: list[str]) -> dict:
-    """Run `model` on one question (teacher-forced with the right answer) and capture attention.
-
-    Returns {"cache": name -> [1, H, T, S] tensors, "tokens": the input tokens (encoder input
-    for seq2seq), "tgt_tokens": the decoder's input tokens (seq2seq only), "written": the
-    token each decoder position writes (seq2seq only)}.
-    """
-    layout = model.cfg.layout
-    example = Example(src=list(src), tgt=list(task.solve(list(src))))
-    batch = make_batch(task, [example], layout)
-    max_len = model.cfg.max_len
-    if batch.width > max_len:
-        raise ValueError(f"This input needs {batch.width} positions but the model was trained for at most "
-                         f"{max_len}: type a shorter one.")
-    model.eval()
-    with torch.no_grad(), capture(model) as cache:
-        batch.forward(model)
-    out = {"cache": dict(cache), "tokens": batch.tokens[0]}
-    if batch.tgt_tokens:
-        out["tgt_tokens"] = batch.tgt_tokens[0]
-        out["written"] = list(example.tgt) + ["<eos>"]
-    return out

@@ -12,7 +12,7 @@ import streamlit as st
 from ..runs.job import ACTIVE
 from ..tasks import MAX_INPUT_CHARS
 from .lesson_context import WidgetContext
-from .lesson_models import attention_on, lesson_model, lesson_run
+from .lesson_models import lesson_model, lesson_run
 from .text import plain
 
 
@@ -33,15 +33,22 @@ def _pick_input(ctx: WidgetContext, task, default_text: str | None = None) -> li
     return examples[labels.index(choice)]
 
 
+def _right_answer_attention(model, task, src):
+    """Attention while the model reads `src` and writes the right answer (an AttentionRun)."""
+    from ..analysis.inspection import run_attention
+
+    return run_attention(model, task, src, answer=task.solve(list(src)))
+
+
 def _self_attention(ctx: WidgetContext, default_task: str):
     """The lesson's model on an input the student picks: (model, tokens, {layer name: weights
     (H, T, S)}) of its self-attention, or None while the model is not trained yet."""
     current = lesson_model(ctx.get("task", default_task), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
     if current is None:
         return None
-    got = attention_on(current.model, current.task, _pick_input(ctx, current.task))
-    weights = {n: w[0].numpy() for n, w in got["cache"].items() if n.endswith(".self_attn")}
-    return current.model, got["tokens"], weights
+    got = _right_answer_attention(current.model, current.task, _pick_input(ctx, current.task))
+    weights = {n: got.weights(n) for n in got.names if n.endswith(".self_attn")}
+    return current.model, got.tokens, weights
 
 
 def attention_heatmap(ctx: WidgetContext) -> None:
@@ -105,17 +112,17 @@ def date_cross_attention(ctx: WidgetContext) -> None:
     except ValueError as err:
         st.warning(plain(f"{err} Showing 22 Nov 2026 instead."))
         src = task.parse("22 Nov 2026")
-    got = attention_on(current.model, task, src)
-    names = [k for k in got["cache"] if k.endswith(".cross_attn")]
+    got = _right_answer_attention(current.model, task, src)
+    names = [k for k in got.names if k.endswith(".cross_attn")]
     with ctx.controls():
         c1, c2 = st.columns(2)
         layer = c1.selectbox("layer", list(range(len(names))), index=min(int(ctx.get("layer", 0)), len(names) - 1),
                              key=f"{ctx.key}.layer", format_func=lambda i: names[i])
-        w = got["cache"][names[layer]][0].numpy()                              # (H, T, S)
+        w = got.weights(names[layer])                                          # (H, T, S)
         head = c2.selectbox("head", ["average of all heads"] + list(range(w.shape[0])), key=f"{ctx.key}.head")
     shown = w.mean(0) if isinstance(head, str) else w[head]
-    rows = [f"→{t}" for t in got["written"]]   # no space: the heatmap shows spaces as ␣
-    ctx.plot(heatmap(shown, rows, got["tokens"],
+    rows = [f"→{t}" for t in got.answer + ["<eos>"]]   # no space: the heatmap shows spaces as ␣
+    ctx.plot(heatmap(shown, rows, got.tokens,
                      title=f"{names[layer]} ({head if isinstance(head, str) else f'head {head}'}): "
                            "rows (→x) are the tokens written, columns the source"), "cross")
     from ..decoding import predict
