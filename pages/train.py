@@ -24,11 +24,11 @@ from transformer.tasks import TASKS, list_tasks
 from transformer.training import lr_curve
 from transformer.ui import settings as S
 from transformer.ui.live_figures import live_figures
-from transformer.ui.session import get_lab, load_checkpoint_bytes, set_run
+from transformer.ui.session import get_lab, load_checkpoint_bytes, presenter_mode, set_run
 from transformer.ui.state import KEEP, LinkedSettings, memo, show_notes
 from transformer.ui.text import plain
 from transformer.ui.uploads import take_upload
-from transformer.ui.widgets import live_curves, progress_text, show_answers
+from transformer.ui.widgets import live_curves, progress_text, scroll_to, show_answers
 
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
@@ -218,6 +218,7 @@ def _on_train(built: S.Built, step_only: bool = False) -> None:
     st.session_state.pop(K + "start_error", None)
     set_run(run, origin="train")
     st.session_state[K + "settings_open"] = False
+    st.session_state[K + "scroll"] = True  # presenter mode: bring progress and curves into view
     if step_only:
         run.step_once()  # starts the run paused, with one step to take
     else:
@@ -410,3 +411,5 @@ st.session_state[K + "ticking"] = active
 st.fragment(_dashboard, run_every=1.0 if active else None)(built)
 st.fragment(_curves_and_answers, run_every=CHART_REFRESH_S if active else None)(built)
 _save_load()
+if st.session_state.pop(K + "scroll", False) and presenter_mode():
+    scroll_to("train-progress")  # at 1280x720 they fit one screen from the progress line down

@@ -132,6 +132,9 @@ def test_the_train_page_shows_progress_and_all_four_curves_in_one_projector_scre
         # fits between Streamlit's header and the bottom of a 720 px screen...
         room = PROJECTOR["height"] - (header["y"] + header["height"])
         assert bottom - top <= room, f"progress and curves span {bottom - top:.0f} px; the screen has {room:.0f}"
+        # ...and are in view together right after pressing Train, with no scrolling by hand.
+        assert top >= header["y"] + header["height"] and bottom <= PROJECTOR["height"], (
+            f"progress at {top:.0f} px and the last curve's bottom at {bottom:.0f} px: not both on screen")
         # ...and none of the four was squeezed to fit: each keeps a readable height.
         assert all(cell[3] >= 240 for cell in cells), cells
         assert "Step" in progress.inner_text()

@@ -266,3 +266,33 @@ def ensure_model_widget(task_default: str = "reverse", *, arch_default: str | No
         start_preset_run(task.name, arch, task_params)
         st.rerun()
     return None
+
+
+# Streamlit has no scrolling call. A zero-height component frame shares the app's origin, so its
+# script can reach the page: it waits for the element (the page may still be drawing), keeps it
+# clear of Streamlit's fixed header, and scrolls it to the top of the screen once.
+_SCROLL_JS = """<script>
+const page = window.parent.document;
+let tries = 0;
+const timer = setInterval(() => {
+  const target = page.querySelector(%s);
+  if (target || ++tries > 50) clearInterval(timer);
+  if (!target) return;
+  const header = page.querySelector('[data-testid="stHeader"]');
+  target.style.scrollMarginTop = ((header ? header.getBoundingClientRect().height : 0) + 8) + 'px';
+  target.scrollIntoView({block: 'start'});
+}, 100);
+</script>"""
+
+
+def scroll_to(key: str) -> None:
+    """Scroll the element made by `st.container(key=key)` to the top of the screen, once.
+
+    For presenter mode at a projector, where a page's main view (the Train page's progress and
+    four curves) fits one 720 px screen only from its own top, not from the page's title.
+    """
+    import json
+
+    import streamlit.components.v1 as components
+
+    components.html(_SCROLL_JS % json.dumps(f".st-key-{key}"), height=0)
