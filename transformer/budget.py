@@ -39,7 +39,19 @@ EVAL_CHUNK = 512  # Trainer.evaluate's batch
 FLOAT_BYTES = 4
 WEIGHT_COPIES = 5  # weights, gradients, AdamW's m and v, the initial weights a live run keeps
 
-_GATES = {"rnn": 1, "gru": 3, "lstm": 4, "lstm-seq2seq": 4, "lstm-seq2seq-attn": 4}
+MB = 2**20
+# Gate blocks per recurrent cell: each has its own input and recurrent weight matrices.
+GATES = {"rnn": 1, "gru": 3, "lstm": 4, "lstm-seq2seq": 4, "lstm-seq2seq-attn": 4}
+
+
+def positive_env(name: str) -> float | None:
+    """The positive number in environment variable `name`, or None (unset, not a number, <= 0)."""
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else math.nan
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value > 0 else None
 
 
 def machine_memory_bytes() -> int | None:
@@ -55,14 +67,9 @@ def memory_limit_bytes() -> int:
 
     A value that is not a positive number is ignored (the default applies), as with $TLAB_MAX_RUNS.
     """
-    raw = os.environ.get(ENV_VAR, "").strip()
-    if raw:
-        try:
-            gb = float(raw)
-        except ValueError:
-            gb = float("nan")
-        if math.isfinite(gb) and gb > 0:
-            return int(gb * 2**30)
+    gb = positive_env(ENV_VAR)
+    if gb is not None:
+        return int(gb * 2**30)
     total = machine_memory_bytes()
     if total is None:
         return DEFAULT_FLOOR_BYTES
@@ -73,8 +80,8 @@ def parameter_estimate(cfg) -> int:
     """Trainable parameters of the model a (valid) ModelConfig describes, counted exactly."""
     d, V, L = cfg.d_model, cfg.vocab_size, cfg.n_layers
     head = d * V + V  # the output Linear
-    if cfg.arch in _GATES:
-        g = _GATES[cfg.arch]
+    if cfg.arch in GATES:
+        g = GATES[cfg.arch]
 
         def layer(d_in):  # torch's RNN/GRU/LSTM layer: g gates, input and hidden weights, two biases
             return g * d * (d_in + d) + 2 * g * d
@@ -99,7 +106,7 @@ def parameter_estimate(cfg) -> int:
 
 def _table_floats(cfg) -> int:
     """Floats in positional buffers (not parameters): the sinusoidal table, rotary cos/sin."""
-    if cfg.arch in _GATES:
+    if cfg.arch in GATES:
         return 0
     if cfg.pos_encoding == "sinusoidal":
         return cfg.max_len * cfg.d_model
@@ -113,8 +120,8 @@ def _token_floats(cfg, keep_all_layers: bool) -> int:
     """Floats of activations per token position: every layer's when training (autograd keeps
     them for the backward pass), about one layer's when evaluating without gradients."""
     d, T = cfg.d_model, cfg.max_len
-    if cfg.arch in _GATES:
-        per_layer = (2 * _GATES[cfg.arch] + 4) * d
+    if cfg.arch in GATES:
+        per_layer = (2 * GATES[cfg.arch] + 4) * d
         stacks = 2 if cfg.arch.startswith("lstm-seq2seq") else 1
         attn = 3 * T if cfg.arch == "lstm-seq2seq-attn" else 0
         layers = cfg.n_layers * stacks if keep_all_layers else 1
@@ -202,7 +209,7 @@ def _biggest_knob(cfg, batch_size: int, eval_size: int, limit: int) -> tuple[str
     values = {"batch_size": batch_size, "eval_size": eval_size}
     fitting, saving = [], []
     for name in _KNOBS:
-        if name == "n_heads" and cfg.arch in _GATES:
+        if name == "n_heads" and cfg.arch in GATES:
             continue  # recurrent models have no heads
         value = values[name] if name in values else getattr(cfg, name)
         if value <= 1:

@@ -25,11 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..budget import GATES as _CELL_GATES
 from ..config import RECURRENT_ARCHS, ModelConfig
 from ..metrics import IGNORE_INDEX, accuracy_ratios, answer_accuracy
 
-# Gate blocks per recurrent cell: each has its own input and recurrent weight matrices.
-GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+# Gate blocks per recurrent cell (the budget's table): each has its own input and recurrent weights.
+GATES = {arch: _CELL_GATES[arch] for arch in ("rnn", "gru", "lstm")}
 
 # Vaswani et al. 2017, Table 1: n = sequence length, d = model width.
 COMPLEXITY = [
@@ -97,9 +98,9 @@ def matched_configs(
     The transformer's own config is returned under its arch; recurrent ones get the same
     vocabulary, max_len, dropout and pad id, and `n_layers` (default: the transformer's).
     """
-    from ..build import build_model, count_parameters
+    from ..build import parameter_count
 
-    target = count_parameters(build_model(transformer_cfg))
+    target = parameter_count(transformer_cfg)  # arithmetic: no model is built to be counted
     out = {transformer_cfg.arch: transformer_cfg}
     for arch in archs:
         if arch in RECURRENT_ARCHS:

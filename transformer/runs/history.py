@@ -23,25 +23,19 @@ equally among the runs that hold a history. A value that is not a positive numbe
 """
 from __future__ import annotations
 
-import math
-import os
 import threading
 import weakref
+
+from ..budget import MB, positive_env
 
 RUN_ENV, TOTAL_ENV = "TLAB_SNAPSHOT_MB", "TLAB_SNAPSHOT_TOTAL_MB"
 # 64 MB keeps every snapshot of a preset run whole (about 0.5 MB each, at most 100); a class of
 # thirty sessions at 1 GB in all has about 34 MB each.
 RUN_MB, TOTAL_MB = 64, 1024
-MB = 2**20
 
 
 def _megabytes(env: str, default: int) -> int:
-    raw = os.environ.get(env, "").strip()
-    try:
-        value = float(raw) if raw else float("nan")
-    except ValueError:
-        value = float("nan")
-    return int((value if math.isfinite(value) and value > 0 else default) * MB)
+    return int((positive_env(env) or default) * MB)
 
 
 def run_budget_bytes() -> int:

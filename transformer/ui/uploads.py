@@ -23,9 +23,8 @@ import streamlit as st
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
-from ..budget import WEIGHT_COPIES, memory_limit_bytes
+from ..budget import MB, WEIGHT_COPIES, memory_limit_bytes
 
-MB = 2**20
 ROOM_MB = 16  # a checkpoint's config, vocabulary, metrics and a character model's training text
 
 
