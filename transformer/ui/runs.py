@@ -61,6 +61,8 @@ class RunRegistry:
             if run is not None:
                 self._runs[slot] = run
                 self._labels[slot] = label or slot
+            else:
+                self._labels.pop(slot, None)
             self._ids[slot] = self._ids.get(slot, 0) + 1
             self._models.pop(slot, None)
         if old is not None and old is not run:
@@ -102,6 +104,7 @@ class RunRegistry:
             for slot in gone:
                 self._ids[slot] = self._ids.get(slot, 0) + 1
                 self._models.pop(slot, None)
+                self._labels.pop(slot, None)
         return stop_runs(runs, self.stop_timeout)
 
     def model(self, slot: str, snapshots: list | None = None):

@@ -167,11 +167,6 @@ def set_run(run: LiveRun | None, origin: str = "train") -> None:
     get_lab().set_run(run, origin)
 
 
-def run_id() -> int:
-    """A number that changes whenever this session's run is replaced (for cache keys)."""
-    return get_lab().run_id
-
-
 def run_is_active(run: LiveRun | None = None) -> bool:
     run = run if run is not None else get_run()
     if run is None:
@@ -200,10 +195,6 @@ def load_checkpoint_bytes(data: bytes, name: str = "checkpoint") -> CurrentModel
     lab.set_run(None)  # one model per session: the loaded one replaces the run (which stops)
     lab.set_checkpoint(loaded)
     return loaded
-
-
-def clear_checkpoint() -> None:
-    get_lab().set_checkpoint(None)
 
 
 def presenter_mode() -> bool:

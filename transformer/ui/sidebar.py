@@ -128,18 +128,17 @@ def latest_loss(run) -> float | None:
     return history[-1]["loss"] if history else None
 
 
-def _other_runs() -> dict:
-    """{slot: run} of this session's runs under way other than its own (lessons, races, ...)."""
-    return {slot: run for slot, run in session_runs().active().items() if slot != TRAIN}
-
-
-def _refreshing(follow_run: bool) -> bool:
-    """Whether the status needs its once-a-second refresh: some run it shows is under way."""
-    return (follow_run and run_is_active()) or bool(_other_runs())
+def _under_way(follow_run: bool) -> tuple[dict, bool]:
+    """({slot: run} of the session's other runs under way (lessons, races, ...), and whether the
+    status needs its once-a-second refresh), from one look at the registry."""
+    active = session_runs().active()
+    others = {slot: run for slot, run in active.items() if slot != TRAIN}
+    return others, bool(others) or (follow_run and TRAIN in active)
 
 
 def _status_block(follow_run: bool = True) -> None:
     run = get_run()
+    others, refreshing = _under_way(follow_run)
     if not follow_run and run_is_active(run):
         # Not refreshed here: a step number or a status word (queued, training, paused) would
         # stand still while the page's own progress moves on.
@@ -150,10 +149,10 @@ def _status_block(follow_run: bool = True) -> None:
         if loss is not None:
             st.markdown(f"**Loss:** {loss:.4f} nats/token")
     registry = session_runs()
-    for slot, other in _other_runs().items():
+    for slot, other in others.items():
         st.caption(f"**{plain(registry.label(slot))}** · {short_status(other)}")
     ticking = st.session_state.get("_sidebar_ticking", False)
-    if ticking and not _refreshing(follow_run):
+    if ticking and not refreshing:
         # The run just ended: rerun the whole app once so this fragment stops refreshing and
         # every page redraws its final state.
         st.session_state["_sidebar_ticking"] = False
@@ -197,7 +196,7 @@ def render_sidebar(follow_run: bool = True) -> None:
     that shows the run's progress itself (the Train page), where a second refresh would only
     cost the server and the browser time.
     """
-    active = _refreshing(follow_run)
+    _, active = _under_way(follow_run)
     st.session_state["_sidebar_ticking"] = active
     with st.sidebar:
         # First, under the page list: the switch must stay on screen at 720 px, under any status.
