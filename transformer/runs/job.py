@@ -7,7 +7,6 @@ from dataclasses import replace
 from ..training import TrainConfig
 from .limiter import RunLimiter, default_limiter, threads_per_run
 
-STATUSES = ("idle", "queued", "training", "paused", "finished", "stopped", "failed")
 ACTIVE = ("queued", "training", "paused")
 
 
@@ -95,6 +94,17 @@ class BackgroundJob:
             self._cond.notify_all()
         self.limiter.wake()
         return self.join(timeout)
+
+    def _set_status(self, status: str, message: str | None = None) -> None:
+        with self._cond:
+            self._status = status
+            if message is not None:
+                self._message = message
+
+    def _starting_status(self) -> str:
+        """What a job is once it has its slot: paused if it was paused while queued (unless a
+        single step is waiting), else training."""
+        return "paused" if self._paused and not self._pending_steps else "training"
 
     def _forward(self, command: str) -> None:
         """Pass a control on to where the training happens (called holding `_cond`); a job

@@ -152,7 +152,7 @@ class LiveRun(BackgroundJob):
                 process.start()
                 there.close()
                 self._conn = here
-                self._status = "paused" if self._paused and not self._pending_steps else "training"
+                self._status = self._starting_status()
             self._receive(here, process)
         except Exception as err:  # surface any failure as a status, never a dead silent thread
             self._fail(err, f"Training could not start ({type(err).__name__}: {first_line(err)}).")
@@ -212,11 +212,6 @@ class LiveRun(BackgroundJob):
         self.error = err
         self._set_status("failed", message)
 
-    def _set_status(self, status: str, message: str | None = None) -> None:
-        with self._cond:
-            self._status = status
-            if message is not None:
-                self._message = message
 
 
 def _thin(snapshots: list) -> list:

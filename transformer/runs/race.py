@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 from ..build import count_parameters, parameter_count
 from ..analysis.compare import accuracy_by_length, task_at_length
 from ..devices import resolve_device
-from .job import BackgroundJob
+from .job import BackgroundJob, first_line
 from .limiter import RunLimiter
 from ..training import TrainConfig, Trainer, TrainingDiverged
 
@@ -170,12 +170,6 @@ class RaceRun(BackgroundJob):
 
     # ----------------------------------------------------------------- the race thread
 
-    def _set(self, status: str, message: Optional[str] = None) -> None:
-        with self._cond:
-            self._status = status
-            if message is not None:
-                self._message = message
-
     def _set_model(self, name: str, status: str, message: str = "") -> None:
         with self._lock:
             self._model_status[name] = status
@@ -183,11 +177,11 @@ class RaceRun(BackgroundJob):
 
     def _main(self) -> None:
         if not self.limiter.acquire(self, cancelled=lambda: self._stop_requested):
-            self._set("stopped")
+            self._set_status("stopped")
             return
         try:
             with self._cond:
-                self._status = "paused" if self._paused and not self._pending_steps else "training"
+                self._status = self._starting_status()
             for name in self.entries:
                 self._evaluate(name)
                 self._set_model(name, "training")
@@ -199,13 +193,12 @@ class RaceRun(BackgroundJob):
                 if self._model_status[name] == "training":
                     self._set_model(name, "stopped")
             if not stopped and self.test_lengths:
-                self._set(self._status, "Testing every model at other lengths…")
+                self._set_status(self._status, "Testing every model at other lengths…")
                 self._test_lengths()
-            self._set("stopped" if stopped else "finished", "Stopped." if stopped else "Race finished.")
+            self._set_status("stopped" if stopped else "finished", "Stopped." if stopped else "Race finished.")
         except Exception as err:  # surface any failure as a status, never a dead silent thread
             self.error = err
-            text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            self._set("failed", f"The race stopped with an error ({type(err).__name__}: {text}).")
+            self._set_status("failed", f"The race stopped with an error ({type(err).__name__}: {first_line(err)}).")
         finally:
             self.limiter.release(self)
 
