@@ -22,14 +22,9 @@ import torch
 
 from ..capture import ablate_heads, capture
 from ..decoding import predict
+from .interpret import _as_numpy
 from ..runs.snapshot import grade_answers
 from ..tasks import MAX_INPUT_CHARS, Example, check_input_text, make_batch
-
-
-def _as_numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------------------

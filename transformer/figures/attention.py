@@ -70,19 +70,10 @@ def rows_px(n: int, per_row: int = ROW_PX, most: int = MOST_ROWS_PX) -> int:
     return int(min(n * per_row, max(most, per_row)))
 
 
-def _position_axis(labels: list[str], title: str, show_ticks: bool = True, font_size: int | None = None,
-                   length_px: float | None = None, horizontal: bool = True) -> dict:
-    """A numeric position axis labelled with tokens. With `length_px` (the axis length in
-    pixels) only the labels that fit are kept (`thinned_ticks`)."""
-    axis = dict(title=title, showgrid=False, zeroline=False)
-    if show_ticks:
-        if length_px:
-            axis.update(thinned_ticks(labels, length_px, font_size or 12, horizontal))
-        else:
-            axis.update(tickmode="array", tickvals=list(range(len(labels))), ticktext=labels)
-    if font_size:
-        axis["tickfont"] = dict(size=font_size)
-    return axis
+def _position_axis(labels: list[str], title: str, length_px: float, horizontal: bool = True) -> dict:
+    """A numeric position axis labelled with tokens, keeping only the labels that fit its
+    `length_px` pixels (`thinned_ticks`)."""
+    return dict(title=title, showgrid=False, zeroline=False, **thinned_ticks(labels, length_px, 12, horizontal))
 
 
 def _hover_labels(q_labels: list[str], k_labels: list[str]) -> np.ndarray:
@@ -282,12 +273,10 @@ def attention_grid(layers: dict, q_tokens: Sequence, k_tokens: Sequence | None =
             if (r, c) not in used:  # the end of a wrapped row of heads: no empty axes
                 fig.update_xaxes(visible=False, row=r, col=c)
                 fig.update_yaxes(visible=False, row=r, col=c)
-    small_cells = min(panel_w / max(S, 1), panel_h / max(T, 1)) < 9
+    gap = _gap(panel_w / max(S, 1), panel_h / max(T, 1))
     x_ticks = thinned_ticks(k_labels, panel_w, font - 1, horizontal=True)
     for r, c, i, h in cells:
-        for trace in _heatmap_traces(arrays[i][h], q_labels, k_labels, allowed, coloraxis="coloraxis"):
-            if small_cells:  # white gaps between tiny cells would grey the whole panel
-                trace.update(xgap=0, ygap=0)
+        for trace in _heatmap_traces(arrays[i][h], q_labels, k_labels, allowed, coloraxis="coloraxis", gap=gap):
             fig.add_trace(trace, row=r, col=c)
         fig.update_xaxes(dict(showgrid=False, zeroline=False, tickfont=dict(size=font - 1), **x_ticks),
                          row=r, col=c)
@@ -474,7 +463,7 @@ def score_bars(values, key_tokens: Sequence, title: str, *, allowed=None, probab
     if not allowed.all():
         fig.add_annotation(text="−∞ = masked (weight 0 after the softmax)", showarrow=False, xref="paper",
                            yref="paper", x=1, y=1.02, xanchor="right", yanchor="bottom",
-                           font=dict(size=11, color="#555"))
+                           font=dict(size=11, color=DARK_GREY))
     yaxis = dict(title="weight" if probability else "value")
     if probability:
         yaxis["range"] = [0, 1.15]

@@ -41,14 +41,19 @@ def _right_answer_attention(model, task, src):
 
 
 def _self_attention(ctx: WidgetContext, default_task: str):
-    """The lesson's model on an input the student picks: (model, tokens, {layer name: weights
-    (H, T, S)}) of its self-attention, or None while the model is not trained yet."""
+    """The lesson's model on an input the student picks: (its AttentionRun, {layer name: weights
+    (H, T, S)} of its self-attention), or None while the model is not trained yet."""
     current = lesson_model(ctx.get("task", default_task), ctx.get("arch", "decoder"), ctx.seed, ctx.key)
     if current is None:
         return None
     got = _right_answer_attention(current.model, current.task, _pick_input(ctx, current.task))
-    weights = {n: got.weights(n) for n in got.names if n.endswith(".self_attn")}
-    return current.model, got.tokens, weights
+    return got, {n: got.weights(n) for n in got.names if n.endswith(".self_attn")}
+
+
+def _mask(got, name: str):
+    """The name's mask for a figure: None where every key may be seen (an encoder)."""
+    allowed = got.allowed(name)
+    return None if allowed.all() else allowed
 
 
 def attention_heatmap(ctx: WidgetContext) -> None:
@@ -58,8 +63,8 @@ def attention_heatmap(ctx: WidgetContext) -> None:
     found = _self_attention(ctx, "reverse")
     if found is None:
         return
-    model, tokens, weights = found
-    names = list(weights)
+    got, weights = found
+    tokens, names = got.tokens, list(weights)
     # Open on the lesson's layer (default: all), at its most focused head (lowest entropy).
     layer = ctx.get("layer")
     candidates = [names[min(int(layer), len(names) - 1)]] if layer is not None else names
@@ -73,11 +78,9 @@ def attention_heatmap(ctx: WidgetContext) -> None:
         H = weights[name].shape[0]
         head = c2.selectbox("head", list(range(H)), index=best[1] if name == best[0] else 0, key=f"{ctx.key}.head")
     w = weights[name][head]
-    causal = model.cfg.arch != "encoder"
-    allowed = np.tril(np.ones(w.shape, dtype=bool)) if causal else None
-    ctx.plot(heatmap(w, tokens, allowed=allowed, title=f"{name}, head {head}: each row is where one token looks"),
-             "heatmap")
-    st.caption(f"{name}, head {head} {describe_head(w, tokens, causal=causal).text}.")
+    ctx.plot(heatmap(w, tokens, allowed=_mask(got, name),
+                     title=f"{name}, head {head}: each row is where one token looks"), "heatmap")
+    st.caption(f"{name}, head {head} {describe_head(w, tokens, causal=got.is_causal(name)).text}.")
 
 
 def head_grid(ctx: WidgetContext) -> None:
@@ -87,14 +90,13 @@ def head_grid(ctx: WidgetContext) -> None:
     found = _self_attention(ctx, "sort")
     if found is None:
         return
-    model, tokens, layers = found
-    causal = model.cfg.arch != "encoder"
-    descriptions = {n: [d.short for d in describe_heads(w, tokens, causal=causal)] for n, w in layers.items()}
-    T = len(tokens)
+    got, layers = found
+    tokens = got.tokens
+    descriptions = {n: [d.short for d in describe_heads(w, tokens, causal=got.is_causal(n))] for n, w in layers.items()}
     # The mask in grey, as on the Attention page (the same builder); sized for the projector by
     # the builder itself, which keeps its panels' labels apart (ctx.plot then leaves it alone).
-    allowed = np.tril(np.ones((T, T), dtype=bool)) if causal else None
-    ctx.plot(attention_grid(layers, tokens, descriptions=descriptions, allowed=allowed, large=ctx.presenter,
+    ctx.plot(attention_grid(layers, tokens, descriptions=descriptions, allowed=_mask(got, next(iter(layers))),
+                            large=ctx.presenter,
                             title="Every head at once: which one looks where?"), "grid")
 
 
