@@ -306,17 +306,16 @@ def limits(ctx) -> None:
 # --------------------------------------------------------------------------- the explorer
 
 
-def explorer(identity: tuple) -> None:
-    """Everything below the title: one fragment, refreshed every REFRESH_S while the run trains."""
+def explorer(identity: tuple, following: bool) -> None:
+    """Everything below the title: one fragment, refreshed every REFRESH_S while the run trains
+    (`following`: the page started it refreshing)."""
     current = current_model()
     if current is None or current.model.cfg.arch not in ARCHS or model_identity(current) != identity:
         st.rerun()  # the model changed under this fragment (a new run or checkpoint): draw the page anew
     run_obj = current.run
     live = run_obj is not None and run_obj.status in ACTIVE
-    if st.session_state.get(K + "live") and not live:
-        st.session_state[K + "live"] = False
+    if following and not live:
         st.rerun()  # the run ended: rerun the page once, so this fragment stops refreshing
-    st.session_state[K + "live"] = live
     task, snapshots, model = current.task, current.snapshots, current.model
     step = current.step
     source = "this session's run" if current.source == "run" else "an uploaded checkpoint"
@@ -408,4 +407,4 @@ if current is None:
 identity = model_identity(current)
 on_new_model(identity)
 following = current.run is not None and current.run.status in ACTIVE
-st.fragment(explorer, run_every=REFRESH_S if following else None)(identity)
+st.fragment(explorer, run_every=REFRESH_S if following else None)(identity, following)

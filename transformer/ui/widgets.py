@@ -93,8 +93,7 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
     }
     revision = f"run-{run_key}"  # zoom survives refreshes; a new run starts unzoomed
     builders = {
-        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss",
-                                    empty_note=waiting),
+        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss"),
         "accuracy": lambda: accuracy_figure(a_steps, token_acc, seq_acc, target=run.task.preset(run.model_cfg.arch).target_acc,
                                             uirevision=revision + "-acc"),
         "lr": lambda: lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr,
