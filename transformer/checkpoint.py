@@ -112,9 +112,10 @@ def read_checkpoint(source) -> dict:
         size = os.path.getsize(source)
         if size == 0:
             raise CheckpointError(f"'{source}' is empty, so it is not a checkpoint: save the model again.")
-        if size > memory_limit_bytes():
+        limit = memory_limit_bytes()
+        if size > limit:
             raise CheckpointError(
-                f"'{source}' is {format_bytes(size)}, more than the {format_bytes(memory_limit_bytes())} one model may "
+                f"'{source}' is {format_bytes(size)}, more than the {format_bytes(limit)} one model may "
                 "use on this machine, so it is not a checkpoint this machine can load."
             )
         raw = None

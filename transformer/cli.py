@@ -24,6 +24,7 @@ from pathlib import Path
 
 EXIT_USAGE = 2
 EXIT_DIVERGED = 1
+EXIT_BROKEN_PIPE = 1  # as Python's documentation on SIGPIPE suggests
 MAX_NEW_TOKENS = 10_000  # characters `generate` writes at most (about 20 s on one CPU core)
 DEFAULT_NEW_TOKENS = 200
 
@@ -384,9 +385,6 @@ class _TextOnly:
 
 
 # --------------------------------------------------------------------------- main
-
-
-EXIT_BROKEN_PIPE = 1  # as Python's documentation on SIGPIPE suggests
 
 
 def _silence_stdout() -> None:

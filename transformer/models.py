@@ -27,6 +27,8 @@ class _Transformer(nn.Module):
     ±1 entries, so neither the token nor its position drowns the other at the start.
     """
 
+    EMBED_NAME = "embed"  # what a capture records the embedding as
+
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
@@ -34,7 +36,7 @@ class _Transformer(nn.Module):
         self.pos = build_positional(cfg)
         self.emb_dropout = nn.Dropout(cfg.dropout)
         self.pre_norm = cfg.norm == "pre"
-        self.hook_embed = HookPoint("hidden", "embed")
+        self.hook_embed = HookPoint("hidden", self.EMBED_NAME)
 
     def embed(self, idx, hook: HookPoint | None = None):
         """idx [B, T] -> token + position vectors [B, T, d_model], seen by `hook` (default hook_embed)."""
@@ -96,6 +98,9 @@ class EncoderDecoder(_Transformer):
     forward(src, tgt_in, targets) -> (logits, loss).
     """
 
+    # Source and target embeddings are recorded apart: they hold different sequences.
+    EMBED_NAME = "encoder.embed"
+
     def __init__(self, cfg):
         super().__init__(cfg)
         self.encoder = nn.ModuleList(EncoderBlock(cfg) for _ in range(cfg.n_layers))
@@ -103,8 +108,6 @@ class EncoderDecoder(_Transformer):
         self.decoder = nn.ModuleList(DecoderBlock(cfg, cross=True) for _ in range(cfg.n_layers))
         self.ln_f = self._final_norm()
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
-        # Source and target embeddings are recorded apart: they hold different sequences.
-        self.hook_embed.suffix = "encoder.embed"
         self.hook_tgt_embed = HookPoint("hidden", "decoder.embed")
 
     def encode(self, src):
