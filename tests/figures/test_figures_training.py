@@ -74,11 +74,11 @@ def test_loss_figure_plots_train_and_validation_on_log_axis():
     assert fig.layout.yaxis.type == "log"
     assert fig.layout.uirevision == "run-7"
     names = [t.name for t in fig.data]
-    assert "validation" in names and any(n.startswith("train") for n in names)
+    assert names == ["training (per batch)", "training", "validation (held-out)"]
     train = [t for t in fig.data if t.name.startswith("train")]
     assert all(len(t.x) <= MAX_POINTS < 3000 for t in train), "long histories are averaged before plotting"
     assert train[0].x[-1] == 3000
-    val = fig.data[names.index("validation")]
+    val = fig.data[names.index("validation (held-out)")]
     assert list(val.y) == [3.0, 0.5, 0.1, 0.02]
 
 
@@ -117,10 +117,51 @@ def test_accuracy_figure_is_in_percent_with_target():
     fig = accuracy_figure([0, 50, 100], [0.1, 0.5, 1.0], [0.0, 0.25, 0.995], target=0.99)
     _assert_app_conventions(fig)
     assert "%" in fig.layout.yaxis.title.text
-    token, seq = fig.data
+    seq, token = fig.data
     assert list(token.y) == pytest.approx([10.0, 50.0, 100.0])
     assert list(seq.y) == pytest.approx([0.0, 25.0, 99.5])
     assert any(shape.y0 == pytest.approx(99.0) for shape in fig.layout.shapes)
+
+
+def test_training_and_validation_are_drawn_as_pairs_one_colour_per_quantity():
+    evals = [0, 50, 100]
+    fig = accuracy_figure(evals, [0.2, 0.6, 0.7], [0.0, 0.3, 0.4], train_steps=evals,
+                          train_token_acc=[0.2, 0.9, 1.0], train_seq_acc=[0.0, 0.8, 1.0])
+    by_name = {t.meta: t for t in fig.data}
+    assert set(by_name) == {f"{q} · {side}" for q in ("whole answers right", "tokens right")
+                            for side in ("training", "validation (held-out)")}
+    for quantity in ("whole answers right", "tokens right"):
+        train, val = by_name[f"{quantity} · training"], by_name[f"{quantity} · validation (held-out)"]
+        assert train.line.color == val.line.color, "a pair shares its quantity's colour"
+        assert train.line.dash == "dash" and val.line.dash is None, "the training side is dashed"
+        assert (train.name, val.name) == ("training", "validation (held-out)")
+        assert train.legendgroup == val.legendgroup == quantity
+    assert by_name["whole answers right · training"].line.color != by_name["tokens right · training"].line.color
+    # The gap is in the data: training at 100 %, validation at 40 %.
+    assert list(by_name["whole answers right · training"].y) == pytest.approx([0.0, 80.0, 100.0])
+    assert list(by_name["whole answers right · validation (held-out)"].y) == pytest.approx([0.0, 30.0, 40.0])
+
+
+def test_the_loss_draws_the_measured_training_loss_and_falls_back_to_the_batches():
+    steps = np.arange(1, 101)
+    batch = np.geomspace(3.0, 0.1, 100)
+    measured = loss_figure(steps, batch, [0, 50, 100], [3.0, 1.0, 1.5], train_steps=[0, 50, 100],
+                           train_loss=[3.0, 0.5, 0.05])
+    lines = {t.meta: t for t in measured.data}
+    assert list(lines["loss · training"].y) == pytest.approx([3.0, 0.5, 0.05]), "the eval rows' train_loss"
+    assert lines["loss · training"].line.color == lines["loss · validation (held-out)"].line.color
+    # A history from before the trainer measured the training side: the smoothed batch loss.
+    old = loss_figure(steps, batch, [0, 50, 100], [3.0, 1.0, 1.5])
+    old_lines = {t.meta: t for t in old.data}
+    assert len(old_lines["loss · training"].x) == 100
+    assert old_lines["loss · training"].y[-1] == pytest.approx(0.1, rel=0.5)
+
+
+def test_update_figure_switches_to_the_measured_training_side_when_it_appears():
+    fig = loss_figure([1, 2], [2.5, 2.4], [0], [2.6])
+    assert [t.meta for t in fig.data][1] == "loss · training" and len(fig.data[1].x) == 2
+    update_figure(fig, loss_series([1, 2], [2.5, 2.4], [0, 2], [2.6, 2.5], train_steps=[0, 2], train_loss=[2.6, 2.3]))
+    assert list(fig.data[1].x) == [0, 2] and list(fig.data[1].y) == pytest.approx([2.6, 2.3])
 
 
 def test_lr_figure_shows_plan_and_used_rates():
@@ -160,7 +201,8 @@ def test_update_figure_adds_new_lines_keeps_the_layout_and_drops_the_waiting_not
     assert any("at every evaluation" in n for n in notes) and "target 99 %" in notes
     assert update_figure(fig, accuracy_series([0, 25], [0.1, 0.5], [0.0, 0.2])) is fig
     fresh = accuracy_figure([0, 25], [0.1, 0.5], [0.0, 0.2], target=0.99, uirevision="r")
-    assert [t.name for t in fig.data] == [t.name for t in fresh.data] == ["tokens right", "whole answers right"]
+    assert [t.meta for t in fig.data] == [t.meta for t in fresh.data] == [
+        "whole answers right · validation (held-out)", "tokens right · validation (held-out)"]
     for old, new in zip(fig.data, fresh.data):
         assert list(old.y) == pytest.approx(list(new.y)) and old.line.color == new.line.color
     assert [a.text for a in fig.layout.annotations] == ["target 99 %"], "the waiting note is gone"

@@ -76,52 +76,108 @@ def smooth(y: Sequence[float], alpha: float = 0.1) -> np.ndarray:
 Series = list  # [(name, x [N], y [N]), ...] in drawing order
 EMPTY_NOTE = "empty-note"  # the name of the note a figure shows while it has no lines
 
-# How each named line is drawn (Okabe-Ito colours; the raw loss faint under its smoothed line).
+# Training beside validation. Each quantity keeps one colour; its training side is dashed and
+# lighter, its validation side solid with markers, so a pair reads as one quantity and the gap
+# between the two lines is what stands out (TensorFlow Playground's "test loss / training loss").
+TRAINING = "training"
+VALIDATION = "validation (held-out)"
+PER_BATCH = "training (per batch)"
+SEP = " · "  # a line's name is "<quantity> · <side>": the legend groups by quantity, shows the side
+LOSS, TOKENS, ANSWERS = "loss", "tokens right", "whole answers right"
+QUANTITY_COLOURS = {LOSS: TRAIN_COLOUR, TOKENS: ACCENT_COLOUR, ANSWERS: VAL_COLOUR}
+SIDE_STYLES = {
+    PER_BATCH: dict(width=1, opacity=0.3),
+    TRAINING: dict(dash="dash", opacity=0.7, mode="lines+markers", marker=dict(symbol="circle-open", size=6)),
+    VALIDATION: dict(mode="lines+markers"),
+}
+# Lines that are not part of a training / validation pair.
 STYLES = {
-    "train (per batch)": dict(color=TRAIN_COLOUR, width=1, opacity=0.35),
-    "train (smoothed)": dict(color=TRAIN_COLOUR),
-    "validation": dict(color=VAL_COLOUR, mode="lines+markers"),
-    "tokens right": dict(color=ACCENT_COLOUR, mode="lines+markers", hover="%{y:.1f} %"),
-    "whole answers right": dict(color=VAL_COLOUR, mode="lines+markers", hover="%{y:.1f} %"),
     "planned": dict(color=MUTED_COLOUR, width=1.5, dash="dash", hover="%{y:.3g}"),
     "used": dict(color=TRAIN_COLOUR, hover="%{y:.3g}"),
     "gradient norm": dict(color=ACCENT_COLOUR, width=1.5, hover="%{y:.3g}"),
 }
 
 
-def _line(name: str, x, y) -> go.Scatter:
-    style = dict(STYLES.get(name, {}))
-    hover = style.pop("hover", "%{y:.4g}")
-    return go.Scatter(
-        x=x, y=y, name=name, mode=style.pop("mode", "lines"), opacity=style.pop("opacity", 1.0),
-        line=dict(width=style.pop("width", 2.5), **style),
-        hovertemplate=f"{name}: {hover}<extra></extra>",
-    )
+def line_name(quantity: str, side: str) -> str:
+    """The name of one side's line: line_name("loss", VALIDATION) == "loss · validation (held-out)"."""
+    return f"{quantity}{SEP}{side}"
+
+
+def _style(name: str) -> dict:
+    if name in STYLES:
+        return dict(STYLES[name])
+    quantity, _, side = name.partition(SEP)
+    style = {"color": QUANTITY_COLOURS.get(quantity, MUTED_COLOUR), **SIDE_STYLES.get(side, {})}
+    if quantity != LOSS:
+        style["hover"] = "%{y:.1f} %"
+    return style
+
+
+def _traces(series: Series) -> list[go.Scatter]:
+    """One Scatter per line. A pair's lines share a legend group titled by their quantity
+    (only when a figure shows several quantities); the legend entry is the side."""
+    quantities = list(dict.fromkeys(n.partition(SEP)[0] for n, _, _ in series if SEP in n))
+    titled = set()
+    traces = []
+    for name, x, y in series:
+        style = _style(name)
+        hover = style.pop("hover", "%{y:.4g}")
+        quantity, _, side = name.partition(SEP)
+        extra = {}
+        if side and len(quantities) > 1:  # grouped legends stack in columns: only when needed
+            extra = dict(legendgroup=quantity)
+            if quantity not in titled:
+                titled.add(quantity)
+                extra["legendgrouptitle"] = dict(text=quantity + ":")
+        marker = style.pop("marker", None)
+        if marker is not None:
+            extra["marker"] = marker
+        traces.append(go.Scatter(
+            x=x, y=y, name=side or name, meta=name, mode=style.pop("mode", "lines"),
+            opacity=style.pop("opacity", 1.0), line=dict(width=style.pop("width", 2.5), **style),
+            hovertemplate=f"{name}: {hover}<extra></extra>", **extra,
+        ))
+    return traces
 
 
 # --------------------------------------------------------------------------- the lines
 
 
-def loss_series(steps, train_loss, val_steps=(), val_loss=(), max_points: int = MAX_POINTS) -> Series:
-    """Training loss per batch and smoothed, and validation loss per evaluation."""
+def loss_series(steps, batch_loss, val_steps=(), val_loss=(), max_points: int = MAX_POINTS, *,
+                train_steps=(), train_loss=()) -> Series:
+    """The loss of every training batch (faint), the training loss, and the validation loss.
+
+    steps, batch_loss: [N] per optimizer step; val_steps, val_loss: [M] per evaluation on the
+    held-out examples; train_steps, train_loss: [M'] per evaluation on a fixed sample of the
+    training examples (eval rows' `train_loss`). Without those (a history from before the
+    trainer measured them) the training line is the smoothed per-batch loss.
+    """
     series = []
     if len(steps):
-        xs, ys = downsample(steps, train_loss, max_points)
-        series.append(("train (per batch)", xs, ys))
-        series.append(("train (smoothed)", xs, smooth(ys, alpha=min(1.0, 20 / max(20, len(ys))))))
+        xs, ys = downsample(steps, batch_loss, max_points)
+        series.append((line_name(LOSS, PER_BATCH), xs, ys))
+        if not len(train_steps):
+            series.append((line_name(LOSS, TRAINING), xs, smooth(ys, alpha=min(1.0, 20 / max(20, len(ys))))))
+    if len(train_steps):
+        series.append((line_name(LOSS, TRAINING), np.asarray(train_steps, float), np.asarray(train_loss, float)))
     if len(val_steps):
-        series.append(("validation", np.asarray(val_steps, float), np.asarray(val_loss, float)))
+        series.append((line_name(LOSS, VALIDATION), np.asarray(val_steps, float), np.asarray(val_loss, float)))
     return series
 
 
-def accuracy_series(val_steps, token_acc, seq_acc=None) -> Series:
-    """Validation accuracies in percent (inputs are fractions)."""
-    x = np.asarray(val_steps, dtype=float)
-    if not len(x):
-        return []
-    series = [("tokens right", x, 100 * np.asarray(token_acc, float))]
-    if seq_acc is not None and len(seq_acc):
-        series.append(("whole answers right", x, 100 * np.asarray(seq_acc, float)))
+def accuracy_series(val_steps, token_acc, seq_acc=None, *, train_steps=(), train_token_acc=(),
+                    train_seq_acc=None) -> Series:
+    """Accuracies in percent (inputs are fractions): whole answers right and tokens right,
+    each on the training examples (train_steps, train_*: [M'] per evaluation, when measured)
+    and on the held-out validation examples (val_steps, token_acc, seq_acc: [M])."""
+    series = []
+    x, tx = np.asarray(val_steps, dtype=float), np.asarray(train_steps, dtype=float)
+    pairs = [(ANSWERS, train_seq_acc, seq_acc), (TOKENS, train_token_acc, token_acc)]
+    for quantity, train, val in pairs:
+        if train is not None and len(tx) and len(train):
+            series.append((line_name(quantity, TRAINING), tx, 100 * np.asarray(train, float)))
+        if val is not None and len(x) and len(val):
+            series.append((line_name(quantity, VALIDATION), x, 100 * np.asarray(val, float)))
     return series
 
 
@@ -171,12 +227,12 @@ def update_figure(fig: go.Figure, series: Series) -> go.Figure:
     data" note goes; the layout, the costly part of a build, stays.
     """
     with fig.batch_update():
-        if [trace.name for trace in fig.data] == [name for name, _, _ in series]:
+        if [trace.meta for trace in fig.data] == [name for name, _, _ in series]:
             for trace, (_, x, y) in zip(fig.data, series):
                 trace.x, trace.y = x, y
         else:
             fig.data = ()
-            fig.add_traces([_line(name, x, y) for name, x, y in series])
+            fig.add_traces(_traces(series))
             if series:
                 fig.layout.annotations = [a for a in fig.layout.annotations if a.name != EMPTY_NOTE]
         _apply(fig, _data_layout(series, log_y=fig.layout.yaxis.type == "log"))
@@ -188,7 +244,7 @@ def update_figure(fig: go.Figure, series: Series) -> go.Figure:
 
 def _figure(series: Series, title: str, y_title: str, *, uirevision: str, height: int,
             log_y: bool = False, empty_note: str | None = None) -> go.Figure:
-    fig = go.Figure([_line(name, x, y) for name, x, y in series])
+    fig = go.Figure(_traces(series))
     fig.update_layout(**base_layout(title, "optimizer step", y_title, uirevision=uirevision, height=height))
     if log_y:
         fig.update_yaxes(type="log")
@@ -199,17 +255,21 @@ def _figure(series: Series, title: str, y_title: str, *, uirevision: str, height
     return fig
 
 
-def loss_figure(steps, train_loss, val_steps=(), val_loss=(), *, uirevision: str = "loss",
-                max_points: int = MAX_POINTS, height: int = 320,
+def loss_figure(steps, batch_loss, val_steps=(), val_loss=(), *, train_steps=(), train_loss=(),
+                uirevision: str = "loss", max_points: int = MAX_POINTS, height: int = 320,
                 empty_note: str | None = "Press Train: the loss appears here after the first steps.") -> go.Figure:
-    """Training loss (raw, faint; smoothed, bold) and validation loss, on a log axis.
+    """Loss of each training batch (faint), training loss (dashed) and validation loss (solid),
+    on a log axis: where the validation line stays above the training line, the model is
+    memorising its training examples rather than learning the rule.
 
-    steps, train_loss: [N] per optimizer step; val_steps, val_loss: [M] per evaluation.
+    steps, batch_loss: [N] per optimizer step; val_steps, val_loss: [M] per evaluation;
+    train_steps, train_loss: [M'] per evaluation on training examples (see `loss_series`).
     Log scale because the interesting part (0.1 -> 0.001) is invisible on a linear axis.
     `empty_note` is shown while there is no data yet (see also `set_empty_note`).
     """
-    return _figure(loss_series(steps, train_loss, val_steps, val_loss, max_points),
-                   "Loss — falls as the model learns (log scale)", "cross-entropy (nats / answer token)",
+    return _figure(loss_series(steps, batch_loss, val_steps, val_loss, max_points,
+                               train_steps=train_steps, train_loss=train_loss),
+                   "Loss — training (dashed) vs validation (log scale)", "cross-entropy (nats / answer token)",
                    uirevision=uirevision, height=height, log_y=True, empty_note=empty_note)
 
 
@@ -222,17 +282,22 @@ def set_empty_note(fig: go.Figure, text: str) -> go.Figure:
     return fig
 
 
-def accuracy_figure(val_steps, token_acc, seq_acc=None, *, target: float | None = None,
+def accuracy_figure(val_steps, token_acc, seq_acc=None, *, train_steps=(), train_token_acc=(),
+                    train_seq_acc=None, target: float | None = None, title: str | None = None,
                     uirevision: str = "accuracy", height: int = 320) -> go.Figure:
-    """Validation accuracy in percent: answer tokens right, and whole answers right.
+    """Accuracy in percent, whole answers right and answer tokens right, on the training
+    examples (dashed) and on the held-out validation examples (solid).
 
-    val_steps, token_acc, seq_acc: [M] per evaluation, accuracies as fractions in 0..1.
-    `target` (a fraction) draws the preset's goal as a dotted line.
+    val_steps, token_acc, seq_acc: [M] per evaluation, accuracies as fractions in 0..1;
+    train_steps, train_token_acc, train_seq_acc: [M'] the same measured on training examples.
+    `target` (a fraction) draws the preset's goal as a dotted line; `title` replaces the
+    default (a character model's is its next-character accuracy).
     """
-    fig = _figure(accuracy_series(val_steps, token_acc, seq_acc),
-                  "Validation accuracy — from chance to right answers", "accuracy (%)",
+    series = accuracy_series(val_steps, token_acc, seq_acc, train_steps=train_steps,
+                             train_token_acc=train_token_acc, train_seq_acc=train_seq_acc)
+    fig = _figure(series, title or "Accuracy — training (dashed) vs validation", "accuracy (%)",
                   uirevision=uirevision, height=height,
-                  empty_note="Accuracy is measured on held-out examples at every evaluation.")
+                  empty_note="Measured at every evaluation: on training examples and on held-out ones.")
     fig.update_yaxes(range=[-2, 102])
     if target is not None:
         fig.add_hline(y=100 * target, line=dict(color=MUTED_COLOUR, dash="dot"),

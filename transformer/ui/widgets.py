@@ -83,18 +83,27 @@ def live_curves(run: LiveRun, run_key, state_key: str) -> dict:
     steps, loss, lr, grad_norm = columns(history, "step", "loss", "lr", "grad_norm")
     e_steps, val_loss = columns(evals, "step", "val_loss")
     a_steps, token_acc, seq_acc = columns(evals, "step", "token_acc", "seq_acc")
-    seq_acc = None if run.task.kind == "text" else seq_acc  # a text window is never all right
+    # The same measured on training examples (rows from before the trainer did have none).
+    t_steps, train_loss = columns(evals, "step", "train_loss")
+    ta_steps, train_token_acc, train_seq_acc = columns(evals, "step", "train_token_acc", "train_seq_acc")
+    text = run.task.kind == "text"
+    if text:  # a text window is never all right
+        seq_acc = train_seq_acc = None
+    train_acc = dict(train_steps=ta_steps, train_token_acc=train_token_acc, train_seq_acc=train_seq_acc)
     plan_steps, plan_lr = lr_curve(run.train_cfg)
     series = {
-        "loss": loss_series(steps, loss, e_steps, val_loss),
-        "accuracy": accuracy_series(a_steps, token_acc, seq_acc),
+        "loss": loss_series(steps, loss, e_steps, val_loss, train_steps=t_steps, train_loss=train_loss),
+        "accuracy": accuracy_series(a_steps, token_acc, seq_acc, **train_acc),
         "lr": lr_series(steps, lr, plan_steps, plan_lr),
         "grad_norm": grad_norm_series(steps, grad_norm),
     }
     revision = f"run-{run_key}"  # zoom survives refreshes; a new run starts unzoomed
     builders = {
-        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, uirevision=revision + "-loss"),
-        "accuracy": lambda: accuracy_figure(a_steps, token_acc, seq_acc, target=run.task.preset(run.model_cfg.arch).target_acc,
+        "loss": lambda: loss_figure(steps, loss, e_steps, val_loss, train_steps=t_steps, train_loss=train_loss,
+                                    uirevision=revision + "-loss"),
+        "accuracy": lambda: accuracy_figure(a_steps, token_acc, seq_acc, **train_acc,
+                                            target=run.task.preset(run.model_cfg.arch).target_acc,
+                                            title="Next-character accuracy — training (dashed) vs validation" if text else None,
                                             uirevision=revision + "-acc"),
         "lr": lambda: lr_figure(steps, lr, planned_steps=plan_steps, planned_lr=plan_lr,
                                 uirevision=revision + "-lr", height=280),
