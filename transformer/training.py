@@ -225,9 +225,9 @@ def run_configs(task, model_cfg: ModelConfig, train_cfg: TrainConfig | None = No
 
 
 def validation_examples(task, n: int, seed: int) -> list:
-    """The validation set of a run with this seed: from a different seed than the training
-    stream, so evaluation never sees a batch drawn by the same generator state."""
-    return task.examples(n, seed + 10_000)
+    """The validation set of a run with this seed: n examples of the task's held-out part
+    (`split="val"`), which training never draws from, whatever the seed or the sizes."""
+    return task.examples(n, seed + 10_000, split="val")
 
 
 class Trainer:
@@ -311,7 +311,7 @@ class Trainer:
         lr = lr_at(step, self.cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        batch = self.make_batch([self.task.sample(self.rng) for _ in range(self.cfg.batch_size)])
+        batch = self.make_batch([self.task.sample(self.rng, "train") for _ in range(self.cfg.batch_size)])
         self.model.train()
         with self.autocast():
             _, loss = batch.run(self.model)

@@ -15,11 +15,13 @@ Symbols are lowercase letters so the tasks read like text; `n_symbols` picks how
 """
 from __future__ import annotations
 
+import itertools
+import math
 import random
 import re
 import string
 
-from .base import Task, VariableLength, char_tokens
+from .base import Task, VariableLength, char_tokens, small
 from .vocab import Vocab
 
 LETTERS = string.ascii_lowercase
@@ -48,6 +50,12 @@ class SymbolSequenceTask(VariableLength, Task):
     def sample_src(self, rng: random.Random) -> list[str]:
         n = rng.randint(*self.lengths)
         return [rng.choice(self.vocab.symbols) for _ in range(n)]
+
+    def space_size(self) -> int | None:
+        return self.strings_space(self.vocab.symbols, self.length_range())[0]
+
+    def enumerate_srcs(self):
+        return self.strings_space(self.vocab.symbols, self.length_range())[1]
 
     def parse(self, text: str) -> list[str]:
         # Shorter inputs than the model was trained on are allowed on purpose: whether it
@@ -122,6 +130,12 @@ class Induction(SymbolSequenceTask):
     def solve(self, src: list[str]) -> list[str]:
         return list(src)
 
+    def space_size(self) -> int | None:
+        return small(sum(math.perm(self.params["n_symbols"], n) for n in self.length_range()))
+
+    def enumerate_srcs(self):
+        return (list(p) for n in self.length_range() for p in itertools.permutations(self.vocab.symbols, n))
+
 
 class Addition(Task):
     """Two n-digit numbers, zero-padded to n digits ("07+95"), and their sum zero-padded to
@@ -150,6 +164,13 @@ class Addition(Task):
         n = self.params["n_digits"]
         a, b = rng.randrange(10**n), rng.randrange(10**n)
         return list(f"{a:0{n}d}+{b:0{n}d}")
+
+    def space_size(self) -> int | None:
+        return small(10 ** (2 * self.params["n_digits"]))
+
+    def enumerate_srcs(self):
+        n = self.params["n_digits"]
+        return (list(f"{a:0{n}d}+{b:0{n}d}") for a in range(10**n) for b in range(10**n))
 
     def solve(self, src: list[str]) -> list[str]:
         a, b = "".join(src).split("+")
@@ -209,6 +230,11 @@ class Recall(Task):
     def sample_src(self, rng: random.Random) -> list[str]:
         keys = rng.sample(LETTERS, self.params["n_pairs"])
         return [k + rng.choice(self.classes) for k in keys] + ["?", rng.choice(keys)]
+
+    def space_size(self) -> int | None:
+        # Ordered distinct keys, a value for each, and which of them is asked.
+        k = self.params["n_pairs"]
+        return small(math.perm(len(LETTERS), k) * self.params["n_values"] ** k * k)
 
     def solve(self, src: list[str]) -> list[str]:
         values = {pair[0]: pair[1] for pair in src[:-2]}

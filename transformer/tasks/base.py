@@ -14,6 +14,7 @@ Three kinds of task:
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -23,6 +24,12 @@ from ..presets import BASE_MODEL, BASE_TRAIN, TASK_TUNING
 from .vocab import Vocab
 
 KINDS = ("seq", "classify", "text")
+SPLITS = ("train", "val")
+# Drawing from one split rejects examples of the other. With about 15% held out a validation
+# example takes about 7 draws; this many failures in a row means the split is (nearly) empty.
+MAX_SPLIT_DRAWS = 10_000
+# Spaces up to this size are counted (and their held-out part enumerated) for a task's card.
+SMALL_SPACE = 200_000
 
 
 @dataclass(frozen=True)
@@ -69,13 +76,25 @@ def check_input_text(text) -> str:
     return text
 
 
+def small(count: int) -> int | None:
+    """`count` when it is at most `SMALL_SPACE` (worth counting on a card), else None."""
+    return count if count <= SMALL_SPACE else None
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise ValueError(f"Unknown split {split!r}: use 'train' or 'val'.")
+    return split
+
+
 def arch_family(arch: str) -> str:
     return "recurrent" if arch in RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS else "transformer"
 
 
 class Task:
     """Base class of the task catalogue. Subclasses set the class attributes and implement
-    `build_vocab`, `sample`, `solve`, `parse`, `max_src_len` and `max_tgt_len`.
+    `build_vocab`, `sample_src` (or `draw`), `solve`, `parse`, `max_src_len` and `max_tgt_len`;
+    small spaces also `space_size` and `enumerate_srcs`, for the card's split note.
 
     Class attributes:
         classes: the label tokens of a "classify" task, in a fixed order.
@@ -136,8 +155,9 @@ class Task:
     def build_vocab(self) -> Vocab:
         raise NotImplementedError
 
-    def sample(self, rng: random.Random) -> Example:
-        """One random example. The default draws a question and solves it."""
+    def draw(self, rng: random.Random) -> Example:
+        """One random example from the whole space, either split. The default draws a question
+        and solves it; `sample` keeps only the draws that land in the split asked for."""
         src = self.sample_src(rng)
         return Example(src, self.solve(src))
 
@@ -160,11 +180,78 @@ class Task:
     def max_tgt_len(self) -> int:
         raise NotImplementedError
 
-    # ----- shared behaviour ----------------------------------------------------------------
-    def examples(self, n: int, seed: int) -> list[Example]:
-        """n examples, the same ones for the same seed (one private random.Random)."""
+    def enumerate_srcs(self):
+        """Every possible question, as an iterable of src token lists, or None when the task
+        cannot list them. Only called when `space_size()` is at most `SMALL_SPACE`."""
+        return None
+
+    def space_size(self) -> int | None:
+        """How many distinct questions the task can ask, when that is countable and at most
+        `SMALL_SPACE`; None otherwise (too many to matter: a run cannot see them all)."""
+        return None
+
+    # ----- the split into training and validation ------------------------------------------
+    # Held out means held out: every question belongs to exactly one part, decided by a stable
+    # hash of its tokens, so no seed, length or batch size can put a validation question into
+    # training (drawing both from one generator with different seeds did, for the small spaces).
+    val_fraction: ClassVar[float] = 0.15
+
+    def split_of(self, example: Example) -> str:
+        """"train" or "val": the part of the example space `example` belongs to.
+
+        blake2b of the src tokens (never Python's hash(), which is salted per process): the
+        same question lands in the same part on every machine and in every run.
+        """
+        key = "\x1f".join(example.src).encode("utf-8")
+        digest = hashlib.blake2b(key, digest_size=8, person=b"tlab-split").digest()
+        return "val" if int.from_bytes(digest, "big") < self.val_fraction * 2**64 else "train"
+
+    def sample(self, rng: random.Random, split: str = "train") -> Example:
+        """One random example of `split` ("train" or "val"): draws until one lands there.
+
+        Drawing with rejection keeps the task's own distribution within each part. ValueError
+        (one sentence) when `MAX_SPLIT_DRAWS` draws in a row miss: the part is (nearly) empty.
+        """
+        check_split(split)
+        for _ in range(MAX_SPLIT_DRAWS):
+            example = self.draw(rng)
+            if self.split_of(example) == split:
+                return example
+        part = "validation" if split == "val" else "training"
+        raise ValueError(
+            f"The task '{self.name}' with {self.params} has (almost) no questions in its {part} part, "
+            "so it cannot be trained and checked honestly: make its inputs longer or more varied."
+        )
+
+    def examples(self, n: int, seed: int, split: str = "train") -> list[Example]:
+        """n examples of `split`, the same ones for the same seed (one private random.Random)."""
+        check_split(split)
         rng = random.Random(seed)
-        return [self.sample(rng) for _ in range(n)]
+        return [self.sample(rng, split) for _ in range(n)]
+
+    @functools.cached_property
+    def held_out_count(self) -> int | None:
+        """How many of the `space_size()` questions are in the validation part (None when the
+        space is not counted or the task cannot list it). Hashes each question once."""
+        size = self.space_size()
+        srcs = self.enumerate_srcs() if size is not None else None
+        if srcs is None:
+            return None
+        return sum(self.split_of(Example(list(src), [])) == "val" for src in srcs)
+
+    def split_note(self) -> str:
+        """One line for a task card: how big the question space is and how much is held out."""
+        size, held = self.space_size(), self.held_out_count
+        if size is None:
+            return (f"More than {SMALL_SPACE:,} possible inputs: about {self.val_fraction:.0%} of them are held out "
+                    "for validation and never trained on.")
+        if held is None:
+            return (f"{size:,} possible inputs; about {self.val_fraction:.0%} of them are held out for validation "
+                    "and never trained on.")
+        return (f"{size:,} possible inputs; {held:,} of them are held out for validation and never trained on, "
+                f"so a long run may see all {size - held:,} of the others.")
+
+    # ----- shared behaviour ----------------------------------------------------------------
 
     def format_src(self, tokens: list[str]) -> str:
         return self.vocab.joiner.join(tokens)
@@ -277,8 +364,8 @@ def char_tokens(text: str, vocab: Vocab, keep_spaces: bool = False) -> list[str]
     return tokens
 
 
-__all__ = ["Task", "Example", "Preset", "KINDS", "MAX_INPUT_CHARS", "arch_family",
-           "char_tokens", "check_input_text"]
+__all__ = ["Task", "Example", "Preset", "KINDS", "SPLITS", "MAX_INPUT_CHARS", "arch_family",
+           "char_tokens", "check_input_text", "check_split"]
 
 
 class VariableLength:
@@ -296,3 +383,15 @@ class VariableLength:
     @property
     def lengths(self) -> tuple[int, int]:
         return (self.params["min_length"] or self.params["length"], self.params["length"])
+
+    def length_range(self) -> range:
+        lo, hi = self.lengths
+        return range(lo, hi + 1)
+
+    def strings_space(self, symbols, lengths) -> tuple[int | None, object]:
+        """(how many strings over `symbols` have one of `lengths`, capped by `small`, and a
+        generator of them all): the question space of tasks that ask any such string."""
+        import itertools
+
+        size = small(sum(len(symbols) ** n for n in lengths))
+        return size, (list(p) for n in lengths for p in itertools.product(symbols, repeat=n))

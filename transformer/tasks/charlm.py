@@ -7,17 +7,24 @@ vocabulary is then the set of characters that text uses.
 An example is a window of `length` consecutive characters at a random offset. There is no
 separate question and answer, so `Example.tgt` is empty and every position is scored: the
 batch input is [BOS] + window[:-1] and the target is the window itself.
+
+Held out, as is standard for character models (nanoGPT's Shakespeare split, for one): training
+windows lie wholly in the first 90% of the text, validation windows in the last 10% (at least
+one window's worth, so a short text still has something to validate on). Windows cut anywhere
+from one text overlap, so drawing both from the whole text put nearly every validation window
+into training.
 """
 from __future__ import annotations
 
 import random
 
-from .base import Example, Task
+from .base import Example, Task, check_split
 from .corpus import CORPUS
 from .vocab import Vocab
 
 MAX_DISTINCT_CHARS = 200
 MAX_TEXT_CHARS = 2_000_000  # a long novel; more only slows sampling and fills checkpoints
+VAL_REDRAWS = 50  # tries for a validation window that the training part does not contain
 
 
 class CharLM(Task):
@@ -40,11 +47,15 @@ class CharLM(Task):
         self.text = CORPUS if text is None else text
         super().__init__(**params)
 
+    val_fraction = 0.1
+
     def check_params(self) -> None:
-        need = max(200, 2 * self.params["length"])
+        # Two windows' worth to train on and one held out for validation.
+        need = max(200, 3 * self.params["length"])
         if len(self.text) < need:
             raise ValueError(
-                f"The text has {len(self.text)} characters; paste at least {need} so the model has something to learn."
+                f"The text has {len(self.text)} characters; paste at least {need}, so the model has something to "
+                "learn from and the last part to be tested on."
             )
         distinct = len(set(self.text))
         if distinct > MAX_DISTINCT_CHARS:
@@ -56,10 +67,46 @@ class CharLM(Task):
     def build_vocab(self) -> Vocab:
         return Vocab(sorted(set(self.text)), unit="character")
 
-    def sample(self, rng: random.Random) -> Example:
+    @property
+    def split_at(self) -> int:
+        """Where the held-out part begins: the last 10% of the text, and at least one window."""
+        return len(self.text) - max(round(len(self.text) * self.val_fraction), self.params["length"])
+
+    def draw(self, rng: random.Random) -> Example:
+        """A window anywhere in the text (either part, or across the boundary)."""
         n = self.params["length"]
         start = rng.randrange(len(self.text) - n + 1)
         return Example(list(self.text[start : start + n]), [])
+
+    def sample(self, rng: random.Random, split: str = "train") -> Example:
+        """A window wholly inside the first 90% ("train") or the last 10% ("val") of the text.
+
+        A validation window whose characters also occur in the training part (a text that
+        repeats itself) is drawn again, a few times: a model could have learned it by heart. A
+        text that only repeats itself ("la la la ...") keeps such windows, as nothing else is
+        left to validate on.
+        """
+        check_split(split)
+        n, cut = self.params["length"], self.split_at
+        if split == "train":
+            start = rng.randrange(cut - n + 1)
+            return Example(list(self.text[start : start + n]), [])
+        train_text = self.text[:cut]
+        for _ in range(VAL_REDRAWS):
+            start = rng.randrange(cut, len(self.text) - n + 1)
+            window = self.text[start : start + n]
+            if window not in train_text:
+                break
+        return Example(list(window), [])
+
+    def split_of(self, example: Example) -> str:
+        """"train" when the window's characters occur in the training part, else "val"."""
+        return "train" if "".join(example.src) in self.text[: self.split_at] else "val"
+
+    def split_note(self) -> str:
+        cut = self.split_at
+        return (f"Trains on the first {cut:,} characters of the text; the last {len(self.text) - cut:,} "
+                "are held out for validation and never trained on.")
 
     def solve(self, src: list[str]) -> list[str]:
         return []  # nothing to solve: the next character is whatever the text says

@@ -18,7 +18,7 @@ import datetime
 import random
 import re
 
-from .base import Task
+from .base import Task, small
 from .vocab import Vocab
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -54,6 +54,16 @@ class Dates(Task):
         last = datetime.date(self.params["max_year"], 12, 31).toordinal()
         date = datetime.date.fromordinal(rng.randint(first, last))
         return self.tokens_of(date)
+
+    def _days(self) -> range:
+        first = datetime.date(self.params["min_year"], 1, 1).toordinal()
+        return range(first, datetime.date(self.params["max_year"], 12, 31).toordinal() + 1)
+
+    def space_size(self) -> int | None:
+        return small(len(self._days()))
+
+    def enumerate_srcs(self):
+        return (self.tokens_of(datetime.date.fromordinal(d)) for d in self._days())
 
     @staticmethod
     def tokens_of(date: datetime.date) -> list[str]:

@@ -109,6 +109,20 @@ class Brackets(_LengthClassifyTask):
             if self.solve(bad) == ["unbalanced"]:
                 return bad
 
+    def space_size(self) -> int | None:
+        """Every bracket string of an allowed even length: all of them are questions a person
+        may ask, though the generator draws only balanced strings and those one defect away."""
+        return self.strings_space(self._chars(), self._even_lengths())[0]
+
+    def enumerate_srcs(self):
+        return self.strings_space(self._chars(), self._even_lengths())[1]
+
+    def _chars(self) -> list[str]:
+        return [c for pair in BRACKET_PAIRS[: self.params["n_types"]] for c in pair]
+
+    def _even_lengths(self) -> list[int]:
+        return [n for n in self.length_range() if n % 2 == 0]
+
     def solve(self, src: list[str]) -> list[str]:
         opener = {c: o for o, c in BRACKET_PAIRS}
         stack: list[str] = []
@@ -144,6 +158,12 @@ class Parity(_LengthClassifyTask):
 
     def sample_src(self, rng: random.Random) -> list[str]:
         return [rng.choice("01") for _ in range(rng.randint(*self.lengths))]
+
+    def space_size(self) -> int | None:
+        return self.strings_space("01", self.length_range())[0]
+
+    def enumerate_srcs(self):
+        return self.strings_space("01", self.length_range())[1]
 
     def solve(self, src: list[str]) -> list[str]:
         return ["odd" if src.count("1") % 2 else "even"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import re
 
-from .base import Task
+from .base import Task, small
 from .vocab import Vocab, describe_symbols
 
 NOUNS = ("movie", "film", "book", "song", "meal", "show", "game", "story", "album", "plot", "acting")
@@ -89,6 +89,14 @@ class Sentiment(Task):
             second, _ = self._clause(rng)
             return first + ["but"] + second
         return rng.choice([self._clause, self._clause, self._verb, self._phrase])(rng)[0]
+
+    def space_size(self) -> int | None:
+        """Distinct sentences the templates can make (no two templates make the same one)."""
+        clause = len(POSITIVE + NEGATIVE) * len(NOUNS) * (1 + len(NEGATIONS)) * (1 + len(INTENSIFIERS))
+        verb = len(LIKE + DISLIKE) * 2 * 2 * len(NOUNS)
+        phrase = len(POSITIVE + NEGATIVE) * 2 * (1 + len(INTENSIFIERS)) * len(NOUNS)
+        share = self.params["but_percent"]
+        return small((clause + verb + phrase if share < 100 else 0) + (clause * clause if share > 0 else 0))
 
     def solve(self, src: list[str]) -> list[str]:
         """The rule the templates follow, stated directly: the clause after the last "but"
