@@ -23,6 +23,7 @@ from transformer.runs.snapshot import grade_answers
 from transformer.tasks import TASKS, list_tasks
 from transformer.training import lr_curve
 from transformer.ui import settings as S
+from transformer.ui.charlm_panel import own_text_controls, show_samples
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import get_lab, load_checkpoint_bytes, presenter_mode, set_run
 from transformer.ui.state import KEEP, LinkedSettings, memo, show_notes
@@ -95,11 +96,15 @@ def _settings_panel() -> S.Built:
             lo, hi = ranges.get(name, (0, 10_000))
             st.number_input(name.replace("_", " "), min_value=lo, max_value=hi, step=1, key=K + name,
                             persist_state=KEEP, help=task_cls.param_help.get(name))
+        if task_name == "charlm":
+            own_text_controls(K)
         if task_cls.teaches:
             st.caption(f"**What it shows:** {task_cls.teaches}")
 
     settings = _current_settings()
-    built = S.build(settings)
+    built = S.build(settings, text=_own_text())
+    if built.task is not None:  # how big the question space is, and how much of it is held out
+        col_task.caption(f"**Held out:** {built.task.split_note()}")
     arch = settings["arch"]
     recurrent = arch in RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS
 
@@ -141,6 +146,7 @@ def _settings_panel() -> S.Built:
         if st.session_state.get(K + "device") not in devices:
             st.session_state[K + "device"] = "auto"
         a.selectbox("device", devices, key=K + "device", persist_state=KEEP)
+        _cure_controls(a, b)
         if "train" in built.errors:
             st.error(built.errors["train"])
 
@@ -149,6 +155,32 @@ def _settings_panel() -> S.Built:
     st.button("Back to the preset", on_click=_on_preset, key=K + "preset",
               help="Refill the model and training settings with the values that work for this task.")
     return built
+
+
+def _cure_controls(a, b) -> None:
+    """Weight decay, a finite training set and early stopping: the cures for memorising."""
+    b.number_input("weight decay", *S.FLOAT_RANGES["weight_decay"], step=0.01, format="%.2f", key=K + "weight_decay",
+                   persist_state=KEEP, help="At each step AdamW shrinks every weight matrix by learning rate × this "
+                                            "(embeddings, biases and norms are left alone). Memorising takes large "
+                                            "weights, so decay works against it.")
+    if "train_size" in S.TRAIN_FIELDS:
+        a.number_input("training examples", *S.OPTIONAL_RANGES["train_size"], value=None, step=100,
+                       key=K + "train_size", persist_state=KEEP, placeholder="fresh every step",
+                       help="Empty: every batch draws fresh examples from the training part. A number N: only N fixed "
+                            "examples, reused epoch after epoch. Few examples let the model memorise them: watch the "
+                            "validation curve stay behind the training curve.")
+    if "early_stop" in S.TRAIN_FIELDS:
+        b.number_input("early stop (patience)", *S.OPTIONAL_RANGES["early_stop"], value=None, step=1,
+                       key=K + "early_stop", persist_state=KEEP, placeholder="off",
+                       help="Empty: off. N: stop once the validation loss has not improved for N evaluations in a "
+                            "row, and keep the weights of its best evaluation.")
+
+
+def _own_text() -> str | None:
+    """The character model's text from its box (None: the built-in text). The box keeps it
+    (persist_state) while the settings are folded or another page is shown."""
+    text = st.session_state.get(K + "text") or ""
+    return text if text.strip() else None
 
 
 def _summary(settings: dict) -> str:
@@ -160,8 +192,17 @@ def _summary(settings: dict) -> str:
         sizes = f"hidden {settings['d_model']}, {settings['n_layers']} layer(s)"
     else:
         sizes = f"d_model {settings['d_model']}, {settings['n_heads']} heads, {settings['n_layers']} layers"
+    text = _own_text() if settings["task"] == "charlm" else None
+    if text is not None:
+        params += f", your text of {len(text):,} characters"
+    cures = []
+    if settings.get("train_size"):
+        cures.append(f"{settings['train_size']:,} training examples")
+    if settings.get("early_stop"):
+        cures.append(f"early stop {settings['early_stop']}")
     return (f"**Settings:** {task_cls.title or task_cls.name} ({params}) · {ARCH_LABELS.get(arch, arch)} · "
-            f"{sizes} · lr {settings['lr']:g} · {settings['steps']:,} steps · seed {settings['seed']}")
+            f"{sizes} · lr {settings['lr']:g} · {settings['steps']:,} steps · seed {settings['seed']}"
+            + "".join(f" · {c}" for c in cures))
 
 
 # --------------------------------------------------------------------------- the live dashboard
@@ -182,9 +223,12 @@ def _status_message(run: LiveRun) -> None:
     elif status == "finished":
         last = run.evals[-1] if run.evals else {}
         acc = last.get("token_acc" if run.task.kind == "text" else "seq_acc")
-        what = "tokens right" if run.task.kind == "text" else "answers right"
+        what = "next characters right" if run.task.kind == "text" else "answers right"
         tail = f" with {100 * acc:.1f} % of held-out {what}" if acc is not None else ""
-        st.success(f"Finished after {step} steps{tail}. Explore the model on the other pages, or save it below.")
+        if run.message:  # why it ended before its last step (early stopping says which weights it kept)
+            st.success(f"{run.message} Explore the model on the other pages, or save it below.")
+        else:
+            st.success(f"Finished after {step} steps{tail}. Explore the model on the other pages, or save it below.")
 
 
 def _blow_up_warning(run: LiveRun) -> None:
@@ -318,6 +362,10 @@ def _curves_and_answers(built: S.Built) -> None:
     # Redrawn in place, only the curves that changed (st.plotly_chart would mount all four again
     # at every refresh; see transformer.ui.live_figures). The page's element: .st-key-train-curves
     live_figures(figs, key=K + "curves")
+    if run.task.kind == "text":
+        st.subheader("What the model writes")
+        show_samples(run, K + "samples")
+        return
     st.subheader("The model's answers on fixed examples")
     snapshot = run.latest()
     if snapshot is None or not snapshot.answers:
@@ -402,7 +450,7 @@ show_notes(SETTINGS.start())
 # the settings keep their values (persist_state) and come back when it is opened again.
 settings = st.expander(_summary(_current_settings()), expanded=True, key=K + "settings_open", on_change="rerun")
 with settings:
-    built = _settings_panel() if settings.open else S.build(_current_settings())
+    built = _settings_panel() if settings.open else S.build(_current_settings(), text=_own_text())
 SETTINGS.sync_link()  # the URL reopens these settings, also after a visit to another page
 
 run = get_lab().run

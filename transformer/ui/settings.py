@@ -10,7 +10,7 @@ Nothing here imports Streamlit, so the rules are tested without a page.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ..config import ARCHS, POS_ENCODINGS, ModelConfig
 from ..devices import DEVICE_CHOICES, resolve_device
@@ -19,7 +19,11 @@ from ..presets import preset_configs
 from ..training import SCHEDULES, TrainConfig
 
 MODEL_FIELDS = ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "pos_encoding")
-TRAIN_FIELDS = ("lr", "warmup", "batch_size", "steps", "seed", "schedule", "eval_every", "device")
+# The cures for memorising (weight decay, a training-set size, early stopping) are settings too;
+# any the trainer does not know yet are left out (the library grows them one at a time).
+_TRAIN_KNOWN = {f.name for f in fields(TrainConfig)}
+TRAIN_FIELDS = tuple(name for name in ("lr", "warmup", "batch_size", "steps", "seed", "schedule", "eval_every",
+                                       "device", "weight_decay", "train_size", "early_stop") if name in _TRAIN_KNOWN)
 # Always in a shared link, with the task's parameters (the rest only when they differ from the preset).
 URL_ALWAYS = ("task", "arch", "d_model", "n_heads", "n_layers", "d_ff", "lr", "steps", "seed")
 
@@ -39,7 +43,16 @@ INT_RANGES = {
 FLOAT_RANGES = {
     "dropout": (0.0, 0.9),
     "lr": (1e-6, 100.0),
+    "weight_decay": (0.0, 0.9),
 }
+# Whole numbers that may also be off (None, an empty box, "off" in a link): a training set of N
+# fixed examples (off: fresh examples at every step) and early stopping's patience in
+# evaluations (off: train all the steps). The trainer's own validation names its budget.
+OPTIONAL_RANGES = {
+    "train_size": (1, 1_000_000),
+    "early_stop": (1, 1000),
+}
+OFF = "off"  # how an optional setting that is off reads in a link
 CHOICES = {
     "pos_encoding": POS_ENCODINGS,
     "schedule": SCHEDULES,
@@ -77,6 +90,14 @@ def _parse(name: str, raw: str, task_name: str):
     """One link value -> a setting, or ValueError with the sentence to show."""
     raw = str(raw).strip()
     ranges = {**INT_RANGES, **task_param_ranges(task_name)}
+    if name in OPTIONAL_RANGES:
+        if raw.lower() in (OFF, "none", ""):
+            return None
+        lo, hi = OPTIONAL_RANGES[name]
+        value = _number(name, raw)
+        if not value.is_integer() or not lo <= value <= hi:
+            raise ValueError(f"{name} must be {OFF} or a whole number from {lo:,} to {hi:,} (the link has {raw})")
+        return int(value)
     if name in ranges:
         lo, hi = ranges[name]
         value = _number(name, raw)
@@ -134,6 +155,8 @@ def settings_from_query(query: dict, default_task: str = "reverse") -> tuple[dic
 
 
 def _url_value(value) -> str:
+    if value is None:
+        return OFF
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -171,11 +194,16 @@ class Built:
         return not self.errors
 
 
-def build(settings: dict) -> Built:
-    """Validate settings into (task, ModelConfig, TrainConfig); errors name the fix."""
+def build(settings: dict, text: str | None = None) -> Built:
+    """Validate settings into (task, ModelConfig, TrainConfig); errors name the fix.
+
+    `text` is a person's own text for the character model (None: its built-in text); other
+    tasks ignore it. Its limits (length, alphabet) are checked here, before anything runs.
+    """
     out = Built()
+    extra = {"text": text} if text is not None and settings["task"] == "charlm" else {}
     try:
-        out.task = get_task(settings["task"], **task_params_of(settings))
+        out.task = get_task(settings["task"], **task_params_of(settings), **extra)
     except ValueError as err:
         out.errors["task"] = str(err)
         return out
@@ -200,6 +228,7 @@ def build(settings: dict) -> Built:
 
 
 __all__ = [
-    "ARCHS", "LINK_NAMES", "MODEL_FIELDS", "TRAIN_FIELDS", "INT_RANGES", "FLOAT_RANGES", "CHOICES", "Built", "build",
+    "ARCHS", "LINK_NAMES", "MODEL_FIELDS", "TRAIN_FIELDS", "INT_RANGES", "FLOAT_RANGES", "OPTIONAL_RANGES", "OFF",
+    "CHOICES", "Built", "build",
     "preset_settings", "settings_from_query", "settings_to_query", "task_params_of",
 ]
