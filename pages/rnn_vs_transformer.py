@@ -226,7 +226,8 @@ def _race_view(entries, train) -> None:
         st.dataframe([{"model": name, **{f"length {r['length']}": (round(r["seq_acc"], 3) if "seq_acc" in r else None)
                                          for r in rows}} for name, rows in lengths.items()], hide_index=True)
         st.caption(f"Trained on inputs up to {task_length(task)} long, tested on exactly {', '.join(map(str, n))}: "
-                   "sequence accuracy on 256 new examples each. An empty cell: that model cannot read that length "
+                   "sequence accuracy on 256 examples drawn at random at each length (beyond the training length, new to "
+                   "the models by construction). An empty cell: that model cannot read that length "
                    "(learned positions end at the training length).")
 
 

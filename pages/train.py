@@ -21,7 +21,7 @@ from transformer.runs.limiter import max_concurrent_runs
 from transformer.runs.live import LiveRun
 from transformer.runs.snapshot import grade_answers
 from transformer.tasks import TASKS, list_tasks
-from transformer.training import lr_curve
+from transformer.training import lr_curve, validation_examples
 from transformer.ui import settings as S
 from transformer.ui.charlm_panel import own_text_controls, show_samples
 from transformer.ui.live_figures import live_figures
@@ -392,7 +392,7 @@ def _checkpoint_shown() -> bool:
                "Press Train to train a new model instead.")
 
     def answers():
-        examples = loaded.task.examples(N_EXAMPLES, seed=10_000)
+        examples = validation_examples(loaded.task, N_EXAMPLES, seed=0)  # held out, as a run's probe
         return grade_answers(loaded.task, examples, predict(loaded.model, loaded.task, [e.src for e in examples]))
 
     show_answers(memo(K + "ckpt_answers", loaded, answers), loaded.task)
