@@ -213,7 +213,9 @@ def _check_weights(state: dict, cfg: ModelConfig) -> None:
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
         raise CheckpointError("This checkpoint's weights are not all named tensors: it was edited or is not from Transformer Lab.")
     emb = state.get("tok_emb.weight")
-    if sum(v.numel() for v in state.values()) != parameter_estimate(cfg) or emb is None \
+    # A tied model saves its one embedding table under both names (tok_emb and lm_head).
+    shared = {"lm_head.weight"} if cfg.tie_weights else set()
+    if sum(v.numel() for k, v in state.items() if k not in shared) != parameter_estimate(cfg) or emb is None \
             or tuple(emb.shape) != (cfg.vocab_size, cfg.d_model):
         raise CheckpointError(
             "This checkpoint's weights do not fit its model configuration: "

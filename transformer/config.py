@@ -16,6 +16,9 @@ RECURRENT_ARCHS = ("rnn", "gru", "lstm")
 SEQ2SEQ_RNN_ARCHS = ("lstm-seq2seq", "lstm-seq2seq-attn")
 ARCHS = TRANSFORMER_ARCHS + RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS
 POS_ENCODINGS = ("sinusoidal", "learned", "rope", "none")
+# Where the output layer predicts the vocabulary it reads, so its weight can be the embedding's
+# (Press & Wolf 2017; Vaswani et al. 2017, section 3.4).
+TIED_ARCHS = ("decoder", "encoder-decoder")
 NORMS = ("pre", "post")
 ACTIVATIONS = ("gelu", "relu")
 
@@ -56,6 +59,7 @@ class ModelConfig:
     pos_encoding: str = "sinusoidal"
     norm: str = "pre"
     activation: str = "gelu"
+    tie_weights: bool = False  # the token embedding and the output layer are one tensor
     rope_base: float = 10000.0
     pad_id: int = 0
 
@@ -114,6 +118,13 @@ class ModelConfig:
             raise ValueError(f"dropout must be at least 0 and below 1 (got {self.dropout!r}).")
         if not (_integer(self.pad_id) and 0 <= self.pad_id < self.vocab_size):
             raise ValueError(f"pad_id ({self.pad_id!r}) must be a token id below vocab_size ({self.vocab_size}).")
+        if not isinstance(self.tie_weights, bool):
+            raise ValueError(f"tie_weights must be true or false (got {self.tie_weights!r}).")
+        if self.tie_weights and self.arch not in TIED_ARCHS:
+            raise ValueError(
+                f"Weight tying shares the token embedding with the output layer, which only the "
+                f"{' and the '.join(TIED_ARCHS)} have here: turn tie_weights off for '{self.arch}'."
+            )
         return self
 
     def to_dict(self) -> dict:

@@ -45,8 +45,23 @@ class _Transformer(nn.Module):
                 f"The input has {idx.size(1)} tokens but this model was built for at most "
                 f"{self.cfg.max_len}: shorten the input."
             )
-        x = self.pos(self.tok_emb(idx))
+        x = self.tok_emb(idx)  # (B, T, d_model)
+        if self.cfg.tie_weights:
+            x = x * self.cfg.d_model ** 0.5  # back to unit scale beside the positions (see _tie)
+        x = self.pos(x)
         return self.emb_dropout((hook or self.hook_embed)(x))
+
+    def _tie(self, head: nn.Linear) -> None:
+        """Make the output layer's weight the token embedding table: one [V, d_model] tensor.
+
+        Weight tying (Press & Wolf 2017; Vaswani et al. 2017, section 3.4): the same vector
+        reads a token in and scores it out, and the model has V·d_model fewer parameters. The
+        table starts at std d_model^-0.5, the scale an output layer needs for logits of order 1,
+        and `embed` multiplies by sqrt(d_model), as the paper does, so the input side still sees
+        vectors of the sinusoidal table's scale.
+        """
+        nn.init.normal_(self.tok_emb.weight, std=self.cfg.d_model ** -0.5)
+        head.weight = self.tok_emb.weight
 
     def _final_norm(self):
         # Pre-norm leaves the residual stream un-normalised, so a last LayerNorm is needed.
@@ -61,6 +76,8 @@ class DecoderOnly(_Transformer):
         self.decoder = nn.ModuleList(DecoderBlock(cfg) for _ in range(cfg.n_layers))
         self.ln_f = self._final_norm()
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
+        if cfg.tie_weights:
+            self._tie(self.lm_head)
 
     def forward(self, idx, targets=None):
         x = self.embed(idx)
@@ -108,6 +125,8 @@ class EncoderDecoder(_Transformer):
         self.decoder = nn.ModuleList(DecoderBlock(cfg, cross=True) for _ in range(cfg.n_layers))
         self.ln_f = self._final_norm()
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
+        if cfg.tie_weights:
+            self._tie(self.lm_head)
         self.hook_tgt_embed = HookPoint("hidden", "decoder.embed")
 
     def encode(self, src):
