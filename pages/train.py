@@ -146,7 +146,7 @@ def _settings_panel() -> S.Built:
         if st.session_state.get(K + "device") not in devices:
             st.session_state[K + "device"] = "auto"
         a.selectbox("device", devices, key=K + "device", persist_state=KEEP)
-        _cure_controls(a, b)
+        _cure_controls(b)
         if "train" in built.errors:
             st.error(built.errors["train"])
 
@@ -157,20 +157,22 @@ def _settings_panel() -> S.Built:
     return built
 
 
-def _cure_controls(a, b) -> None:
-    """Weight decay, a finite training set and early stopping: the cures for memorising."""
+def _cure_controls(b) -> None:
+    """Weight decay (beside the device, in column `b`), a finite training set and early stopping:
+    the cures for memorising. The last two take the column's whole width: their box also holds a
+    clear button, and a half-width one cut "200" to "20"."""
     b.number_input("weight decay", *S.FLOAT_RANGES["weight_decay"], step=0.01, format="%.2f", key=K + "weight_decay",
                    persist_state=KEEP, help="At each step AdamW shrinks every weight matrix by learning rate × this "
                                             "(embeddings, biases and norms are left alone). Memorising takes large "
                                             "weights, so decay works against it.")
     if "train_size" in S.TRAIN_FIELDS:
-        a.number_input("training examples", *S.OPTIONAL_RANGES["train_size"], value=None, step=100,
+        st.number_input("training examples", *S.OPTIONAL_RANGES["train_size"], value=None, step=100,
                        key=K + "train_size", persist_state=KEEP, placeholder="fresh every step",
                        help="Empty: every batch draws fresh examples from the training part. A number N: only N fixed "
                             "examples, reused epoch after epoch. Few examples let the model memorise them: watch the "
                             "validation curve stay behind the training curve.")
     if "early_stop" in S.TRAIN_FIELDS:
-        b.number_input("early stop (patience)", *S.OPTIONAL_RANGES["early_stop"], value=None, step=1,
+        st.number_input("early stopping: patience in evaluations", *S.OPTIONAL_RANGES["early_stop"], value=None, step=1,
                        key=K + "early_stop", persist_state=KEEP, placeholder="off",
                        help="Empty: off. N: stop once the validation loss has not improved for N evaluations in a "
                             "row, and keep the weights of its best evaluation.")
