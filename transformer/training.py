@@ -2,11 +2,17 @@
 
     trainer = Trainer(get_task("reverse", length=8), ModelConfig(arch="decoder"), TrainConfig(steps=500))
     trainer.run()                      # returns trainer.history (one row per optimizer step)
-    trainer.evals[-1]                  # {"step", "loss", "val_loss", "token_acc", "seq_acc", "lr", ...}
+    trainer.evals[-1]                  # {"step", "loss", "val_loss", "token_acc", "seq_acc",
+                                       #  "train_loss", "train_token_acc", "train_seq_acc", "lr", ...}
 
 The loop is written out so it can be read top to bottom (as in minGPT's trainer): sample a batch
-from the task's seeded generator, forward, check the loss is finite, backward, clip, check the
-gradient norm is finite, step. Callbacks are any objects with optional `on_step(trainer, row)`
+from the training part of the task (a fresh stream, or `train_size` fixed examples reused epoch
+after epoch), forward, check the loss is finite, backward, clip, check the
+gradient norm is finite, step. Every evaluation measures the held-out validation examples and a fixed sample of training
+examples alike (`transformer.evaluation`), so the gap between them shows overfitting; with
+`early_stop` the run stops when the validation loss stops improving and keeps its best weights.
+`init_from` and `freeze_body` start from another run's weights (`transformer.transfer`).
+Callbacks are any objects with optional `on_step(trainer, row)`
 and `on_eval(trainer, row)` methods; `transformer.runs` and the CLI are both callbacks on top.
 `on_step` comes once the step is complete, after its evaluation when one is due.
 """
@@ -22,19 +28,22 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from .budget import check_budget
 from .build import build_model
 from .config import ModelConfig, _integer, _real
 from .devices import resolve_device
-from .metrics import IGNORE_INDEX, answer_accuracy
+from .evaluation import EarlyStopping, make_batches, measure
 
 SCHEDULES = ("cosine", "inverse_sqrt", "constant")
 AMP_CHOICES = ("auto", "off", "bf16")
 UNTIL_METRICS = ("seq_acc", "token_acc")
 COSINE_FLOOR = 0.1  # cosine decays to 10% of the peak rate, not to 0: the last steps still learn
-MAX_SEED = 2**62  # torch.manual_seed takes 64 bits; the validation set uses seed + 10,000
+MAX_SEED = 2**62  # torch.manual_seed takes 64 bits; the evaluation sets use seed + 10,000 and + 20,000
+# A finite training set is held in memory as Examples and generated before the first step
+# (100,000 take about a second and some tens of MB); more than that is a stream in all but name.
+MAX_TRAIN_SIZE = 100_000
+MAX_PATIENCE = 10_000
 
 
 def max_threads() -> int:
@@ -83,6 +92,10 @@ class TrainConfig:
     until_metric: str = "seq_acc"  # "seq_acc" (whole answers right) or "token_acc" (text tasks)
     max_seconds: float | None = None  # stop after this much training time
     threads: int | None = None  # CPU threads for this run; None leaves PyTorch's setting
+    train_size: int | None = None  # N fixed training examples reused every epoch; None: a fresh stream
+    early_stop: int | None = None  # patience: evaluations without a lower validation loss before stopping
+    init_from: str | None = None  # a checkpoint whose compatible weights the model starts from
+    freeze_body: bool = False  # train only the output head (with init_from: fine-tune a pre-trained body)
 
     def validate(self, model_cfg: ModelConfig | None = None) -> "TrainConfig":
         """Raise ValueError with one sentence that names the fix; return self when valid.
@@ -127,6 +140,16 @@ class TrainConfig:
             raise ValueError(f"device must be one of auto, cpu, cuda, mps (got {self.device!r}).")
         if self.threads is not None:
             whole("threads", 1, max_threads())
+        if self.train_size is not None and not (_integer(self.train_size) and 1 <= self.train_size <= MAX_TRAIN_SIZE):
+            raise ValueError(f"The training-set size is a number of examples: use a whole number from 1 to "
+                             f"{MAX_TRAIN_SIZE:,}, or none for fresh examples at every step (got {self.train_size!r}).")
+        if self.early_stop is not None and not (_integer(self.early_stop) and 1 <= self.early_stop <= MAX_PATIENCE):
+            raise ValueError(f"Early stopping's patience is a number of evaluations: use a whole number from 1 to "
+                             f"{MAX_PATIENCE:,}, such as 5, or none to train every step (got {self.early_stop!r}).")
+        if self.init_from is not None and not (isinstance(self.init_from, str) and self.init_from.strip()):
+            raise ValueError(f"init_from is the path of a checkpoint file, or none (got {self.init_from!r}).")
+        if not isinstance(self.freeze_body, bool):
+            raise ValueError(f"freeze_body is True or False (got {self.freeze_body!r}).")
         if model_cfg is not None:
             check_budget(model_cfg, self.batch_size, self.eval_size)
         return self
@@ -224,6 +247,15 @@ def run_configs(task, model_cfg: ModelConfig, train_cfg: TrainConfig | None = No
     return model_cfg, train_cfg.validate(model_cfg)
 
 
+def training_eval_examples(task, n: int, seed: int, train_set: list | None = None) -> list:
+    """The fixed sample of training examples every evaluation also measures (the train_* keys):
+    the first min(n, N) of a finite training set (what the model really trains on), else n
+    examples of the training part from a seed the training stream does not use."""
+    if train_set is not None:
+        return list(train_set[:n])
+    return task.examples(n, seed + 20_000, split="train")
+
+
 def validation_examples(task, n: int, seed: int) -> list:
     """The validation set of a run with this seed: n examples of the task's held-out part
     (`split="val"`), which training never draws from, whatever the seed or the sizes."""
@@ -251,12 +283,26 @@ class Trainer:
             torch.manual_seed(self.cfg.seed)
             self.model = (model if model is not None else build_model(self.model_cfg)).to(self.device)
         self.model.train()
+        self.transfer = None  # a TransferReport when the weights came from `init_from`
+        if self.cfg.init_from or self.cfg.freeze_body:
+            from .transfer import copy_compatible, freeze_body, load_weights
+
+            if self.cfg.init_from:
+                self.transfer = copy_compatible(self.model, load_weights(self.cfg.init_from))
+            if self.cfg.freeze_body:  # before the optimizer, which then holds the head only
+                freeze_body(self.model)
         self.optimizer = torch.optim.AdamW(
             param_groups(self.model, self.cfg.weight_decay), lr=lr_at(1, self.cfg), betas=(0.9, 0.98)
         )
-        self.rng = random.Random(self.cfg.seed)  # the training data stream
+        self.rng = random.Random(self.cfg.seed)  # the training data stream (and each epoch's shuffle)
+        self.train_set = None if self.cfg.train_size is None else task.examples(self.cfg.train_size, self.cfg.seed)
+        self._order: list[int] = []  # this epoch's shuffled indices into train_set
+        self._next = 0  # position in _order of the next example
+        self.examples_seen = 0
         self.val_examples = validation_examples(task, self.cfg.eval_size, self.cfg.seed)
-        self._val_batches = None
+        self.train_eval_examples = training_eval_examples(task, self.cfg.eval_size, self.cfg.seed, self.train_set)
+        self._eval_batches = None  # (validation batches, training-sample batches), built at the first evaluation
+        self.early = EarlyStopping(self.cfg.early_stop) if self.cfg.early_stop else None
 
         self.step_count = 0
         self.elapsed = 0.0  # seconds spent training and evaluating (pauses do not count)
@@ -282,6 +328,49 @@ class Trainer:
         from .tasks import make_batch
 
         return make_batch(self.task, examples, self.layout, device=self.device)
+
+    def next_examples(self) -> list:
+        """The examples of the next optimizer step: `batch_size` fresh draws from the task's
+        training part, or the next slice of a finite training set, visited in an order the
+        run's seeded generator reshuffles at every epoch (min(batch_size, N) per step)."""
+        if self.train_set is None:
+            return [self.task.sample(self.rng, "train") for _ in range(self.cfg.batch_size)]
+        picked = []
+        while len(picked) < min(self.cfg.batch_size, len(self.train_set)):
+            if self._next == len(self._order):  # a new epoch
+                self._order = list(range(len(self.train_set)))
+                self.rng.shuffle(self._order)
+                self._next = 0
+            picked.append(self.train_set[self._order[self._next]])
+            self._next += 1
+        return picked
+
+    @property
+    def epoch(self) -> float | None:
+        """Passes made over a finite training set (1.5 = one and a half), None for a stream."""
+        return self.examples_seen / len(self.train_set) if self.train_set is not None else None
+
+    @property
+    def best_step(self) -> int | None:
+        """With early stopping, the step of the lowest validation loss so far (else None)."""
+        return self.early.best_step if self.early else None
+
+    def stop_message(self) -> str:
+        """One sentence that says why training stopped ("" while it has not)."""
+        step, reason = self.step_count, self.stop_reason
+        if reason == "early_stop":
+            return self.early.message()
+        if reason == "until_acc":
+            value = self.evals[-1][self.cfg.until_metric]
+            return (f"Stopped at step {step}: validation {self.cfg.until_metric} reached {value:.1%} "
+                    f"(the target was {self.cfg.until_acc:.1%}).")
+        if reason == "max_seconds":
+            return f"Stopped at step {step}: the time limit of {self.cfg.max_seconds:g} s was reached."
+        if reason == "stopped":
+            return f"Stopped by request at step {step}."
+        if reason == "steps":
+            return f"Trained all {step} steps."
+        return ""
 
     def _callbacks(self, hook: str, row: dict):
         for cb in self.callbacks:
@@ -311,7 +400,8 @@ class Trainer:
         lr = lr_at(step, self.cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        batch = self.make_batch([self.task.sample(self.rng, "train") for _ in range(self.cfg.batch_size)])
+        examples = self.next_examples()
+        batch = self.make_batch(examples)
         self.model.train()
         with self.autocast():
             _, loss = batch.run(self.model)
@@ -331,6 +421,7 @@ class Trainer:
         step_s = time.perf_counter() - start
         tokens = batch.n_tokens
         self.step_count = step
+        self.examples_seen += len(examples)
         self.elapsed += step_s
         self._since_eval[0] += tokens
         self._since_eval[1] += step_s
@@ -349,32 +440,19 @@ class Trainer:
 
     # ----------------------------------------------------------------- evaluation
 
-    @torch.no_grad()
     def evaluate(self) -> dict:
-        """Validation loss, token accuracy and sequence accuracy on the answer tokens."""
+        """Loss, token accuracy and sequence accuracy on the answer tokens, of both sides: the
+        held-out validation examples (`val_loss`, `token_acc`, `seq_acc`) and the fixed sample
+        of training examples (`train_loss`, `train_token_acc`, `train_seq_acc`)."""
         self._apply_threads()
-        if self._val_batches is None:
-            chunk = 512
-            self._val_batches = [
-                self.make_batch(self.val_examples[i : i + chunk]) for i in range(0, len(self.val_examples), chunk)
-            ]
-        was_training = self.model.training
-        self.model.eval()
-        loss_sum, counts = 0.0, {"tokens_correct": 0, "tokens": 0, "seqs_correct": 0, "seqs": 0}
-        for batch in self._val_batches:
-            with self.autocast():
-                logits = batch.forward(self.model)
-            logits = logits.float()
-            loss_sum += F.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), batch.targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
-            ).item()
-            for key, value in answer_accuracy(logits, batch.targets).items():
-                counts[key] += value
-        self.model.train(was_training)
+        if self._eval_batches is None:
+            self._eval_batches = (make_batches(self.make_batch, self.val_examples),
+                                  make_batches(self.make_batch, self.train_eval_examples))
+        val = measure(self.model, self._eval_batches[0], self.autocast)
+        train = measure(self.model, self._eval_batches[1], self.autocast)
         return {
-            "val_loss": loss_sum / max(1, counts["tokens"]),
-            "token_acc": counts["tokens_correct"] / max(1, counts["tokens"]),
-            "seq_acc": counts["seqs_correct"] / max(1, counts["seqs"]),
+            "val_loss": val["loss"], "token_acc": val["token_acc"], "seq_acc": val["seq_acc"],
+            "train_loss": train["loss"], "train_token_acc": train["token_acc"], "train_seq_acc": train["seq_acc"],
         }
 
     def evaluate_and_log(self) -> dict:
@@ -391,9 +469,12 @@ class Trainer:
             "lr": last.get("lr", lr_at(1, self.cfg)),
             "elapsed_s": self.elapsed,
             "tokens_per_s": tokens / seconds if seconds > 0 else 0.0,
+            "epoch": self.epoch,
         }
         self._since_eval = [0, 0.0]
         self.evals.append(row)
+        if self.early is not None:  # before the callbacks, so they see this row's best_step
+            self.early.update(self.model, row)
         self._callbacks("on_eval", row)
         return row
 
@@ -401,6 +482,8 @@ class Trainer:
 
     def done(self) -> str | None:
         """Why training should stop now, or None to go on."""
+        if self.early is not None and self.early.should_stop:
+            return "early_stop"
         if self.step_count >= self.cfg.steps:
             return "steps"
         if self.cfg.until_acc is not None and self.evals and self.evals[-1][self.cfg.until_metric] >= self.cfg.until_acc:
@@ -410,17 +493,21 @@ class Trainer:
         return None
 
     def run(self, should_stop=None) -> list[dict]:
-        """Train until `steps`, `until_acc`, `max_seconds` or `should_stop()`; return `history`.
+        """Train until `steps`, `until_acc`, `max_seconds`, `early_stop` or `should_stop()`;
+        return `history`.
 
         `should_stop` is called before every step (the live runner blocks in it while paused).
         Evaluates before the first step, every `eval_every` steps, and once at the end, so the
-        last row of `evals` always describes the final weights.
+        last row of `evals` always describes the final weights, except after an early stop:
+        then the weights are those of `best_step`, whose row is `early.best_row`.
         """
         self._apply_threads()
         if not self.evals or self.evals[-1]["step"] != self.step_count:
             self.evaluate_and_log()
         while True:
             self.stop_reason = self.done()
+            if self.stop_reason == "early_stop" and self.early.stopped_at is None:
+                self.early.restore(self.model, self.step_count)
             if self.stop_reason:
                 break
             if should_stop is not None and should_stop():

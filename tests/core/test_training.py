@@ -12,12 +12,12 @@ from transformer.training import (
     TrainConfig,
     Trainer,
     TrainingDiverged,
-    answer_accuracy,
     initial_model,
     lr_at,
     lr_curve,
     param_groups,
 )
+from transformer.metrics import answer_accuracy
 from transformer.presets import preset_configs
 
 TINY = ModelConfig(arch="decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32)
