@@ -4,6 +4,8 @@
     python -m transformer train --task reverse --length 8 --arch decoder --until-acc 0.99 --save rev.pt
     python -m transformer train --task addition --json            # one JSON object per evaluation
     python -m transformer generate --checkpoint rev.pt --input "abcde"
+    python -m transformer generate --checkpoint rev.pt --input "abcde" --beam 3 --json
+    python -m transformer generate --checkpoint lm.pt --input "The " --temperature 0.8 --top-p 0.9 --json
     python -m transformer bench --quick
 
 Every setting not given comes from the task's preset for the architecture, so `train --task X`
@@ -54,6 +56,10 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--until-metric": ("until_metric", str, "seq_acc (default) | token_acc"),
     "--max-seconds": ("max_seconds", float, "stop after this many seconds of training"),
     "--threads": ("threads", int, "CPU threads (default: PyTorch's choice)"),
+    "--train-size": ("train_size", int, "train on N fixed examples, epoch after epoch (default: fresh ones every step)"),
+    "--early-stop": ("early_stop", int, "stop after PATIENCE evaluations without a lower validation loss; keep the best weights"),
+    "--init-from": ("init_from", str, "start from this checkpoint's weights where names and shapes match (transfer)"),
+    "--freeze-body": ("freeze_body", bool, "train only the output head (with --init-from: fine-tune the head)"),
 }
 
 
@@ -87,7 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
         group.add_argument(flag, dest="model_" + field, type=kind, default=None, help=text)
     group = train.add_argument_group("training (default: the task's preset)")
     for flag, (field, kind, text) in TRAIN_OPTIONS.items():
-        group.add_argument(flag, dest="train_" + field, type=kind, default=None, help=text)
+        if kind is bool:  # a switch: given means True, absent leaves the preset's value
+            group.add_argument(flag, dest="train_" + field, action="store_const", const=True, default=None, help=text)
+        else:
+            group.add_argument(flag, dest="train_" + field, type=kind, default=None, help=text)
     train.add_argument("--json", action="store_true", help="print one JSON object per evaluation")
     train.add_argument("--save", metavar="PATH", help="save the trained model to this checkpoint file")
 
@@ -99,9 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--input", required=True, help="the question (or, for charlm, the text to continue)")
     gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default); higher = more random")
     gen.add_argument("--top-k", type=int, default=None, help="sample only among the k most likely tokens")
+    gen.add_argument("--top-p", type=float, default=None,
+                     help="sample only among the most likely tokens whose probabilities add up to p (0-1, nucleus)")
+    gen.add_argument("--beam", type=int, default=None, metavar="N",
+                     help="beam search: the N most probable answers, best first (no sampling)")
     gen.add_argument("--max-new-tokens", type=int, default=None, help="charlm: characters to write (default 200)")
     gen.add_argument("--seed", type=int, default=0, help="seed for sampling")
-    gen.add_argument("--json", action="store_true", help="print a JSON object")
+    gen.add_argument("--json", action="store_true",
+                     help="print a JSON object with the trace: each token's top candidates and their probabilities")
 
     bench = sub.add_parser("bench", help="benchmark our transformer against torch.nn.TransformerEncoder")
     bench.add_argument("--quick", action="store_true", help="a short run that checks the benchmark works")
@@ -175,7 +189,8 @@ def check_save_path(path: str) -> Path:
 class JsonLines:
     """Callback: one JSON object per evaluation on stdout."""
 
-    KEYS = ("step", "loss", "val_loss", "token_acc", "seq_acc", "lr", "elapsed_s", "tokens_per_s")
+    KEYS = ("step", "loss", "val_loss", "token_acc", "seq_acc", "train_loss", "train_token_acc", "train_seq_acc",
+            "epoch", "lr", "elapsed_s", "tokens_per_s")
 
     def on_eval(self, trainer, row):
         print(json.dumps({k: row.get(k) for k in self.KEYS}), flush=True)
@@ -234,6 +249,8 @@ def cmd_train(args) -> int:
     if not args.json:
         print(f"Training the {model_cfg.arch} model ({count_parameters(trainer.model):,} parameters) on {task.name} "
               f"{task.params} on {device_name(trainer.device)}.", file=sys.stderr)
+    if trainer.transfer is not None:
+        print(f"From {train_cfg.init_from}: {trainer.transfer.sentence()}", file=sys.stderr)
     status = 0
     try:
         trainer.run()
@@ -250,12 +267,16 @@ def cmd_train(args) -> int:
         if bar:
             bar.close()
     last = trainer.evals[-1] if trainer.evals else {}
+    if trainer.stop_reason == "early_stop":  # the weights are the best step's, so are the metrics
+        last = trainer.early.best_row
     if not args.json and last:
         print(f"Step {last['step']}/{train_cfg.steps}: val_loss {last['val_loss']:.4f}, token_acc {last['token_acc']:.1%}, "
-              f"seq_acc {last['seq_acc']:.1%} after {last['elapsed_s']:.1f} s"
-              + (f" (stopped: {trainer.stop_reason})." if trainer.stop_reason not in (None, "steps") else "."))
+              f"seq_acc {last['seq_acc']:.1%} (training examples: {last['train_seq_acc']:.1%}) after {last['elapsed_s']:.1f} s"
+              + (f" (stopped: {trainer.stop_reason})." if trainer.stop_reason not in (None, "steps", "early_stop") else "."))
+    if trainer.stop_reason == "early_stop":
+        print(trainer.stop_message(), file=sys.stderr if args.json else sys.stdout)
     if args.save:
-        extra = {"metrics": last, "train_config": train_cfg.to_dict(), "step": trainer.step_count}
+        extra = {"metrics": last, "train_config": train_cfg.to_dict(), "step": trainer.weights_step}
         save_or_rescue(args.save, trainer, task, extra)
     return status
 
@@ -266,7 +287,7 @@ def save_or_rescue(path: str, trainer, task, extra: dict) -> Path:
     where, so a run is never lost to a path. ValueError only when nowhere can be written."""
     from .checkpoint import save_checkpoint
 
-    step = trainer.step_count
+    step = trainer.weights_step
     try:
         saved = save_checkpoint(path, trainer.model, task, extra)
         print(f"Saved the model from step {step} to {saved}.", file=sys.stderr)
@@ -315,17 +336,23 @@ def cmd_tasks(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    import torch
-
+    from .beam import MAX_BEAM_WIDTH, beam_search
     from .checkpoint import load_checkpoint
-    from .decoding import generate, generate_seq2seq, predict, until_eos
+    from .decoding import generation_trace, predict, trace_text
+    from .training import MAX_SEED
 
     if args.temperature < 0 or not math.isfinite(args.temperature):
         raise ValueError(f"--temperature must be 0 (greedy) or more (got {args.temperature}).")
     if args.top_k is not None and args.top_k < 1:
         raise ValueError(f"--top-k must be at least 1 (got {args.top_k}).")
-    from .training import MAX_SEED
-
+    if args.top_p is not None and not 0 < args.top_p <= 1:  # NaN fails too
+        raise ValueError(f"--top-p must be above 0 and at most 1, such as 0.9 (got {args.top_p}).")
+    if args.beam is not None:
+        if not 1 <= args.beam <= MAX_BEAM_WIDTH:
+            raise ValueError(f"--beam must be a whole number from 1 to {MAX_BEAM_WIDTH} (got {args.beam}).")
+        if args.temperature or args.top_k is not None or args.top_p is not None:
+            raise ValueError("--beam searches for the most probable answers instead of sampling: "
+                             "leave out --temperature, --top-k and --top-p.")
     if not 0 <= args.seed <= MAX_SEED:
         raise ValueError(f"--seed must be a whole number from 0 to {MAX_SEED:,} (got {args.seed}).")
     n_new = DEFAULT_NEW_TOKENS if args.max_new_tokens is None else args.max_new_tokens
@@ -333,55 +360,35 @@ def cmd_generate(args) -> int:
         raise ValueError(f"--max-new-tokens must be a whole number from 1 to {MAX_NEW_TOKENS:,} (got {n_new}).")
     model, task, _ = load_checkpoint(args.checkpoint)
     src = task.parse(args.input)
-    vocab, layout = task.vocab, model.cfg.layout
-    generator = torch.Generator().manual_seed(args.seed)
-    expected = None
-    if task.kind == "text":
-        idx = torch.tensor([[vocab.bos_id] + vocab.encode(src)])
-        out = generate(_TextOnly(model, vocab), idx, n_new, temperature=args.temperature, top_k=args.top_k, generator=generator)
-        answer = vocab.to_tokens(out[0, idx.size(1):].tolist())
-        text = "".join(src) + "".join(answer)
+    text_task = task.kind == "text"
+    n_new = n_new if text_task else None  # a task's answer: its length and <eos>
+    out: dict = {"input": task.format_src(src)}
+    if model.cfg.layout == "tag" and args.beam is None:  # a classifier labels its input at once
+        output = task.format_tgt(predict(model, task, [src])[0])
+    elif args.beam is not None:
+        beams = beam_search(model, task, src, args.beam, n_new)
+        outputs = [task.format_tgt(b.tokens) for b in beams]
+        output = outputs[0]
+        out["beams"] = [{"output": o, "log_prob": round(b.log_prob, 6), "finished": b.finished,
+                         "steps": [{"token": t, "log_prob": round(lp, 6)} for t, lp in b.steps]}
+                        for o, b in zip(outputs, beams)]
     else:
-        expected = task.solve(src)
-        if args.temperature == 0 or layout == "tag":
-            answer = predict(model, task, [src])[0]
-        elif layout == "seq2seq":
-            ids = generate_seq2seq(model, torch.tensor([vocab.encode(src)]), vocab.bos_id, task.max_len(layout),
-                                   vocab.eos_id, args.temperature, args.top_k, generator)[0].tolist()
-            answer = until_eos(ids, vocab)
-        else:
-            prompt = [vocab.bos_id] + vocab.encode(src) + [vocab.sep_id]
-            ids = generate(model, torch.tensor([prompt]), task.max_len(layout), args.temperature, args.top_k,
-                           vocab.eos_id, generator)[0, len(prompt):].tolist()
-            answer = until_eos(ids, vocab)
-        text = task.format_tgt(answer)
+        steps = generation_trace(model, task, src, n_new, args.temperature, args.top_k, args.top_p, args.seed)
+        output = trace_text(task, steps)
+        out["trace"] = [s.to_json() for s in steps]
+    if text_task:
+        output = task.format_src(src) + output
     if args.json:
-        out = {"input": task.format_src(src), "output": text}
-        if expected is not None:
-            out.update(expected=task.format_tgt(expected), correct=list(answer) == list(expected))
-        print(json.dumps(out))
+        result = {"input": out.pop("input"), "output": output}
+        if not text_task:
+            expected = task.format_tgt(task.solve(src))
+            result.update(expected=expected, correct=output == expected)
+        result["settings"] = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
+                              "seed": args.seed, "beam": args.beam}
+        print(json.dumps({**result, **out}))
     else:
-        print(text)
+        print(output)
     return 0
-
-
-class _TextOnly:
-    """Wraps a character LM so generation never writes a special token (<pad>, <eos>, ...).
-
-    The training text never contains them, so a trained model gives them almost no weight;
-    an undertrained one may, and they would show up as "<sep>" in the middle of the text.
-    """
-
-    def __init__(self, model, vocab):
-        self.model, self.cfg = model, model.cfg
-        from .tasks import SPECIALS
-
-        self.special = [i for i, tok in enumerate(vocab.tokens) if tok in SPECIALS]
-
-    def __call__(self, idx):
-        logits, _ = self.model(idx)
-        logits[..., self.special] = float("-inf")  # (B, T, V)
-        return logits, None
 
 
 # --------------------------------------------------------------------------- main

@@ -355,6 +355,11 @@ class Trainer:
         """With early stopping, the step of the lowest validation loss so far (else None)."""
         return self.early.best_step if self.early else None
 
+    @property
+    def weights_step(self) -> int:
+        """The step the model's weights are from: the best step after an early stop, else the last."""
+        return self.early.best_step if self.stop_reason == "early_stop" else self.step_count
+
     def stop_message(self) -> str:
         """One sentence that says why training stopped ("" while it has not)."""
         step, reason = self.step_count, self.stop_reason

@@ -20,7 +20,9 @@ def test_train_json_prints_one_object_per_evaluation(capsys):
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["step"] for r in rows] == [0, 2, 4, 5]
     for row in rows:
-        assert set(row) == {"step", "loss", "val_loss", "token_acc", "seq_acc", "lr", "elapsed_s", "tokens_per_s"}
+        assert set(row) == {"step", "loss", "val_loss", "token_acc", "seq_acc", "train_loss", "train_token_acc",
+                            "train_seq_acc", "epoch", "lr", "elapsed_s", "tokens_per_s"}
+        assert row["epoch"] is None  # a fresh stream has no epochs
     assert rows[-1]["loss"] > 0 and 0 <= rows[-1]["seq_acc"] <= 1
 
 
