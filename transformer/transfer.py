@@ -105,7 +105,7 @@ def head_modules(model: nn.Module) -> list[str]:
 
 def freeze_body(model: nn.Module) -> list[str]:
     """Stop every parameter but the output head's from training (requires_grad=False) and return
-    the names of those still trained. Build the optimizer afterwards: the Trainer's AdamW groups
+    the names of those still trained (a tied embedding table among them: it is the head too). Build the optimizer afterwards: the Trainer's AdamW groups
     take only parameters that require a gradient, so weight decay cannot move frozen ones either.
     ValueError when the model has no recognised head."""
     heads = head_modules(model)
@@ -114,10 +114,12 @@ def freeze_body(model: nn.Module) -> list[str]:
             f"This model ({type(model).__name__}) has no output head named {' or '.join(HEAD_NAMES)}, "
             "so its body cannot be frozen: train it without freezing."
         )
+    # By identity, not by name: with tied weights (ModelConfig.tie_weights) the head's weight IS
+    # the embedding table, which named_parameters lists once, as tok_emb.weight; it keeps training.
+    keep = {id(p) for h in heads for p in model.get_submodule(h).parameters()}
     trained = []
     for name, param in model.named_parameters():
-        keep = name.split(".", 1)[0] in heads
-        param.requires_grad_(keep)
-        if keep:
+        param.requires_grad_(id(param) in keep)
+        if id(param) in keep:
             trained.append(name)
     return trained

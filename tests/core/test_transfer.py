@@ -119,3 +119,12 @@ def test_cli_init_from_another_architecture_is_refused(tmp_path, capsys):
 def test_freeze_body_refuses_a_model_without_a_head():
     with pytest.raises(ValueError, match="no output head"):
         freeze_body(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+
+
+def test_a_tied_output_layer_keeps_training_with_the_body_frozen():
+    task = get_task("copy", length=4)
+    model = initial_model(task.model_config("decoder", tie_weights=True, **SIZES), 0)
+    trained = freeze_body(model)
+    assert model.lm_head.weight.requires_grad and model.lm_head.bias.requires_grad
+    assert not any(p.requires_grad for p in model.decoder.parameters())
+    assert "tok_emb.weight" in trained and all(n.startswith(("lm_head", "tok_emb")) for n in trained)
