@@ -150,7 +150,7 @@ if step + 1 == len(lesson.steps):
         mid_col.success(f"Lesson {lesson.number} done: every step seen, every question answered.")
     else:
         p = L.progress(lesson.id)
-        answered = set(p["answers"]) | set(p["predictions"])
+        answered = L.answered(lesson)
         missing = [i + 1 for i, _ in lesson.questions if i not in answered]
         unseen = [i + 1 for i in range(len(lesson.steps)) if i not in p["seen"]]
         def steps_text(numbers):

@@ -29,14 +29,35 @@ used in links)::
     answer = "..."                                # the text of the right option
     explanation = "..."                           # shown after answering, right or wrong
 
+A *number* question asks for a value read off the live part the learner just ran; the answer is
+the value the widget reports (`WIDGET_REPORTS`), not a number written in the file::
+
+    [steps.question]
+    kind = "number"
+    prompt = "Read off the LSTM's final accuracy (in %)."
+    value = "lstm_acc_pct"                        # a name the step's widget reports
+    tolerance = 3.0                               # accepted distance from the run's value
+    explanation = "The race ended at {{run.lstm_acc_pct:.0f}} %."
+
+Numbers quoted from a run are never typed into a lesson: an explanation or a try_this writes
+`{{run.NAME}}` or `{{run.NAME:FORMAT}}` (a Python format spec), and the renderer fills it with
+the value the step's widget reported for the run on screen. The loader refuses a name the
+widget does not report, so a quoted number cannot drift away from the run it describes.
+
+Options are shown in an order fixed by the lesson id and the step (`display_order`), the same
+for the whole class, with the right answers spread over the positions; the file may list the
+right answer anywhere.
+
 Use literal strings ('''...''') for text with LaTeX so backslashes stay backslashes.
 Every lesson needs at least one "predict" and one "choice" question.
 """
 from __future__ import annotations
 
+import random
 import re
 import tomllib
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -47,7 +68,9 @@ from typing import Any, Mapping
 # a checkout, an editable install and a wheel.
 LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
 FILE_PATTERN = re.compile(r"^(\d{2})_([a-z0-9_]+)\.toml$")
-QUESTION_KINDS = ("choice", "predict")
+QUESTION_KINDS = ("choice", "predict", "number")
+# `{{run.NAME}}` or `{{run.NAME:FORMAT}}`: a number the step's widget reported for its run.
+PLACEHOLDER = re.compile(r"\{\{run\.([a-z0-9_]+)(?::([^}]*))?\}\}")
 
 # The live parts a lesson may embed, with the parameters each accepts and their types.
 # `transformer.ui.lesson_widgets.WIDGETS` maps the same names to code (a test keeps them equal).
@@ -55,7 +78,7 @@ QUESTION_KINDS = ("choice", "predict")
 WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxyType({
     "embedding_space": {"task": str, "arch": str, "dims": int},
     "rnn_unroll": {"cell": str, "length": int},
-    "race": {"preset": str, "task": str, "length": int, "archs": list},
+    "race": {"preset": str, "task": str, "length": int, "archs": list, "steps": int},
     "vanishing_gradients": {"length": int},
     "step_time": {"max_len": int},
     "attention_by_hand": {"scaled": bool},
@@ -74,6 +97,27 @@ WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxy
     "quadratic_cost": {"max_len": int},
     "image_patches": {"patch": int},
     "train_preset": {"task": str, "arch": str},
+})
+
+# The numbers each live part reports about what it shows, by name (`WidgetContext.report`):
+# a lesson quotes them as `{{run.NAME}}` and a "number" question checks an answer against one.
+# A widget not listed reports nothing. A test draws every listed widget and checks it reports
+# exactly these names, so the two cannot drift apart.
+WIDGET_REPORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "embedding_space": ("start_norm", "mean_change", "cos_good_great", "cos_good_bad"),
+    "vanishing_gradients": ("rnn_decades", "lstm_decades"),
+    "step_time": ("transformer_ms", "lstm_ms", "transformer_mb", "lstm_mb", "max_len"),
+    "race": ("steps", "transformer_acc_pct", "lstm_acc_pct", "rnn_acc_pct", "gru_acc_pct"),
+    "attention_by_hand": ("weight_cat_pct",),
+    "attention_heatmap": ("antidiagonal_pct",),
+    "order_lost": ("max_difference",),
+    "training_curves": ("steps", "warmup", "first_loss", "loss_at_warmup", "final_loss",
+                        "final_seq_acc_pct", "final_token_acc_pct", "rise_step", "n_evals",
+                        "vocab_size", "ln_vocab"),
+    "lr_schedule": ("lr_step10", "lr_last"),
+    "quadratic_cost": ("memory_ratio", "time_ratio"),
+    "image_patches": ("tokens",),
+    "train_preset": ("steps", "seq_acc_pct", "parameters"),
 })
 
 
@@ -105,15 +149,23 @@ class Widget:
 
 @dataclass(frozen=True)
 class Question:
-    kind: str                      # "choice" | "predict"
+    kind: str                      # "choice" | "predict" | "number"
     prompt: str
-    options: tuple[str, ...]
-    answer: str                    # the text of the right option
-    explanation: str
+    options: tuple[str, ...]       # as written in the file (empty for "number")
+    answer: str                    # the text of the right option ("" for "number")
+    explanation: str               # may hold {{run.NAME}} placeholders
+    order: tuple[int, ...] = ()    # display position -> index into `options` (see display_order)
+    value: str | None = None       # "number": the reported value that is the answer
+    tolerance: float = 0.0         # "number": accepted |answer - value|
 
     @property
     def answer_index(self) -> int:
         return self.options.index(self.answer)
+
+    @property
+    def shown_options(self) -> tuple[str, ...]:
+        """The options in the order the learner sees them."""
+        return tuple(self.options[i] for i in self.order) if self.order else self.options
 
 
 @dataclass(frozen=True)
@@ -223,6 +275,21 @@ def _read_question(raw: Any, where: str, chk: _Checker) -> Question | None:
     if not isinstance(raw, dict):
         chk.fail(where, "must be a table with kind, prompt, options, answer and explanation.")
         return None
+    kind = raw.get("kind")
+    if kind == "number":
+        chk.unknown_keys(raw, {"kind", "prompt", "value", "tolerance", "explanation"}, where)
+        prompt = chk.text(raw, "prompt", where)
+        value = chk.text(raw, "value", where)
+        explanation = chk.text(raw, "explanation", where)
+        tolerance = raw.get("tolerance")
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance <= 0:
+            chk.fail(f"{where}.tolerance", f"must be a positive number: how far from the run's value an "
+                                           f"answer may be and still count (got {tolerance!r}).")
+            return None
+        if None in (prompt, value, explanation):
+            return None
+        return Question(kind="number", prompt=prompt, options=(), answer="", explanation=explanation,
+                        value=value, tolerance=float(tolerance))
     chk.unknown_keys(raw, {"kind", "prompt", "options", "answer", "explanation"}, where)
     kind = chk.text(raw, "kind", where)
     if kind is not None and kind not in QUESTION_KINDS:
@@ -241,6 +308,27 @@ def _read_question(raw: Any, where: str, chk: _Checker) -> Question | None:
     return Question(kind=kind, prompt=prompt, options=options, answer=answer, explanation=explanation)
 
 
+def _check_run_values(step: Step, where: str, chk: _Checker) -> None:
+    """Every {{run.NAME}} and every number question's value must be one the step's widget reports."""
+    reported = WIDGET_REPORTS.get(step.widget.name, ()) if step.widget is not None else ()
+    texts = {"try_this": step.try_this or ""}
+    if step.question is not None:
+        texts["question.explanation"] = step.question.explanation
+    wanted = [(f"{where}.{fld}", m.group(1)) for fld, text in texts.items() for m in PLACEHOLDER.finditer(text)]
+    for fld in ("body", "question.prompt"):
+        text = step.body if fld == "body" else (step.question.prompt if step.question else "")
+        if PLACEHOLDER.search(text):
+            chk.fail(f"{where}.{fld}", "is shown before the live part runs, so it cannot quote {{run.…}}; "
+                                       "quote the run in the explanation or the try_this.")
+    if step.question is not None and step.question.kind == "number":
+        wanted.append((f"{where}.question.value", step.question.value))
+    for fld, name in wanted:
+        if name not in reported:
+            widget = step.widget.name if step.widget is not None else "no widget"
+            chk.fail(fld, f"quotes the run's '{name}', but this step's live part ({widget}) reports "
+                          f"{', '.join(reported) or 'no numbers'}.")
+
+
 def _read_step(raw: Any, where: str, chk: _Checker) -> Step | None:
     if not isinstance(raw, dict):
         chk.fail(where, "must be a table ([[steps]]).")
@@ -252,11 +340,14 @@ def _read_step(raw: Any, where: str, chk: _Checker) -> Step | None:
     try_this = chk.text(raw, "try_this", where, required=False)
     widget = _read_widget(raw["widget"], f"{where}.widget", chk) if "widget" in raw else None
     question = _read_question(raw["question"], f"{where}.question", chk) if "question" in raw else None
-    if question is not None and question.kind == "predict" and widget is None:
-        chk.fail(f"{where}.question", "a 'predict' question needs a widget on its step to reveal.")
+    if question is not None and question.kind in ("predict", "number") and widget is None:
+        chk.fail(f"{where}.question", f"a '{question.kind}' question needs a widget on its step "
+                                      f"({'to reveal' if question.kind == 'predict' else 'to read the number off'}).")
     if title is None or body is None:
         return None
-    return Step(title=title, body=body, latex=latex, widget=widget, try_this=try_this, question=question)
+    step = Step(title=title, body=body, latex=latex, widget=widget, try_this=try_this, question=question)
+    _check_run_values(step, where, chk)
+    return step
 
 
 def load_lesson(path: Path | str) -> Lesson:
@@ -297,8 +388,60 @@ def load_lesson(path: Path | str) -> Lesson:
             chk.fail("steps", "needs at least one question of kind 'choice' (a check of understanding).")
     if chk.problems:
         raise LessonError(path, chk.problems)
+    steps = display_order(match.group(2), steps)
     return Lesson(id=match.group(2), number=int(match.group(1)), title=title, summary=summary,
                   minutes=minutes, goals=goals, steps=tuple(steps), path=path)
+
+
+def _seed(*parts: Any) -> int:
+    """A seed from text that is the same in every process (Python's hash() is salted per run)."""
+    return zlib.crc32(":".join(map(str, parts)).encode())
+
+
+def display_order(lesson_id: str, steps: list[Step]) -> list[Step]:
+    """`steps` with each option question's display `order` set, the same for everyone.
+
+    Where the right answer goes is drawn like tiles from a bag: the positions 0..2 shuffled
+    (seeded by the lesson id), used up, refilled. So in every run of three questions the right
+    answer takes each of the first three places once, in an order no student can predict, and
+    no lesson has it first in more than about a third of its questions; a fourth option gets it
+    one time in four. The wrong options are shuffled by a seed of the lesson id and the step,
+    so adding a step elsewhere does not reorder them.
+    """
+    bag_rng, bag = random.Random(_seed(lesson_id, "answers")), []
+    out = []
+    for i, step in enumerate(steps):
+        q = step.question
+        if q is None or q.kind == "number":
+            out.append(step)
+            continue
+        n = len(q.options)
+        if not bag:
+            bag = [0, 1, 2]
+            bag_rng.shuffle(bag)
+        position = bag.pop()
+        if n > 3 and bag_rng.random() < (n - 3) / n:
+            position = bag_rng.randrange(3, n)
+        position %= n
+        wrong = [j for j in range(n) if j != q.answer_index]
+        random.Random(_seed(lesson_id, i, "options")).shuffle(wrong)
+        order = tuple(wrong[:position] + [q.answer_index] + wrong[position:])
+        out.append(replace(step, question=replace(q, order=order)))
+    return out
+
+
+def fill_run_values(text: str, values: Mapping[str, float], missing: str = "…") -> str:
+    """`text` with each {{run.NAME[:FORMAT]}} replaced by the reported value (formatted), or by
+    `missing` where the live part has not reported it yet."""
+    def one(m: re.Match) -> str:
+        name, fmt = m.group(1), m.group(2) or "g"
+        if name not in values or values[name] is None:
+            return missing
+        try:
+            return format(values[name], fmt)
+        except (TypeError, ValueError):
+            return str(values[name])
+    return PLACEHOLDER.sub(one, text)
 
 
 def lesson_files(directory: Path | str = LESSONS_DIR) -> list[Path]:

@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from transformer.course import WIDGET_SPECS, LessonError, lesson_files, load_all, load_lesson
+from transformer.course import (PLACEHOLDER, WIDGET_REPORTS, WIDGET_SPECS, LessonError, display_order,
+                               fill_run_values, lesson_files, load_all, load_lesson)
 
 # The course order the issue asks for: the first word(s) of each id, in order.
 COURSE = ["words_as_vectors", "sequences", "attention", "multi_head", "positional", "the_block",
@@ -20,7 +21,8 @@ def lessons():
 
 def test_every_lesson_file_loads_in_course_order(lessons):
     assert len(lessons) == len(lesson_files()) >= 11
-    assert [l.number for l in lessons] == list(range(1, len(lessons) + 1))
+    numbers = [l.number for l in lessons]
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))   # links use ids; gaps are allowed
     for lesson, start in zip(lessons, COURSE):
         assert lesson.id.startswith(start), (lesson.path.name, start)
 
@@ -31,7 +33,9 @@ def test_each_lesson_has_goals_steps_and_both_kinds_of_question(lessons):
         kinds = [q.kind for _, q in lesson.questions]
         assert "predict" in kinds and "choice" in kinds, lesson.path.name
         for _, q in lesson.questions:
-            assert q.answer in q.options and q.explanation
+            assert q.explanation
+            if q.kind != "number":
+                assert q.answer in q.options and sorted(q.order) == list(range(len(q.options)))
 
 
 def test_predict_questions_sit_on_a_step_with_something_to_reveal(lessons):
@@ -72,6 +76,96 @@ def test_task_and_arch_params_name_real_tasks_and_architectures(lessons):
                 for arch in [params.get("arch")] + list(params.get("archs", [])):
                     if arch is not None:
                         assert arch in task.archs, (lesson.path.name, params["task"], arch)
+
+
+# --------------------------------------------------------------------------- fair questions
+
+
+def _option_questions(lesson):
+    return [q for _, q in lesson.questions if q.kind != "number"]
+
+
+def _shown_position(q) -> int:
+    return q.shown_options.index(q.answer)
+
+
+def test_the_right_answer_is_spread_over_the_shown_positions(lessons):
+    """Always picking the first option must not pass the course, in any lesson (every file in
+    the folder, so lessons added later are held to it too)."""
+    counts = [0, 0, 0]
+    for lesson in lessons:
+        qs = _option_questions(lesson)
+        first = sum(_shown_position(q) == 0 for q in qs)
+        assert first <= len(qs) / 2, f"{lesson.path.name}: the right answer is shown first in {first} of {len(qs)}"
+        for q in qs:
+            counts[min(_shown_position(q), 2)] += 1
+    total = sum(counts)
+    assert all(c >= 0.2 * total for c in counts), counts   # each of the first three places, and beyond
+
+
+def test_the_right_answer_is_not_usually_the_longest_option(lessons):
+    for lesson in lessons:
+        qs = _option_questions(lesson)
+        longest = [q.prompt[:50] for q in qs if len(q.answer) > max(len(o) for o in q.options if o != q.answer)]
+        assert len(longest) <= len(qs) / 2, f"{lesson.path.name}: the answer is the longest option in {longest}"
+
+
+def test_the_shown_order_is_fixed_by_lesson_and_step_not_by_the_file(tmp_path):
+    """A class sees one order; listing the right answer first in the file does not put it first."""
+    step = GOOD.split("[[steps]]")[1]
+    question = '\n[[steps]]\ntitle = "Q{i}"\nbody = "b"\n[steps.question]\nkind = "choice"\nprompt = "p{i}"\n' \
+               'options = ["right", "wrong one", "wrong two"]\nanswer = "right"\nexplanation = "e"\n'
+    text = GOOD + "".join(question.format(i=i) for i in range(9))
+    a = load_lesson(_write(tmp_path, text, "07_same.toml"))
+    b = load_lesson(_write(tmp_path, text, "07_same.toml"))
+    assert [q.order for _, q in a.questions] == [q.order for _, q in b.questions]
+    positions = [q.shown_options.index("right") for _, q in a.questions[2:]]
+    assert all(2 <= positions.count(p) <= 4 for p in range(3)), positions   # about three of each in nine
+    other = load_lesson(_write(tmp_path, text, "07_other_id.toml"))
+    assert [q.order for _, q in other.questions] != [q.order for _, q in a.questions]
+    assert step  # the template has steps
+
+
+def test_display_order_keeps_every_option_once():
+    from transformer.course import Question, Step
+
+    steps = [Step(title="t", body="b", question=Question("choice", "p", ("a", "b", "c", "d"), "d", "e"))] * 8
+    for s in display_order("x", steps):
+        assert sorted(s.question.order) == [0, 1, 2, 3] and s.question.answer == "d"
+
+
+# --------------------------------------------------------------------------- quoted numbers
+
+
+def test_run_values_fill_in_with_their_format_or_a_gap():
+    text = "after {{run.steps:.0f}} steps, {{run.acc_pct:.1f}}% ({{run.missing}})"
+    assert fill_run_values(text, {"steps": 400.0, "acc_pct": 95.3125}) == "after 400 steps, 95.3% (…)"
+    assert fill_run_values("{{run.x}}", {"x": 0.5}) == "0.5"
+
+
+def _texts(step):
+    texts = [step.body, step.try_this or ""]
+    if step.question is not None:
+        texts += [step.question.prompt, step.question.explanation, *step.question.options]
+    return texts
+
+
+def test_results_of_runs_are_quoted_from_the_run_on_screen(lessons):
+    """No lesson types in what "our runs" gave: a result comes from the live part's own run as
+    {{run.NAME}}, which the widget reports (checked by the loader, and by the page test that
+    every widget reports what WIDGET_REPORTS declares)."""
+    stale = re.compile(r"\bour runs?\b|\(seed \d+\)|\bin our (experiments|tests)\b", re.IGNORECASE)
+    for lesson in lessons:
+        for i, step in enumerate(lesson.steps):
+            for text in _texts(step):
+                assert not stale.search(text), f"{lesson.path.name} step {i + 1}: {stale.search(text).group(0)!r}"
+                for m in PLACEHOLDER.finditer(text):
+                    assert step.widget is not None and m.group(1) in WIDGET_REPORTS[step.widget.name]
+
+
+def test_the_course_asks_for_numbers_read_off_live_figures(lessons):
+    numbers = [(l.id, i) for l in lessons for i, q in l.questions if q.kind == "number"]
+    assert len(numbers) >= 2, numbers
 
 
 def test_markdown_math_delimiters_are_balanced(lessons):
@@ -156,6 +250,36 @@ def test_a_broken_lesson_is_reported_with_file_and_field(tmp_path, old, new, fie
     assert field in [f for f, _ in err.problems]
     message = str(err)
     assert "05_broken.toml" in message and field in message and words in message
+
+
+NUMBER = GOOD.replace('name = "attention_by_hand"\nparams = { scaled = true }\n[steps.question]\nkind = "predict"\n'
+                      'prompt = "Guess?"\noptions = ["x", "y"]\nanswer = "y"\nexplanation = "See."',
+                      'name = "attention_by_hand"\nparams = { scaled = true }\n[steps.question]\nkind = "number"\n'
+                      'prompt = "Weight on cat (%)?"\nvalue = "weight_cat_pct"\ntolerance = 2\n'
+                      'explanation = "It is {{run.weight_cat_pct:.0f}}%."\n'
+                      '[[steps]]\ntitle = "P"\nbody = "b"\n[steps.widget]\nname = "causal_mask"\n[steps.question]\n'
+                      'kind = "predict"\nprompt = "Guess?"\noptions = ["x", "y"]\nanswer = "y"\nexplanation = "See."')
+
+
+def test_a_number_question_reads_a_value_its_widget_reports(tmp_path):
+    lesson = load_lesson(_write(tmp_path, NUMBER, "05_fine.toml"))
+    q = lesson.steps[1].question
+    assert (q.kind, q.value, q.tolerance, q.options) == ("number", "weight_cat_pct", 2.0, ())
+
+
+@pytest.mark.parametrize("old, new, field, words", [
+    ('value = "weight_cat_pct"', 'value = "weight_dog_pct"', "steps[1].question.value", "reports weight_cat_pct"),
+    ('{{run.weight_cat_pct:.0f}}', '{{run.steps}}', "steps[1].question.explanation", "quotes the run's 'steps'"),
+    ('tolerance = 2', 'tolerance = 0', "steps[1].question.tolerance", "positive number"),
+    ('body = "More text."', 'body = "See {{run.weight_cat_pct}}."', "steps[1].body", "cannot quote"),
+    ('[steps.widget]\nname = "attention_by_hand"\nparams = { scaled = true }\n', '',
+     "steps[1].question", "needs a widget"),
+])
+def test_a_number_or_quote_the_widget_cannot_back_is_refused(tmp_path, old, new, field, words):
+    assert old in NUMBER
+    with pytest.raises(LessonError) as info:
+        load_lesson(_write(tmp_path, NUMBER.replace(old, new, 1)))
+    assert field in [f for f, _ in info.value.problems] and words in str(info.value)
 
 
 def test_a_predict_question_without_a_widget_is_refused(tmp_path):

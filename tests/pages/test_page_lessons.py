@@ -60,10 +60,58 @@ def wrong_option(question) -> str:
 # --------------------------------------------------------------------------- the whole course
 
 
+def _walk_session(page, lesson_id):
+    """AppTest script: a clean session whose lesson runs are tiny and trained, then the page."""
+    import runpy
+
+    import streamlit as st
+
+    from lesson_fixtures import seed_tiny_runs
+    from transformer.course import load_all
+
+    if "test.fresh" not in st.session_state:
+        st.session_state["test.fresh"] = True
+        st.cache_resource.clear()
+        seed_tiny_runs([l for l in load_all() if l.id == lesson_id])
+    runpy.run_path(page, run_name="__main__")
+
+
+def _finish_live_part(at: AppTest, compare_key: str, timeout_s: float = 240) -> None:
+    """Press what the live part still needs (a measure button, a train button) and poll until
+    the part reports that its result is on screen (the compare button or the question unlocks)."""
+    import time
+
+    def waiting() -> bool:
+        if compare_key.endswith(".compare"):
+            return at.button(key=compare_key).disabled
+        return at.number_input(key=compare_key).disabled if at.number_input(key=compare_key).proto else False
+
+    if not waiting():
+        return
+    for b in at.button:
+        if b.label.startswith(("Train the ", "Start the race", "Measure")):
+            b.click().run()
+            break
+    deadline = time.monotonic() + timeout_s
+    while waiting() and time.monotonic() < deadline:
+        time.sleep(1)
+        at.run()
+    assert not waiting(), f"{compare_key}: the live part never finished"
+
+
+def _run_value(message: str) -> float:
+    import re
+
+    return float(re.search(r"this run shows ([-0-9.,e+]+)", message).group(1).replace(",", ""))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("lesson", LESSONS, ids=[l.id for l in LESSONS])
 def test_walk_every_step_answering_wrong_then_right(lesson):
-    at = open_page(lesson=lesson.id, step=1, seed=0)
+    at = AppTest.from_function(_walk_session, args=(PAGE, lesson.id), default_timeout=180)
+    for key, value in {"lesson": lesson.id, "step": 1, "seed": 0}.items():
+        at.query_params[key] = str(value)
+    at.run()
     for i, step in enumerate(lesson.steps):
         check_clean(at)
         assert any(step.title in s.value for s in at.subheader), (i, [s.value for s in at.subheader])
@@ -71,38 +119,148 @@ def test_walk_every_step_answering_wrong_then_right(lesson):
         q = step.question
         if q is not None and q.kind == "choice":
             key = f"lessons.q.{lesson.id}.{i}"
+            assert list(at.radio(key=key).options) == list(q.shown_options)
             at.radio(key=key).set_value(wrong_option(q)).run()
             ok, bad = feedback(at)
-            assert not ok and any("Not quite" in e and q.explanation in e and q.answer in e for e in bad)
+            assert not ok and any("Not quite" in e and q.answer in e for e in bad)
             at.radio(key=key).set_value(q.answer).run()
             ok, bad = feedback(at)
-            assert any("Right" in s and q.explanation in s for s in ok) and not bad
+            assert any("Right" in s for s in ok) and not bad
+        elif q is not None and q.kind == "number":
+            key = f"lessons.n.{lesson.id}.{i}"
+            _finish_live_part(at, key)
+            at.number_input(key=key).set_value(-12345.0).run()
+            ok, bad = feedback(at)
+            assert not ok and len(bad) == 1 and "this run shows" in bad[0]
+            at.number_input(key=key).set_value(_run_value(bad[0])).run()
+            ok, bad = feedback(at)
+            assert len(ok) == 1 and not bad and "{{run." not in ok[0]
         elif q is not None:
             key = f"lessons.predict.{lesson.id}.{i}"
-            charts_before = len(at.get("plotly_chart"))
+            charts_before = len(at.get("plotly_chart")) + len(at.get("component_instance"))
             assert any("appears once you have committed" in c.value for c in at.caption)
-            assert at.button(key=f"{key}.reveal").disabled
+            assert at.button(key=f"{key}.lock").disabled
             at.radio(key=key).set_value(wrong_option(q)).run()
-            at.button(key=f"{key}.reveal").click().run()
+            at.button(key=f"{key}.lock").click().run()
             check_clean(at)
-            ok, bad = feedback(at)
-            assert any("Not quite" in e and q.explanation in e for e in bad)
             assert any(m.value == f":material/lock: Locked in: **{wrong_option(q)}**" for m in at.markdown)  # as text
-            revealed = len(at.get("plotly_chart")) > charts_before or any(
+            assert feedback(at) == ([], []), "the answer showed before the live part was seen"
+            revealed = len(at.get("plotly_chart")) + len(at.get("component_instance")) > charts_before or any(
                 b.label.startswith(("Train the ", "Start the race", "Measure")) for b in at.button)
             assert revealed, f"{lesson.id} step {i + 1}: nothing revealed"
+            _finish_live_part(at, f"{key}.compare")
+            at.button(key=f"{key}.compare").click().run()
+            ok, bad = feedback(at)
+            assert not ok and len(bad) == 1 and "{{run." not in bad[0]
             at.button(key=f"{key}.again").click().run()
             at.radio(key=key).set_value(q.answer).run()
-            at.button(key=f"{key}.reveal").click().run()
+            at.button(key=f"{key}.lock").click().run()
+            at.button(key=f"{key}.compare").click().run()
             check_clean(at)
             ok, bad = feedback(at)
-            assert any("Right" in s and q.explanation in s for s in ok) and not bad
+            assert len(ok) == 1 and not bad and "{{run." not in ok[0]
         if i + 1 < len(lesson.steps):
             at.button(key="lessons.next").click().run()
     assert any(f"Lesson {lesson.number} done" in s.value for s in at.success)
     labels = at.selectbox(key="lessons.picker").options
     assert f"✅ {lesson.number} · {lesson.title}" in labels
     assert sum(label.startswith("✅") for label in labels) == 1
+
+
+def test_a_prediction_is_revealed_only_after_the_live_part_has_run():
+    """Lock, then the live part, then "compare": before the model is trained the compare button
+    waits, and neither the verdict nor the explanation is on the page."""
+    attention = next(l for l in LESSONS if l.id == "attention")
+    index = next(i for i, s in enumerate(attention.steps) if s.widget and s.widget.name == "attention_heatmap")
+    q = attention.steps[index].question
+    at = open_page(lesson="attention", step=index + 1)
+    key = f"lessons.predict.attention.{index}"
+    at.radio(key=key).set_value(q.answer).run()
+    at.button(key=f"{key}.lock").click().run()
+    check_clean(at)
+    assert feedback(at) == ([], [])
+    assert q.explanation[:40] not in " ".join(m.value for m in at.markdown)
+    assert at.button(key=f"{key}.compare").disabled
+    assert any("Train the model above first" in c.value for c in at.caption)
+    assert any(b.label.startswith("Train the preset") for b in at.button)
+
+
+def test_a_computed_part_reveals_on_compare_with_its_own_numbers():
+    attention = next(l for l in LESSONS if l.id == "attention")
+    index = next(i for i, s in enumerate(attention.steps) if s.widget and s.widget.name == "attention_by_hand")
+    q = attention.steps[index].question
+    at = open_page(lesson="attention", step=index + 1)
+    key = f"lessons.predict.attention.{index}"
+    at.radio(key=key).set_value(q.answer).run()
+    at.button(key=f"{key}.lock").click().run()
+    assert feedback(at) == ([], []) and len(at.get("plotly_chart")) == 2
+    compare = at.button(key=f"{key}.compare")
+    assert not compare.disabled
+    compare.click().run()
+    ok, bad = feedback(at)
+    assert len(ok) == 1 and not bad
+
+
+def _report_script():
+    """AppTest script: every widget the lessons use, drawn once with tiny trained runs; what each
+    reported is kept in session_state["test.reported"]."""
+    import streamlit as st
+
+    from lesson_fixtures import seed_tiny_runs
+    from transformer.course import load_all
+    from transformer.ui.lesson_widgets import WidgetContext, render_widget
+
+    lessons = load_all()
+    if "test.fresh" not in st.session_state:
+        st.session_state["test.fresh"] = True
+        st.cache_resource.clear()
+        seed_tiny_runs(lessons)
+        # step_time measures only on a button press: give it a measurement to draw.
+        fake = {"lengths": [16, 32], "seconds": [0.01, 0.02], "activation_mb": [1.0, 2.0]}
+        st.session_state["rep.step_time.measured"] = {"Transformer": fake, "LSTM": fake}
+    reported = {}
+    for lesson in lessons:
+        for step in lesson.steps:
+            w = step.widget
+            if w is None or w.name in reported:
+                continue
+            ctx = WidgetContext(params=w.params, seed=0, key=f"rep.{w.name}")
+            render_widget(w.name, ctx)
+            reported[w.name] = (dict(ctx.values), ctx.pending)
+    st.session_state["test.reported"] = reported
+
+
+@pytest.mark.slow
+def test_every_widget_reports_the_numbers_its_lessons_quote():
+    """The other half of the quoted-numbers rule: the loader checks a lesson quotes only names
+    its widget declares (WIDGET_REPORTS); here every widget, drawn on a run, reports them."""
+    import re
+
+    from transformer.course import PLACEHOLDER, WIDGET_REPORTS
+
+    at = AppTest.from_function(_report_script, default_timeout=300).run()
+    check_clean(at)
+    reported = at.session_state["test.reported"]
+    quoted: dict[str, set] = {}
+    for lesson in LESSONS:
+        for step in lesson.steps:
+            if step.widget is None:
+                continue
+            texts = [step.try_this or ""] + ([step.question.explanation] if step.question else [])
+            names = {m.group(1) for t in texts for m in PLACEHOLDER.finditer(t)}
+            if step.question is not None and step.question.kind == "number":
+                names.add(step.question.value)
+            quoted.setdefault(step.widget.name, set()).update(names)
+    # A tiny run never reaches 50% right, so it has no step where it rose; a real run has.
+    depends_on_training = {"rise_step"}
+    for name, (values, pending) in reported.items():
+        assert pending is None, (name, pending)
+        assert set(values) <= set(WIDGET_REPORTS.get(name, ())), (name, set(values))
+        missing = quoted.get(name, set()) - set(values) - depends_on_training
+        assert not missing, (name, missing)
+        assert all(isinstance(v, float) and v == v for v in values.values()), (name, values)   # numbers, no NaN
+    assert re.fullmatch(r"[0-9.]+", f"{reported['attention_by_hand'][0]['weight_cat_pct']:.1f}")
+    assert abs(reported["attention_by_hand"][0]["weight_cat_pct"] - 66.5) < 0.5   # 0.665, worked by hand
 
 
 def test_every_widget_a_lesson_can_name_has_code_behind_it():
@@ -181,7 +339,7 @@ def test_presenter_mode_shows_one_idea_with_controls_folded_away():
     # The predict question hides the figure; reveal it, and its knobs sit in a closed expander.
     key = "lessons.predict.attention.1"
     at.radio(key=key).set_value("cat").run()
-    at.button(key=f"{key}.reveal").click().run()
+    at.button(key=f"{key}.lock").click().run()
     assert "Controls" in [e.label for e in at.expander]
     assert len(at.get("plotly_chart")) == 2
 
@@ -243,7 +401,7 @@ def test_live_parts_that_need_a_trained_model_draw_it():
         if q is not None and q.kind == "predict":
             key = f"lessons.predict.{lesson_id}.{index}"
             at.radio(key=key).set_value(q.answer).run()
-            at.button(key=f"{key}.reveal").click().run()
+            at.button(key=f"{key}.lock").click().run()
     check_clean(at)
     assert not [b.label for b in at.button if b.label.startswith("Train the preset")]
     # Static charts, and the live curves the training lesson redraws in place (live_figures).

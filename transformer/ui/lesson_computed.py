@@ -30,6 +30,7 @@ def attention_by_hand(ctx: WidgetContext) -> None:
                 + " → " + ", ".join(f"{v:.3g}" for v in steps["scaled"][sat])
                 + " → weights " + ", ".join(f"{v:.2f}" for v in steps["weights"][sat])
                 + " (they sum to 1).")
+    ctx.report("weight_cat_pct", 100 * steps["weights"][sat][tokens.index("cat")])
 
 
 def softmax_scaling(ctx: WidgetContext) -> None:
@@ -109,6 +110,7 @@ def order_lost(ctx: WidgetContext) -> None:
     ctx.plot(lf.vectors_figure(rows, labels, f"The output vector of “{word}”, {state} positional encoding"), "vectors")
     st.markdown(f"Largest difference between the two vectors: **{np.abs(va - vb).max():.2e}** "
                 f"(an untrained 2-layer encoder, seed {ctx.seed}).")
+    ctx.report("max_difference", float(np.abs(va - vb).max()))
 
 
 def positional_curves(ctx: WidgetContext) -> None:
@@ -169,6 +171,8 @@ def lr_schedule(ctx: WidgetContext) -> None:
     ctx.plot(lr_figure([], [], planned_steps=xs, planned_lr=ys), "lr")
     st.markdown(f"Peak learning rate {cfg.lr:g}; at step 10 it is **{lr_at(10, cfg):.2g}**, "
                 f"at the last step {lr_at(steps, cfg):.2g}.")
+    ctx.report("lr_step10", lr_at(10, cfg))
+    ctx.report("lr_last", lr_at(steps, cfg))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -204,6 +208,8 @@ def quadratic_cost(ctx: WidgetContext) -> None:
     st.caption(f"One head group (batch 1, 4 heads, d_head 32) on this machine's CPU, median of 3 runs; "
                f"from T = {lengths[-2]} to {lengths[-1]} the memory grew × {mb[-1] / mb[-2]:.0f} "
                f"and the time × {seconds[-1] / seconds[-2]:.1f}. Timings on a shared machine are noisy.")
+    ctx.report("memory_ratio", mb[-1] / mb[-2])
+    ctx.report("time_ratio", seconds[-1] / seconds[-2])
 
 
 def image_patches(ctx: WidgetContext) -> None:
@@ -213,3 +219,4 @@ def image_patches(ctx: WidgetContext) -> None:
     ctx.plot(lf.image_patches_figure(lf.demo_image(32), patch), "patches")
     n = (32 // patch) ** 2
     st.caption(f"{n} tokens: attention compares {n}² = {n * n:,} pairs.")
+    ctx.report("tokens", n)

@@ -8,10 +8,15 @@ which enlarges them for the projector.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import streamlit as st
+
+# The widget being drawn (set by `lesson_widgets.render_widget`), so helpers deep inside a part
+# (`lesson_models.lesson_run`, which has no ctx) can say "not ready yet" for it.
+_DRAWING: ContextVar["WidgetContext | None"] = ContextVar("lesson_widget", default=None)
 
 @dataclass
 class WidgetContext:
@@ -24,9 +29,24 @@ class WidgetContext:
     # Presenter mode's one "Controls" expander of this widget: a widget that draws its knobs in
     # two places (an input, then a layer and head) still gets one expander, not two alike.
     _expander: Any = field(default=None, init=False, repr=False, compare=False)
+    # What the part reported while drawing: the numbers it shows (name -> value, the names in
+    # `transformer.course.WIDGET_REPORTS`), and why its result is not on screen yet (None: it is).
+    values: dict = field(default_factory=dict, init=False, compare=False)
+    pending: str | None = field(default=None, init=False, compare=False)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.params.get(name, default)
+
+    def report(self, name: str, value: float | None) -> None:
+        """Tell the lesson a number this part shows, so its text and questions can use it."""
+        if value is not None:
+            self.values[name] = float(value)
+
+    def wait(self, reason: str) -> None:
+        """Say that what this part is for is not on screen yet (a model to train, a race to run,
+        a button to press): the lesson keeps its answer hidden until it is."""
+        if self.pending is None:
+            self.pending = reason
 
     @contextmanager
     def controls(self):
@@ -61,3 +81,16 @@ class WidgetContext:
             for fig in figures.values():
                 for_projector(fig)
         live_figures(figures, key=f"{self.key}.{name}", columns=columns)
+
+
+def drawing() -> WidgetContext | None:
+    """The lesson part being drawn now, or None outside a lesson."""
+    return _DRAWING.get()
+
+
+def wait(reason: str) -> None:
+    """`WidgetContext.wait` for the part being drawn now; nothing outside a lesson."""
+    ctx = _DRAWING.get()
+    if ctx is not None:
+        ctx.wait(reason)
+

@@ -24,6 +24,7 @@ from ..runs.job import ACTIVE
 from ..runs.live import LiveRun
 from ..tasks import get_task
 from ..presets import DEMOS, preset_configs
+from .lesson_context import wait
 from .session import CurrentModel, current_model, session_runs
 from .text import plain
 from .widgets import progress_text
@@ -31,6 +32,10 @@ from .widgets import progress_text
 # Lesson runs keep fewer snapshots than a Train-page run: a class of thirty, each with a few
 # lesson models, must fit in the server's memory.
 LESSON_MAX_SNAPSHOTS = 30
+# Lesson runs evaluate at least every 10 steps: a preset's 50 would stop the reverse run at its
+# target after three points (0, 0, 0.996), hiding the S-shaped rise lesson 8 asks about
+# (every 10 steps, seed 0: 0 until step 50, then 0.39, 0.80, 0.98).
+LESSON_EVAL_EVERY = 10
 
 
 def lesson_slot(key: tuple) -> str:
@@ -55,7 +60,7 @@ class LessonRuns:
             return self.start_configs(key, task, model_cfg, replace(train_cfg, seed=seed))
         task = get_task(task_name)
         model_cfg, train_cfg = preset_configs(task, arch, stop_at_target=True)
-        train_cfg = replace(train_cfg, seed=seed)
+        train_cfg = replace(train_cfg, seed=seed, eval_every=min(train_cfg.eval_every, LESSON_EVAL_EVERY))
         return self.start_configs(key, task, model_cfg, train_cfg)
 
     def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:
@@ -108,7 +113,10 @@ def lesson_run(task_name: str, arch: str, seed: int, key: str, demo: str | None 
     run_key = (task_name, arch, int(seed)) if demo is None else ("demo", demo, int(seed))
     run = runs.get(run_key)
     if run is not None and run.status != "failed":
+        if run.status in ACTIVE:
+            wait("The model is still training: watch it, then compare.")
         return run
+    wait("Train the model above first: the answer is what it shows.")
     if run is not None:
         st.warning(plain(f"The last training run failed: {run.message or 'no reason given'} Try again below."))
     if demo is not None:

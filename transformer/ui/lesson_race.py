@@ -41,7 +41,7 @@ def race_settings(params) -> tuple[str, int | None, list[str], int | None]:
             raise ValueError(f"There is no race preset '{name}': choose one of {', '.join(RACE_PRESETS)}.")
         preset = RACE_PRESETS[name]
         return preset["task"], preset.get("length"), list(preset.get("archs", archs)), preset.get("steps")
-    return params.get("task", "reverse"), params.get("length"), archs, None
+    return params.get("task", "reverse"), params.get("length"), archs, params.get("steps")
 
 
 def race_widget(ctx) -> None:
@@ -64,11 +64,22 @@ def race_widget(ctx) -> None:
                      type="primary"):
             runs.add(key, RaceRun(entries, train_cfg).start(), f"Lesson race {task.name}")
             st.rerun()
+        ctx.wait("Start the race first: the answer is how it ends.")
         return
     if race.status in ACTIVE:
+        ctx.wait("The race is still running: watch it to the end, then compare.")
         st.fragment(_draw, run_every=1.0)(ctx, race, live=True)
     else:
         _draw(ctx, race)
+        report_race(ctx, race.evals)
+
+
+def report_race(ctx, evals: dict) -> None:
+    """The race's final numbers: each model's share of answers entirely right (%), and its steps."""
+    for name, rows in evals.items():
+        if rows:
+            ctx.report(f"{name.lower()}_acc_pct", 100 * rows[-1]["seq_acc"])
+            ctx.report("steps", rows[-1]["step"])
 
 
 def _draw(ctx, race, live: bool = False) -> None:

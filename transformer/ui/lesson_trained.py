@@ -58,7 +58,7 @@ def _mask(got, name: str):
 
 def attention_heatmap(ctx: WidgetContext) -> None:
     from ..figures.attention import attention_heatmap as heatmap
-    from ..analysis.interpret import describe_head, row_entropy
+    from ..analysis.interpret import anti_diagonal_score, describe_head, row_entropy
 
     found = _self_attention(ctx, "reverse")
     if found is None:
@@ -81,6 +81,10 @@ def attention_heatmap(ctx: WidgetContext) -> None:
     ctx.plot(heatmap(w, tokens, allowed=_mask(got, name),
                      title=f"{name}, head {head}: each row is where one token looks"), "heatmap")
     st.caption(f"{name}, head {head} {describe_head(w, tokens, causal=got.is_causal(name)).text}.")
+    # The same anti-diagonal score the caption's description uses, as a number the lesson quotes.
+    score = anti_diagonal_score(w, causal=got.is_causal(name))
+    ctx.report("antidiagonal_pct", 100 * score)
+    st.caption(f"Weight on its strongest anti-diagonal (reading the keys in reverse): **{score:.0%}**.")
 
 
 def head_grid(ctx: WidgetContext) -> None:
@@ -161,8 +165,17 @@ def embedding_space(ctx: WidgetContext) -> None:
     frames, basis = project_frames([t[keep] for t in tables], int(ctx.get("dims", 2)))
     ctx.plot(embedding_animation_figure(frames, [s.step for s in snapshots], [tokens[i] for i in keep],
                                         [groups[i] for i in keep], basis.explained), "space")
-    st.caption(f"Average length of a vector at the start: {np.linalg.norm(start[keep], axis=1).mean():.1f}; "
-               f"average change during training: {np.linalg.norm((snapshots[-1].embeddings - start)[keep], axis=1).mean():.2f}.")
+    start_norm = float(np.linalg.norm(start[keep], axis=1).mean())
+    change = snapshots[-1].embeddings - start                                  # (V, d)
+    mean_change = float(np.linalg.norm(change[keep], axis=1).mean())
+    st.caption(f"Average length of a vector at the start: {start_norm:.1f}; "
+               f"average change during training: {mean_change:.2f}.")
+    ctx.report("start_norm", start_norm)
+    ctx.report("mean_change", mean_change)
+    for other in ("great", "bad"):
+        if "good" in tokens and other in tokens:
+            a, b = change[tokens.index("good")], change[tokens.index(other)]
+            ctx.report(f"cos_good_{other}", float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b) + 1e-12)))
     chosen = [w for w in ("good", "great", "fun", "bad", "boring", "dull", "not", "movie", "the") if w in tokens]
     if len(chosen) >= 2:
         sim = cosine_similarity_matrix(tables[-1][[tokens.index(w) for w in chosen]])
@@ -180,6 +193,30 @@ def training_curves(ctx: WidgetContext) -> None:
         st.fragment(_draw_curves, run_every=1.0)(ctx, run, live=True)
     else:
         _draw_curves(ctx, run)
+        report_curves(ctx, run.history, run.evals, run.train_cfg.warmup)
+        ctx.report("vocab_size", run.task.vocab_size)
+        ctx.report("ln_vocab", float(np.log(run.task.vocab_size)))
+
+
+def report_curves(ctx: WidgetContext, history: list[dict], evals: list[dict], warmup: int) -> None:
+    """The numbers a finished run's curves show: losses at the start, at the end of the warmup and
+    at the end; final accuracies; the first evaluation with half the answers right; its length."""
+    if history:
+        ctx.report("steps", history[-1]["step"])
+        ctx.report("first_loss", history[0]["loss"])
+        ctx.report("final_loss", history[-1]["loss"])
+        in_warmup = [row for row in history if row["step"] <= warmup]
+        if warmup > 0 and in_warmup:
+            ctx.report("loss_at_warmup", in_warmup[-1]["loss"])
+    ctx.report("warmup", warmup)
+    ctx.report("n_evals", len(evals))
+    if evals:
+        for name in ("seq_acc", "token_acc"):
+            if evals[-1].get(name) is not None:
+                ctx.report(f"final_{name}_pct", 100 * evals[-1][name])
+        risen = [row["step"] for row in evals if (row.get("seq_acc") or 0) >= 0.5]
+        if risen:
+            ctx.report("rise_step", risen[0])
 
 
 def _draw_curves(ctx: WidgetContext, run, live: bool = False) -> None:
@@ -202,13 +239,16 @@ def train_preset(ctx: WidgetContext) -> None:
         return
     model = current.model
     n_params = sum(p.numel() for p in model.parameters())
+    ctx.report("parameters", n_params)
     cfg = model.cfg
     st.markdown(f"**{n_params:,} parameters**: {cfg.n_layers} layers, {cfg.n_heads} heads, d_model {cfg.d_model}, "
                 f"d_ff {cfg.d_ff}, dropout {cfg.dropout}.")
     if current.snapshots:
         snap = current.snapshots[-1]
         acc = snap.metrics.get("seq_acc")
+        ctx.report("steps", snap.step)
         if acc is not None:
+            ctx.report("seq_acc_pct", 100 * acc)
             st.markdown(f"After {snap.step} steps, {acc:.0%} of held-out answers are entirely right:")
         show_answers(snap.answers, current.task)
 
@@ -240,7 +280,13 @@ def _gradients(length: int, seed: int) -> dict:
 def vanishing_gradients(ctx: WidgetContext) -> None:
     from ..figures.compare import gradient_distance_figure
 
-    ctx.plot(gradient_distance_figure(_gradients(int(ctx.get("length", 40)), ctx.seed)), "gradients")
+    grads = _gradients(int(ctx.get("length", 40)), ctx.seed)
+    ctx.plot(gradient_distance_figure(grads), "gradients")
+    # Powers of ten lost from the nearest earlier input (distance 1) to the farthest one.
+    for name in ("RNN", "LSTM"):
+        g = grads.get(name)
+        if g and len(g) > 2 and g[1] > 0 and g[-1] > 0:
+            ctx.report(f"{name.lower()}_decades", float(np.log10(g[1] / g[-1])))
     st.caption("Untrained models with about the same number of parameters, seed "
                f"{ctx.seed}; the gradient of the loss at the last token with respect to each input's embedding.")
 
@@ -263,8 +309,23 @@ def step_time(ctx: WidgetContext) -> None:
     measured = st.session_state.get(state_key)
     if measured is None:
         st.info("Press the button to time both models here and now.")
+        ctx.wait("Press the measure button first: the answer is what it measures.")
         return
-    ctx.plot(step_time_figure(measured), "step_time")
+    from ..analysis.compare import attention_map_mb
+
+    cfg = ModelConfig(vocab_size=16, max_len=max_len, arch="decoder", d_model=64, n_heads=4, n_layers=2, d_ff=256)
+    naive = {"Transformer": [attention_map_mb(cfg, 8, L) for L in measured["Transformer"]["lengths"]]}
+    ctx.plot(step_time_figure(measured, attention_mb=naive), "step_time")
+    st.caption("Dashed: the size of the T×T attention weights a naive implementation would keep for the backward "
+               "pass; it grows with the square of the length. PyTorch's fused attention, which these models use "
+               "when nothing is being inspected, computes them in tiles and never keeps them, so the memory "
+               "measured here grows only linearly for both models.")
+    for label, name in (("Transformer", "transformer"), ("LSTM", "lstm")):
+        r = measured.get(label)
+        if r and r["lengths"]:
+            ctx.report(f"{name}_ms", 1000 * r["seconds"][-1])
+            ctx.report(f"{name}_mb", r["activation_mb"][-1])
+            ctx.report("max_len", r["lengths"][-1])
 
 
 def race(ctx: WidgetContext) -> None:

@@ -17,7 +17,7 @@ import streamlit as st
 
 from . import lesson_computed as computed
 from . import lesson_trained as trained
-from .lesson_context import WidgetContext
+from .lesson_context import _DRAWING, WidgetContext
 from .text import plain
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def render_widget(name: str, ctx: WidgetContext) -> bool:
     if fn is None:
         st.info(f"The live part “{name}” is not part of this version of the app.")
         return False
+    token = _DRAWING.set(ctx)     # lets lesson_run / lesson_model mark the part as still pending
     try:
         fn(ctx)
         return True
@@ -68,4 +69,6 @@ def render_widget(name: str, ctx: WidgetContext) -> bool:
         log.exception("lesson widget %s failed", name)
         st.warning("This live part could not be drawn just now; the rest of the lesson works. "
                    "(The details are in the server log.)")
+    finally:
+        _DRAWING.reset(token)
     return False
