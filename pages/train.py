@@ -165,17 +165,15 @@ def _cure_controls(b) -> None:
                    persist_state=KEEP, help="At each step AdamW shrinks every weight matrix by learning rate × this "
                                             "(embeddings, biases and norms are left alone). Memorising takes large "
                                             "weights, so decay works against it.")
-    if "train_size" in S.TRAIN_FIELDS:
-        st.number_input("training examples", *S.OPTIONAL_RANGES["train_size"], value=None, step=100,
-                       key=K + "train_size", persist_state=KEEP, placeholder="fresh every step",
-                       help="Empty: every batch draws fresh examples from the training part. A number N: only N fixed "
-                            "examples, reused epoch after epoch. Few examples let the model memorise them: watch the "
-                            "validation curve stay behind the training curve.")
-    if "early_stop" in S.TRAIN_FIELDS:
-        st.number_input("early stopping: patience in evaluations", *S.OPTIONAL_RANGES["early_stop"], value=None, step=1,
-                       key=K + "early_stop", persist_state=KEEP, placeholder="off",
-                       help="Empty: off. N: stop once the validation loss has not improved for N evaluations in a "
-                            "row, and keep the weights of its best evaluation.")
+    st.number_input("training examples", *S.OPTIONAL_RANGES["train_size"], value=None, step=100,
+                    key=K + "train_size", persist_state=KEEP, placeholder="fresh every step",
+                    help="Empty: every batch draws fresh examples from the training part. A number N: only N fixed "
+                         "examples, reused epoch after epoch. Few examples let the model memorise them: watch the "
+                         "validation curve stay behind the training curve.")
+    st.number_input("early stopping: patience in evaluations", *S.OPTIONAL_RANGES["early_stop"], value=None, step=1,
+                    key=K + "early_stop", persist_state=KEEP, placeholder="off",
+                    help="Empty: off. N: stop once the validation loss has not improved for N evaluations in a "
+                         "row, and keep the weights of its best evaluation.")
 
 
 def _own_text() -> str | None:

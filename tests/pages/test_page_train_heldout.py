@@ -142,3 +142,50 @@ def test_the_model_trains_on_your_own_text(stop_live_runs):
     table = samples_table(at)
     written = table.split("<b>")[1:]
     assert written and all(set(part.split("</b>")[0]) <= set("ab ") for part in written), table
+
+
+# --------------------------------------------------------------------------- a finite training set, early stopping
+
+MEMORISING = dict(TINY, d_model="32", d_ff="64", steps="20000", train_size="8", early_stop="2", eval_every="10")
+
+
+def test_the_training_set_size_and_patience_are_settings_a_link_keeps():
+    at = open_page(**MEMORISING)
+    assert not at.warning
+    assert at.number_input(key="train.train_size").value == 8
+    assert at.number_input(key="train.early_stop").value == 2
+    assert at.query_params["train_size"] == "8" and at.query_params["early_stop"] == "2"
+    assert "8 training examples" in at.expander[0].label and "early stop 2" in at.expander[0].label
+    at.number_input(key="train.train_size").set_value(None).run()  # emptied: fresh examples again
+    assert "train_size" not in at.query_params and "training examples" not in at.expander[0].label
+    bad = open_page(**dict(MEMORISING, train_size="-3", early_stop="soon"))
+    notes = " ".join(plain_text(w.value) for w in bad.warning)
+    assert "train_size must be off or a whole number from 1 to 100,000" in notes and "early_stop must be off" in notes, notes
+    assert bad.number_input(key="train.train_size").value is None, "the preset's value: fresh examples"
+
+
+def _early_stopped_run():
+    import gc
+
+    from transformer.runs.live import LiveRun
+
+    return next(obj for obj in gc.get_objects() if type(obj) is LiveRun and obj.message.startswith("Stopped early"))
+
+
+def test_an_early_stop_says_when_and_why_and_the_model_is_the_best_one(stop_live_runs):
+    at = open_page(**MEMORISING)
+    at.button(key="train.b.train").click().run()
+    assert poll(at, finished, timeout=180), "the run did not end"
+    [message] = [s.value for s in at.success]
+    match = re.match(r"Stopped early at step (\d+): the validation loss had not improved for 2 evaluations; "
+                     r"the weights from step (\d+) \(its best", message)
+    assert match, message
+    stopped, best = int(match.group(1)), int(match.group(2))
+    assert best < stopped < 20_000
+    run = _early_stopped_run()
+    # The pages explore the restored weights: the last snapshot carries the best evaluation.
+    evals = run.evals
+    lowest = min(evals, key=lambda row: row["val_loss"])
+    assert lowest["step"] == best
+    assert run.latest().metrics["step"] == best
+    assert run.latest().metrics["val_loss"] == pytest.approx(lowest["val_loss"], rel=1e-6)

@@ -297,7 +297,7 @@ def accuracy_figure(val_steps, token_acc, seq_acc=None, *, train_steps=(), train
                              train_token_acc=train_token_acc, train_seq_acc=train_seq_acc)
     fig = _figure(series, title or "Accuracy — training (dashed) vs validation", "accuracy (%)",
                   uirevision=uirevision, height=height,
-                  empty_note="Measured at every evaluation: on training examples and on held-out ones.")
+                  empty_note="Training and held-out accuracy, at every evaluation.")
     fig.update_yaxes(range=[-2, 102])
     if target is not None:
         fig.add_hline(y=100 * target, line=dict(color=MUTED_COLOUR, dash="dot"),

@@ -32,6 +32,13 @@ class Worker:
             self.trainer.evaluate_and_log()  # so the first snapshot has metrics (chance level)
             self.publish()
             self.trainer.run(should_stop=self.gate)
+            if self.trainer.stop_reason == "early_stop":
+                # The best weights are back in the model at the same step count: publish them (with
+                # their own evaluation), or the pages would explore the overfitted last ones; and say
+                # on the page when and why it stopped (the status message carries the sentence).
+                self.publish(self.trainer.early.best_row)
+                self.send("end", ("finished", self.trainer.stop_message(), None))
+                return
             self.publish_if_new()
             self.send("end", ("stopped" if self.trainer.stop_reason == "stopped" else "finished", "", None))
         except TrainingDiverged as err:
@@ -109,10 +116,13 @@ class Worker:
         if self.last_snap[0] != self.trainer.step_count:
             self.publish()
 
-    def publish(self) -> None:
+    def publish(self, metrics: dict | None = None) -> None:
+        """Take a snapshot and send it; `metrics` default to the latest evaluation row."""
         trainer = self.trainer
-        metrics = dict(trainer.evals[-1]) if trainer.evals else {}
-        if trainer.history:
+        if metrics is None:
+            metrics = trainer.evals[-1] if trainer.evals else {}
+        metrics = dict(metrics)
+        if trainer.history and "train_loss" not in metrics:  # older rows measured no training side
             metrics["train_loss"] = trainer.history[-1]["loss"]
         snap = take_snapshot(trainer, self.probe, metrics)
         # Snapshot time counts as training time: it is work the run does, and the budget above

@@ -10,20 +10,18 @@ Nothing here imports Streamlit, so the rules are tested without a page.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from ..config import ARCHS, POS_ENCODINGS, ModelConfig
 from ..devices import DEVICE_CHOICES, resolve_device
 from ..tasks import TASKS, get_task
 from ..presets import preset_configs
-from ..training import SCHEDULES, TrainConfig
+from ..training import MAX_PATIENCE, MAX_TRAIN_SIZE, SCHEDULES, TrainConfig
 
 MODEL_FIELDS = ("d_model", "n_heads", "n_layers", "d_ff", "dropout", "pos_encoding")
-# The cures for memorising (weight decay, a training-set size, early stopping) are settings too;
-# any the trainer does not know yet are left out (the library grows them one at a time).
-_TRAIN_KNOWN = {f.name for f in fields(TrainConfig)}
-TRAIN_FIELDS = tuple(name for name in ("lr", "warmup", "batch_size", "steps", "seed", "schedule", "eval_every",
-                                       "device", "weight_decay", "train_size", "early_stop") if name in _TRAIN_KNOWN)
+# The last three are the cures for memorising: weight decay, a training-set size, early stopping.
+TRAIN_FIELDS = ("lr", "warmup", "batch_size", "steps", "seed", "schedule", "eval_every", "device",
+                "weight_decay", "train_size", "early_stop")
 # Always in a shared link, with the task's parameters (the rest only when they differ from the preset).
 URL_ALWAYS = ("task", "arch", "d_model", "n_heads", "n_layers", "d_ff", "lr", "steps", "seed")
 
@@ -47,10 +45,10 @@ FLOAT_RANGES = {
 }
 # Whole numbers that may also be off (None, an empty box, "off" in a link): a training set of N
 # fixed examples (off: fresh examples at every step) and early stopping's patience in
-# evaluations (off: train all the steps). The trainer's own validation names its budget.
+# evaluations (off: train all the steps). Their bounds are the trainer's.
 OPTIONAL_RANGES = {
-    "train_size": (1, 1_000_000),
-    "early_stop": (1, 1000),
+    "train_size": (1, MAX_TRAIN_SIZE),
+    "early_stop": (1, MAX_PATIENCE),
 }
 OFF = "off"  # how an optional setting that is off reads in a link
 CHOICES = {
@@ -94,7 +92,10 @@ def _parse(name: str, raw: str, task_name: str):
         if raw.lower() in (OFF, "none", ""):
             return None
         lo, hi = OPTIONAL_RANGES[name]
-        value = _number(name, raw)
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
         if not value.is_integer() or not lo <= value <= hi:
             raise ValueError(f"{name} must be {OFF} or a whole number from {lo:,} to {hi:,} (the link has {raw})")
         return int(value)
