@@ -148,6 +148,8 @@ class TrainConfig:
                              f"{MAX_PATIENCE:,}, such as 5, or none to train every step (got {self.early_stop!r}).")
         if self.init_from is not None and not (isinstance(self.init_from, str) and self.init_from.strip()):
             raise ValueError(f"init_from is the path of a checkpoint file, or none (got {self.init_from!r}).")
+        if self.init_from is not None and not os.path.isfile(self.init_from):  # cheap: before anything trains
+            raise ValueError(f"There is no checkpoint file at '{self.init_from}': check the path.")
         if not isinstance(self.freeze_body, bool):
             raise ValueError(f"freeze_body is True or False (got {self.freeze_body!r}).")
         if model_cfg is not None:
