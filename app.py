@@ -22,6 +22,7 @@ PAGES = {
     "Explore": [
         ("pages/train.py", "Train a model", ":material/model_training:", "train"),
         ("pages/attention.py", "Attention", ":material/grid_on:", "attention"),
+        ("pages/generate.py", "Generate", ":material/edit_note:", "generate"),
         ("pages/positional_encoding.py", "Positional encoding", ":material/waves:", "positional_encoding"),
         ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "embeddings"),
     ],

@@ -97,6 +97,7 @@ WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxy
     "quadratic_cost": {"max_len": int},
     "image_patches": {"patch": int},
     "train_preset": {"task": str, "arch": str},
+    "output_layer": {"task": str, "arch": str, "prompt": str},
 })
 
 # The numbers each live part reports about what it shows, by name (`WidgetContext.report`):
@@ -118,6 +119,7 @@ WIDGET_REPORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "quadratic_cost": ("memory_ratio", "time_ratio"),
     "image_patches": ("tokens",),
     "train_preset": ("steps", "seq_acc_pct", "parameters"),
+    "output_layer": ("p_true_pct", "loss", "ln_vocab", "vocab_size", "entropy_bits", "d_model"),
 })
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 
 from . import lesson_computed as computed
 from . import lesson_trained as trained
+from .generation import output_layer_widget
 from .lesson_context import _DRAWING, WidgetContext
 from .text import plain
 
@@ -46,6 +47,7 @@ WIDGETS: dict[str, Callable[[WidgetContext], None]] = {
     "quadratic_cost": computed.quadratic_cost,
     "image_patches": computed.image_patches,
     "train_preset": trained.train_preset,
+    "output_layer": output_layer_widget,
 }
 
 
