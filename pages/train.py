@@ -20,7 +20,7 @@ from transformer.runs.job import ACTIVE
 from transformer.runs.limiter import max_concurrent_runs
 from transformer.runs.live import LiveRun
 from transformer.runs.snapshot import grade_answers
-from transformer.tasks import TASKS, list_tasks
+from transformer.tasks import TASKS, text_tasks  # pictures (shapes) train on the Vision transformer page
 from transformer.training import lr_curve, validation_examples
 from transformer.ui import settings as S
 from transformer.ui.charlm_panel import own_text_controls, show_samples
@@ -88,7 +88,7 @@ def _settings_panel() -> S.Built:
 
     with col_task:
         st.subheader("Task")
-        st.selectbox("Task", list_tasks(), key=K + "task", persist_state=KEEP, on_change=_on_task_change,
+        st.selectbox("Task", text_tasks(), key=K + "task", persist_state=KEEP, on_change=_on_task_change,
                      format_func=lambda n: TASKS[n].title or n, label_visibility="collapsed")
         st.caption(task_cls.description)
         ranges = task_cls.param_ranges
@@ -221,14 +221,26 @@ def _status_message(run: LiveRun) -> None:
         st.info(f"Stopped at step {step}. The model is kept: explore it on the other pages, save it below, "
                 "or press Train to start again.")
     elif status == "finished":
-        last = run.evals[-1] if run.evals else {}
+        # The model kept is the latest snapshot's: after an early stop, the best evaluation's weights.
+        snapshot = run.latest()
+        last = snapshot.metrics if snapshot is not None else (run.evals[-1] if run.evals else {})
         acc = last.get("token_acc" if run.task.kind == "text" else "seq_acc")
         what = "next characters right" if run.task.kind == "text" else "answers right"
-        tail = f" with {100 * acc:.1f} % of held-out {what}" if acc is not None else ""
         if run.message:  # why it ended before its last step (early stopping says which weights it kept)
-            st.success(f"{run.message} Explore the model on the other pages, or save it below.")
+            kept = f" The model kept gets {100 * acc:.1f} % of held-out {what}." if acc is not None else ""
+            st.success(f"{run.message}{kept} Explore it on the other pages, or save it below.")
         else:
+            tail = f" with {100 * acc:.1f} % of held-out {what}" if acc is not None else ""
             st.success(f"Finished after {step} steps{tail}. Explore the model on the other pages, or save it below.")
+
+
+def _epochs_note(run: LiveRun) -> None:
+    """With a finite training set, how often the model has seen each example (memorising needs repeats)."""
+    size = run.train_cfg.train_size
+    if size and run.progress["step"]:
+        epochs = run.progress["step"] * min(run.train_cfg.batch_size, size) / size
+        times = f"{epochs:.1f}" if epochs < 10 else f"{epochs:,.0f}"
+        st.caption(f"Trains on {size:,} fixed examples, reused: each seen about {times} times so far.")
 
 
 def _blow_up_warning(run: LiveRun) -> None:
@@ -342,6 +354,7 @@ def _dashboard(built: S.Built) -> None:
         st.progress(min(1.0, progress["step"] / max(1, progress["total"])),
                     text=progress_text(progress, run.status))
     _status_message(run)
+    _epochs_note(run)
     _blow_up_warning(run)
 
 

@@ -182,6 +182,7 @@ def test_an_early_stop_says_when_and_why_and_the_model_is_the_best_one(stop_live
     assert match, message
     stopped, best = int(match.group(1)), int(match.group(2))
     assert best < stopped < 20_000
+    assert any(c.value.startswith("Trains on 8 fixed examples, reused: each seen about") for c in at.caption)
     run = _early_stopped_run()
     # The pages explore the restored weights: the last snapshot carries the best evaluation.
     evals = run.evals
@@ -189,3 +190,5 @@ def test_an_early_stop_says_when_and_why_and_the_model_is_the_best_one(stop_live
     assert lowest["step"] == best
     assert run.latest().metrics["step"] == best
     assert run.latest().metrics["val_loss"] == pytest.approx(lowest["val_loss"], rel=1e-6)
+    # and the page quotes the kept model's held-out accuracy, not the last evaluation's.
+    assert f"The model kept gets {100 * lowest['seq_acc']:.1f} % of held-out answers right." in message
