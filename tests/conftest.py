@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -32,6 +33,9 @@ import pytest
 # Tiny test models are slower with many threads on a shared 2-core machine; set before any
 # test module imports torch.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Presets trained by tests (and by the browser tests' server) go to a folder of this test
+# session, never the user's cache (transformer.runs.preset_cache).
+os.environ.setdefault("TLAB_PRESET_CACHE", tempfile.mkdtemp(prefix="tlab-presets-"))
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -98,6 +102,17 @@ def _fresh_apptest_session():
     yield
     if "streamlit.runtime.caching.cache_resource_api" in sys.modules:
         end_apptest_session()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_preset_cache(tmp_path, monkeypatch):
+    """Each test starts with an empty preset cache (memory and folder), so a page test that
+    presses "Train the preset" sees it train (the tests of the cache itself make their own)."""
+    monkeypatch.setenv("TLAB_PRESET_CACHE", str(tmp_path / "presets"))
+    yield
+    module = sys.modules.get("transformer.runs.preset_cache")
+    if module is not None:
+        module._DEFAULT = None
 
 
 @pytest.fixture

@@ -120,6 +120,18 @@ class LiveRun(BackgroundJob):
             return initial_model(self.model_cfg, self.train_cfg.seed).eval()
         return model_from_snapshot(snapshot, self.model_cfg)
 
+    def restore(self, rows: list[dict], evals: list[dict], snapshots: list[Snapshot],
+                status: str = "finished", message: str = "") -> "LiveRun":
+        """Fill a run that was never started with what a run of the same settings published
+        (a preset kept by `transformer.runs.preset_cache`); it then reads as that run, ended."""
+        with self._cond:
+            if self._thread is not None or self._status != "idle":
+                raise ValueError("Only a run that was never started can be restored.")
+            self._status, self._message = status, message
+        with self._lock:
+            self._rows, self._evals, self._snapshots = list(rows), list(evals), list(snapshots)
+        return self
+
     def _forward(self, command: str) -> None:
         if self._conn is None:
             return  # not started yet: the child starts from the flags

@@ -29,9 +29,6 @@ from .session import CurrentModel, current_model, session_runs
 from .text import plain
 from .widgets import progress_text
 
-# Lesson runs keep fewer snapshots than a Train-page run: a class of thirty, each with a few
-# lesson models, must fit in the server's memory.
-LESSON_MAX_SNAPSHOTS = 30
 # Lesson runs evaluate at least every 10 steps: a preset's 50 would stop the reverse run at its
 # target after three points (0, 0, 0.996), hiding the S-shaped rise lesson 8 asks about
 # (every 10 steps, seed 0: 0 until step 50, then 0.39, 0.80, 0.98).
@@ -64,8 +61,15 @@ class LessonRuns:
         return self.start_configs(key, task, model_cfg, train_cfg)
 
     def start_configs(self, key: tuple, task, model_cfg, train_cfg) -> LiveRun:
-        """Start a run with explicit configs under `key` (a previous run there is stopped)."""
-        run = LiveRun(task, model_cfg, train_cfg, max_snapshots=LESSON_MAX_SNAPSHOTS).start()
+        """Start a run with explicit configs under `key` (a previous run there is stopped).
+
+        Through the server's preset cache (`transformer.runs.preset_cache`): lesson runs are
+        seeded, so thirty students pressing the same button share one run, and a run trained
+        before (by anyone, even before a restart) is reused at once with its whole history.
+        """
+        from ..runs.preset_cache import default_cache
+
+        run = default_cache().open(task, model_cfg, train_cfg)
         return self.add(key, run, f"Lesson {task.name} ({model_cfg.arch})")
 
     def add(self, key: tuple, run, label: str = "Lesson run"):
