@@ -26,8 +26,8 @@ NUCLEUS_TOLERANCE = 1e-9  # top-p: a cumulative mass within this of p counts as 
 
 def check_sampling(temperature=1.0, top_k=None, top_p=None) -> None:
     """Raise ValueError with one sentence when a sampling setting is impossible."""
-    if isinstance(temperature, bool) or not isinstance(temperature, Real) or not math.isfinite(temperature) \
-            or temperature < 0:
+    finite = isinstance(temperature, Integral) or (isinstance(temperature, Real) and math.isfinite(temperature))
+    if isinstance(temperature, bool) or not finite or temperature < 0:
         raise ValueError(f"The temperature must be 0 (greedy) or a positive number such as 0.8 (got {temperature!r}).")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1):
         raise ValueError(f"top-k must be a whole number of at least 1, or off (got {top_k!r}).")
@@ -65,7 +65,9 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0, top_
         return torch.nn.functional.one_hot(x.argmax(dim=-1), V).float()
     # Shifted so the largest logit is 0: a tiny temperature then sends the others to -inf
     # (greedy in the limit) instead of the largest to +inf and the softmax to NaN.
-    x = (x - x.amax(dim=-1, keepdim=True)) / temperature
+    # Far above the logits' spread every temperature gives the uniform distribution; capped so
+    # a huge whole number still divides as a float.
+    x = (x - x.amax(dim=-1, keepdim=True)) / min(float(temperature) if temperature < 1e30 else 1e30, 1e30)
     if top_k is not None and top_k < V:
         order = torch.sort(x, dim=-1, descending=True, stable=True).indices  # (..., V), ties: lower id first
         x = x.scatter(-1, order[..., top_k:], float("-inf"))
@@ -88,7 +90,7 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
     nothing. `float(entropy(p))` for one distribution.
     """
     p = torch.as_tensor(probs).double()
-    return -(p * torch.log(p.clamp_min(1e-300))).sum(dim=-1)
+    return 0.0 - (p * torch.log(p.clamp_min(1e-300))).sum(dim=-1)  # 0.0 - x: a one-hot gives 0, not -0
 
 
 def draw(probs: torch.Tensor, u: float) -> int:

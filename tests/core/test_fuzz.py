@@ -26,11 +26,14 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from test_budget import one_sentence
 
+from transformer.beam import beam_search
 from transformer.budget import ENV_VAR, parameter_estimate
 from transformer.build import build_model, count_parameters
 from transformer.checkpoint import checkpoint_bytes, checkpoint_dict, load_checkpoint
 from transformer.cli import build_parser, configs_from_args, main
 from transformer.config import ACTIVATIONS, ARCHS, NORMS, POS_ENCODINGS, ModelConfig
+from transformer.decoding import generation_trace
+from transformer.sampling import next_token_distribution
 from transformer.tasks import TASKS, get_task
 from transformer.training import SCHEDULES, TrainConfig, Trainer, run_configs
 
@@ -73,7 +76,7 @@ values = st.one_of(
     st.sampled_from(ARCHS + POS_ENCODINGS + NORMS + ACTIVATIONS + SCHEDULES + ("auto", "cpu")),
 )
 model_fields = st.sampled_from(["vocab_size", "max_len", "arch", "d_model", "n_heads", "n_layers", "d_ff", "dropout",
-                                "pos_encoding", "norm", "activation", "rope_base", "pad_id"])
+                                "pos_encoding", "norm", "activation", "rope_base", "pad_id", "tie_weights"])
 train_fields = st.sampled_from(["steps", "batch_size", "lr", "warmup", "schedule", "weight_decay", "grad_clip",
                                 "eval_every", "eval_size", "seed", "device", "amp", "until_acc", "until_metric",
                                 "max_seconds", "threads"])
@@ -236,7 +239,8 @@ TRAIN_FLAGS = {
     "--seed": ints, "--device": st.sampled_from(["auto", "cpu", "cuda", "mps", "tpu"]), "--until-acc": floats,
     "--max-seconds": floats, "--threads": ints, "--grad-clip": floats, "--weight-decay": floats,
 }
-GENERATE_FLAGS = {"--temperature": floats, "--top-k": ints, "--max-new-tokens": ints, "--seed": ints}
+GENERATE_FLAGS = {"--temperature": floats, "--top-k": ints, "--top-p": floats, "--beam": ints, "--max-new-tokens": ints,
+                  "--seed": ints}
 
 
 def flag_values(flags: dict, max_size: int = 4):
@@ -290,5 +294,38 @@ def test_generate_with_any_arguments(valid_checkpoint, tmp_path):
             assert message.startswith("error: ") and one_sentence(message[len("error: "):]), message
         else:
             assert out.getvalue().strip() is not None
+
+    check()
+
+
+# --------------------------------------------------------------------------- generation
+
+
+@settings(max_examples=200, **FUZZ)
+@given(logits=st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=0, max_size=6), temperature=values,
+       top_k=values, top_p=values)
+def test_next_token_distribution_of_anything(logits, temperature, top_k, top_p):
+    logits = torch.tensor(logits, dtype=torch.float64)
+    probs = works_or_one_sentence(next_token_distribution, logits, temperature, top_k, top_p)
+    if probs is not None:  # a distribution: non-negative, summing to 1, nothing on a -inf logit
+        assert (probs >= 0).all() and abs(float(probs.sum()) - 1) < 1e-5
+        assert not (probs[logits == float("-inf")] > 0).any()
+
+
+def test_trace_and_beam_with_any_arguments(valid_checkpoint):
+    model, task, _ = load_checkpoint(valid_checkpoint[0])
+
+    @settings(max_examples=60, **FUZZ)
+    @given(src=st.one_of(st.text(max_size=6), st.text(alphabet="abcdef", max_size=4)), n=values, temperature=values,
+           top_k=values, top_p=values, seed=values, width=values,
+           forced=st.one_of(st.none(), st.lists(st.one_of(st.none(), st.sampled_from(task.vocab.tokens), st.text(max_size=2)),
+                                                max_size=3)))
+    def check(src, n, temperature, top_k, top_p, seed, width, forced):
+        steps = works_or_one_sentence(generation_trace, model, task, list(src), n, temperature, top_k, top_p, seed, forced)
+        if steps is not None:
+            assert all(abs(float(s.probs.sum()) - 1) < 1e-5 for s in steps)
+        beams = works_or_one_sentence(beam_search, model, task, list(src), width, n)
+        if beams is not None:
+            assert beams and beams[0].log_prob <= 0
 
     check()
