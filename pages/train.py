@@ -234,13 +234,15 @@ def _status_message(run: LiveRun) -> None:
             st.success(f"Finished after {step} steps{tail}. Explore the model on the other pages, or save it below.")
 
 
-def _epochs_note(run: LiveRun) -> None:
-    """With a finite training set, how often the model has seen each example (memorising needs repeats)."""
+def _epochs_text(run: LiveRun, step: int) -> str:
+    """With a finite training set, how often each example has been seen (memorising needs repeats):
+    a part of the progress line, which presenter mode fits on one screen with the four curves."""
     size = run.train_cfg.train_size
-    if size and run.progress["step"]:
-        epochs = run.progress["step"] * min(run.train_cfg.batch_size, size) / size
-        times = f"{epochs:.1f}" if epochs < 10 else f"{epochs:,.0f}"
-        st.caption(f"Trains on {size:,} fixed examples, reused: each seen about {times} times so far.")
+    if not size or not step:
+        return ""
+    epochs = step * min(run.train_cfg.batch_size, size) / size
+    return f" · {size:,} fixed examples, each seen {epochs:.1f}×" if epochs < 10 else \
+        f" · {size:,} fixed examples, each seen {epochs:,.0f}×"
 
 
 def _blow_up_warning(run: LiveRun) -> None:
@@ -352,9 +354,8 @@ def _dashboard(built: S.Built) -> None:
     progress = run.progress
     with st.container(key="train-progress"):
         st.progress(min(1.0, progress["step"] / max(1, progress["total"])),
-                    text=progress_text(progress, run.status))
+                    text=progress_text(progress, run.status) + _epochs_text(run, progress["step"]))
     _status_message(run)
-    _epochs_note(run)
     _blow_up_warning(run)
 
 

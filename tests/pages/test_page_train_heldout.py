@@ -182,7 +182,10 @@ def test_an_early_stop_says_when_and_why_and_the_model_is_the_best_one(stop_live
     assert match, message
     stopped, best = int(match.group(1)), int(match.group(2))
     assert best < stopped < 20_000
-    assert any(c.value.startswith("Trains on 8 fixed examples, reused: each seen about") for c in at.caption)
+    progress = at.get("progress")[0].proto.text
+    assert re.search(rf"Step {stopped} of 20,000 .* · 8 fixed examples, each seen [\d,]+×$", progress), progress
+    # A batch of 64 from 8 examples takes each once: as many times seen as steps taken.
+    assert int(re.search(r"each seen ([\d,]+)×", progress).group(1).replace(",", "")) == stopped
     run = _early_stopped_run()
     # The pages explore the restored weights: the last snapshot carries the best evaluation.
     evals = run.evals
