@@ -132,3 +132,12 @@ def test_a_text_that_only_repeats_itself_still_validates_on_its_last_part():
     task = CharLM(text=text, length=16)
     val = task.examples(20, 0, split="val")
     assert all("".join(ex.src) in text[task.split_at:] for ex in val)
+
+
+def test_a_space_with_nothing_held_out_is_refused_before_anything_is_built():
+    task = get_task("copy", length=1, n_symbols=2)  # "a" and "b", both in the training part
+    assert task.space_size() == 2 and task.held_out_count == 0
+    from transformer.training import run_configs
+
+    with pytest.raises(ValueError, match="only 2 possible inputs and none of them falls in its validation part"):
+        run_configs(task, ModelConfig(arch="decoder", d_model=16, n_heads=2, n_layers=1, d_ff=16), TrainConfig())
