@@ -144,3 +144,19 @@ def test_learned_positions_are_projected():
     assert not at.exception
     points = chart(at, "treats alike")["data"][0]
     assert points["text"] == [str(p) for p in range(model.cfg.max_len)]
+
+
+def test_the_film_shows_what_training_changed_unless_asked_for_the_vectors(sentiment_run):
+    """Issue 17: a small model's table hardly moves from its random start, so by default the film
+    draws E_t - E_0 (in its first frame every point is at the same place) and says why."""
+    import numpy as np
+
+    from conftest import plotly_array
+
+    at = open_page(run=sentiment_run)
+    first = chart(at, "Watch the space form")["frames"][0]["data"][0]
+    assert np.ptp(plotly_array(first["x"])) < 1e-6       # no change yet: one point
+    assert any("hardly move" in c.value for c in at.caption)
+    at.radio(key="emb.delta").set_value("the vectors themselves").run()
+    first = chart(at, "Watch the space form")["frames"][0]["data"][0]
+    assert np.ptp(plotly_array(first["x"])) > 0.1        # the random start, spread out

@@ -368,6 +368,9 @@ def _trained_lessons_script(page_keys):
     from transformer.training import TrainConfig
     from transformer.ui.lesson import render_step
     from transformer.ui.lesson_models import lesson_runs
+    import time
+
+    from transformer.runs.job import ACTIVE
 
     if "test.fresh" not in st.session_state:
         st.session_state["test.fresh"] = True
@@ -383,7 +386,10 @@ def _trained_lessons_script(page_keys):
             cfg = ModelConfig(vocab_size=task.vocab_size, max_len=task.max_len(ModelConfig(arch=arch).layout),
                               arch=arch, **tiny)
             train = TrainConfig(steps=12, batch_size=8, eval_every=6, eval_size=16, warmup=2, device="cpu", threads=1)
-            runs.start_configs(key, task, cfg, train).join(timeout=60)
+            run = runs.start_configs(key, task, cfg, train)
+            deadline = time.monotonic() + 120      # queued behind the others on a loaded machine
+            while run.status in ACTIVE and time.monotonic() < deadline:
+                run.join(timeout=5)
     by_id = {l.id: l for l in load_all()}
     for lesson_id, index in page_keys:
         render_step(by_id[lesson_id], index, seed=0)
@@ -408,7 +414,7 @@ def test_live_parts_that_need_a_trained_model_draw_it():
     titles = " | ".join([str(c.proto.spec) for c in at.get("plotly_chart")]
                         + [c.proto.json_args for c in at.get("component_instance")])
     for expected in ("each row is where one token looks", "Every head at once", "cross_attn",
-                     "Watch the space form", "Cosine similarity", "Loss", "Validation accuracy"):
+                     "Watch the space form", "Cosine similarity", "Loss", "validation"):
         assert expected in titles, expected
     # Lesson 4's grid draws the causal mask grey, as the Attention page does (not as dark 0 weights).
     grid = next(str(c.proto.spec) for c in at.get("plotly_chart") if "Every head at once" in str(c.proto.spec))
