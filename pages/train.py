@@ -30,6 +30,7 @@ from transformer.ui.state import KEEP, LinkedSettings, memo, show_notes
 from transformer.ui.text import plain
 from transformer.ui.uploads import take_upload
 from transformer.ui.widgets import live_curves, progress_text, scroll_to, show_answers
+from transformer.ui.classroom import class_box
 
 K = "train."  # prefix of this page's widget keys in st.session_state
 N_EXAMPLES = 4  # answers shown for an uploaded checkpoint
@@ -458,6 +459,7 @@ def _save_load() -> None:
 # --------------------------------------------------------------------------- the page
 
 st.title("Train a model")
+class_box()  # issue 19: the class code to share this run; a follower sees the teacher's run here and stops
 show_notes(SETTINGS.start())
 # Open until Train is pressed, then folded to its one-line summary so that the progress and the
 # curves come into view (they were below the fold on a laptop screen). Drawn only while open:

@@ -39,6 +39,9 @@ def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
                 from ..runs.fork_server import prepare_training_processes
 
                 prepare_training_processes()  # the fork server that starts each run's process
+                from .classroom import warm_presets_from_env
+
+                warm_presets_from_env()  # $TLAB_WARM_PRESETS=1: the lessons' presets, in the background
 
             _warm_up_thread = threading.Thread(target=load, name="tlab-warm-up", daemon=True)
             _warm_up_thread.start()

@@ -78,25 +78,74 @@ class SessionLab:
     def __init__(self):
         self._lock = threading.RLock()
         self.runs = RunRegistry()
-        self.run_origin: str | None = None  # "train" | "preset"
+        self.run_origin: str | None = None  # "train" | "preset" | "follow"
         self.checkpoint: CurrentModel | None = None
         self.current: str | None = None  # "run" | "checkpoint" | None
+        self.share = None      # the class code (`transformer.runs.follow.Share`) this session's run is shared under
+        self.following = None  # the Share this session follows, read only; None for its own runs
 
     @property
     def run(self) -> LiveRun | None:
-        """This session's own run (the "train" slot), or None."""
+        """This session's own run (the "train" slot), or None; while following, the teacher's
+        run, read only (a `FollowedRun`)."""
+        if self.following is not None:
+            self._sync_follow()
         return self.runs.get(TRAIN)
 
     @property
     def run_id(self) -> int:
         """Changes with every new run: a cache key for figures built from it."""
+        if self.following is not None:
+            self._sync_follow()
         return self.runs.run_id(TRAIN)
+
+    # ----------------------------------------------------------------- a class: share, follow
+
+    def share_run(self, owner: str = ""):
+        """Share this session's run under a class code (the same code for every later run)."""
+        from ..runs.follow import default_classes
+
+        with self._lock:
+            if self.share is None:
+                self.share = default_classes().share(lambda: self.runs.get(TRAIN), owner)
+            elif owner:
+                self.share.owner = owner
+            return self.share
+
+    def follow(self, share) -> None:
+        """Watch the run shared as `share`, read only, instead of a run of this session's own."""
+        with self._lock:
+            self.following = share
+        self.runs.clear(TRAIN)
+        self._sync_follow()
+
+    def unfollow(self) -> None:
+        with self._lock:
+            self.following = None
+        self.set_run(None)
+
+    def _sync_follow(self) -> None:
+        """Put the teacher's current run, read only, into the "train" slot when it changed
+        (the teacher pressed Train again): pages then see a new run, as for one's own."""
+        share = self.following
+        if share is None:
+            return
+        teacher = share.run()
+        mine = self.runs.get(TRAIN)
+        if teacher is None or getattr(mine, "followed", None) is teacher:
+            return
+        from ..runs.follow import FollowedRun
+
+        with self._lock:
+            self.run_origin, self.checkpoint, self.current = "follow", None, "run"
+        self.runs.put(TRAIN, FollowedRun(teacher, share), f"{teacher.task.name} · followed")
 
     def set_run(self, run: LiveRun | None, origin: str = "train") -> None:
         """Make `run` this session's run (None clears it); the previous run is stopped first."""
         with self._lock:
             self.run_origin = origin if run is not None else None
             if run is not None:
+                self.following = None  # a run of one's own ends following the teacher's
                 # One model per session: a new run replaces an uploaded checkpoint.
                 self.checkpoint = None
                 self.current = "run"
@@ -128,7 +177,12 @@ class SessionLab:
         return CurrentModel(model=model, task=run.task, snapshots=snapshots, source="run", label=label, run=run)
 
     def close(self) -> None:
-        """Stop every run of the session and end their threads (the session has ended)."""
+        """Stop every run of the session and end their threads (the session has ended);
+        followers of its run are told and keep the last snapshot."""
+        if self.share is not None:
+            from ..runs.follow import default_classes
+
+            default_classes().end(self.share)
         self.runs.close()
 
 

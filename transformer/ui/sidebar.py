@@ -196,6 +196,9 @@ def render_sidebar(follow_run: bool = True) -> None:
     that shows the run's progress itself (the Train page), where a second refresh would only
     cost the server and the browser time.
     """
+    from .classroom import follow_from_link, follow_status
+
+    follow_from_link()  # ?follow=CODE: watch a teacher's run, read only (before anything reads the run)
     _, active = _under_way(follow_run)
     st.session_state["_sidebar_ticking"] = active
     with st.sidebar:
@@ -204,6 +207,7 @@ def render_sidebar(follow_run: bool = True) -> None:
                   help="Larger text for a projector, the sidebar folded away; figures on the pages grow "
                        "too. A link with ?presenter=1 opens it.")
         st.markdown(f"**Device:** {device_label()}")
+        follow_status()
         st.fragment(_status_block, run_every=1.0 if active else None)(follow_run)
     if presenter_mode():
         st.html(PRESENTER_CSS)

@@ -201,10 +201,16 @@ def show_answers(answers: Sequence[dict], task=None) -> None:
 
 def start_preset_run(task_name: str, arch: str | None = None, task_params: dict | None = None,
                      origin: str = "preset") -> LiveRun:
-    """Start the task's preset (stopping at its target accuracy) as this session's run."""
+    """Start the task's preset (stopping at its target accuracy) as this session's run.
+
+    Through the server's preset cache (`transformer.runs.preset_cache`): a preset some session
+    has trained is reused at once, one training now is shared, only a new one trains.
+    """
+    from ..runs.preset_cache import default_cache
+
     task = get_task(task_name, **(task_params or {}))
     model_cfg, train_cfg = preset_configs(task, arch, stop_at_target=True)
-    run = LiveRun(task, model_cfg, train_cfg).start()
+    run = default_cache().open(task, model_cfg, train_cfg)
     set_run(run, origin=origin)
     return run
 
@@ -243,6 +249,10 @@ def ensure_model_widget(task_default: str = "reverse", *, arch_default: str | No
     finishes the page reruns and this returns its model. The caller should `st.stop()` on None.
     A model trained here stays the session's current model until another run or checkpoint.
     """
+    from .classroom import waiting_for_teacher
+
+    if waiting_for_teacher():  # a follower is never offered a training of their own
+        return None
     lab = get_lab()
     current = current_model()
     run = lab.run
@@ -255,6 +265,8 @@ def ensure_model_widget(task_default: str = "reverse", *, arch_default: str | No
     if current is not None and (archs is None or current.model.cfg.arch in archs):
         if show_caption:
             where = "this session's run" if current.source == "run" else "an uploaded checkpoint"
+            if lab.following is not None:
+                where = "the teacher's run, followed read only"
             st.caption(f"Showing **{plain(current.label)}** ({where}; change it on the Train page).")
         return current
 
