@@ -40,11 +40,19 @@ BUDGETS = {
 
 @dataclass(frozen=True)
 class RaceEntry:
-    """One competitor: a display name, its task (usually shared) and its model config."""
+    """One competitor: a display name, its task (usually shared) and its model config.
+
+    train_cfg: its own training settings (a training-set size, weight decay, early stopping),
+        None for the race's. start_from: the name of an earlier entry whose final weights this
+        one copies (`transformer.transfer.copy_compatible`) before its first step; it waits
+        until that one has finished (pre-training, then fine-tuning, in one race).
+    """
 
     name: str
     task: object
     model_cfg: object
+    train_cfg: Optional[TrainConfig] = None
+    start_from: Optional[str] = None
 
 
 def check_budget(entries: Sequence[RaceEntry], batch_size: int, device_type: str = "cpu") -> dict[str, int]:
@@ -93,11 +101,16 @@ class RaceRun(BackgroundJob):
             raise ValueError("Two models in the race have the same name: give each a different one.")
         super().__init__(limiter)
         train_cfg = self._with_threads(train_cfg).validate()
+        for e in entries:
+            if e.start_from is not None and e.start_from not in names[:names.index(e.name)]:
+                raise ValueError(f"{e.name} starts from '{e.start_from}', which is not a model listed before it.")
         check_budget(entries, train_cfg.batch_size, resolve_device(train_cfg.device).type)
         # Built here, in the caller's thread, so a bad configuration raises ValueError at once.
-        self.trainers = {e.name: Trainer(e.task, e.model_cfg, train_cfg) for e in entries}
+        self.trainers = {e.name: Trainer(e.task, e.model_cfg, self._with_threads(e.train_cfg) if e.train_cfg
+                                         else train_cfg) for e in entries}
         self.entries = {e.name: e for e in entries}
-        self.train_cfg = next(iter(self.trainers.values())).cfg
+        self.train_cfg = train_cfg
+        self.transfers: dict[str, str] = {}  # name -> what copy_compatible copied, once it has
         self.parameters = {name: count_parameters(t.model) for name, t in self.trainers.items()}
         self.test_lengths, self.test_examples = tuple(test_lengths), test_examples
 
@@ -149,7 +162,7 @@ class RaceRun(BackgroundJob):
     def progress(self) -> dict:
         """{name: {"step", "total", "train_s", "status"}} for every model."""
         with self._lock:
-            return {n: {"step": self.trainers[n].step_count, "total": self.train_cfg.steps,
+            return {n: {"step": self.trainers[n].step_count, "total": self.trainers[n].cfg.steps,
                         "train_s": self._train_s[n], "status": self._model_status[n]} for n in self.entries}
 
     def model_copy(self, name: str):
@@ -182,12 +195,16 @@ class RaceRun(BackgroundJob):
         try:
             with self._cond:
                 self._status = self._starting_status()
-            for name in self.entries:
-                self._evaluate(name)
-                self._set_model(name, "training")
+            for name, entry in self.entries.items():
+                if entry.start_from is None:  # the others wait for the weights they start from
+                    self._evaluate(name)
+                    self._set_model(name, "training")
             stopped = self._race()
             for name, trainer in self.trainers.items():
                 # The last row of every curve describes the final weights.
+                if self._model_status[name] == "waiting":  # stopped before its start
+                    self._set_model(name, "stopped")
+                    continue
                 if self._model_status[name] != "failed" and self._evals[name][-1]["step"] != trainer.step_count:
                     self._evaluate(name)
                 if self._model_status[name] == "training":
@@ -207,10 +224,16 @@ class RaceRun(BackgroundJob):
         while True:
             running = [n for n in self.entries if self._model_status[n] == "training"]
             for name in running:
-                reason = self.trainers[name].done()
+                trainer = self.trainers[name]
+                reason = trainer.done()
+                if reason == "early_stop":  # the best weights go back, and the curve's last row says so
+                    trainer.stop_reason = reason
+                    trainer.early.restore(trainer.model, trainer.step_count)
+                    self._evaluate(name)
                 if reason:
-                    self._set_model(name, "finished", _reason_text(reason, self.trainers[name]))
-            running = [n for n in running if self._model_status[n] == "training"]
+                    self._set_model(name, "finished", _reason_text(reason, trainer))
+            self._start_waiting()
+            running = [n for n in self.entries if self._model_status[n] == "training"]
             if not running:
                 return False
             if self._gate():
@@ -227,6 +250,23 @@ class RaceRun(BackgroundJob):
                 self._losses[name].append((row["step"], self._train_s[name], row["loss"]))
             if trainer.step_count % self.train_cfg.eval_every == 0:
                 self._evaluate(name)
+
+    def _start_waiting(self) -> None:
+        """Start each waiting model whose source has finished, from the source's final weights."""
+        from ..transfer import copy_compatible
+
+        for name, entry in self.entries.items():
+            source = entry.start_from
+            if self._model_status[name] != "waiting" or source is None:
+                continue
+            if self._model_status[source] == "failed":
+                self._set_model(name, "failed", f"it starts from {source}, which failed")
+            elif self._model_status[source] == "finished":
+                report = copy_compatible(self.trainers[name].model, self.trainers[source].model.state_dict())
+                with self._lock:
+                    self.transfers[name] = report.sentence()
+                self._evaluate(name)
+                self._set_model(name, "training")
 
     def _gate(self) -> bool:
         """True to stop; blocks while paused (a pending single step lets one step through)."""
@@ -274,6 +314,8 @@ def _reason_text(reason: str, trainer: Trainer) -> str:
         return f"reached {trainer.cfg.until_acc:.0%} {what} accuracy at step {trainer.step_count}"
     if reason == "max_seconds":
         return f"used its {trainer.cfg.max_seconds:g} s of compute"
+    if reason == "early_stop":
+        return trainer.early.message()
     return f"finished its {trainer.cfg.steps} steps"
 
 
