@@ -91,6 +91,10 @@ def parameter_estimate(cfg) -> int:
         dec_in = 2 * d if cfg.arch == "lstm-seq2seq-attn" else d
         attn = 2 * d * d + d + d if cfg.arch == "lstm-seq2seq-attn" else 0  # W_s, W_h (+bias), v
         return V * d + L * layer(d) + layer(dec_in) + (L - 1) * layer(d) + attn + head
+    if cfg.arch == "cnn":
+        from .cnn import cnn_parameters  # arithmetic only: nothing is built
+
+        return cnn_parameters(d, L, V)
     f = cfg.d_ff
     mha = 4 * (d * d + d)
     ln = 2 * d
@@ -103,13 +107,19 @@ def parameter_estimate(cfg) -> int:
     if cfg.arch == "encoder-decoder":
         cross_block = block + mha + ln
         return emb + L * block + final + L * cross_block + final + head
+    if cfg.arch == "vit":  # patch Linear, [CLS], positions for 1 + N, always a final norm in pre-norm
+        patch = cfg.patch_size**2 * d + d
+        pos = (1 + cfg.n_patches) * d if cfg.pos_encoding == "learned" else 0
+        return patch + d + pos + L * block + final + head
     return emb + L * block + final + head
 
 
 def _table_floats(cfg) -> int:
     """Floats in positional buffers (not parameters): the sinusoidal table, rotary cos/sin."""
-    if cfg.arch in GATES:
+    if cfg.arch in GATES or cfg.arch == "cnn":
         return 0
+    if cfg.arch == "vit":
+        return (1 + cfg.n_patches) * cfg.d_model if cfg.pos_encoding == "sinusoidal" else 0
     if cfg.pos_encoding == "sinusoidal":
         return cfg.max_len * cfg.d_model
     if cfg.pos_encoding == "rope":
@@ -122,6 +132,13 @@ def _token_floats(cfg, keep_all_layers: bool) -> int:
     """Floats of activations per token position: every layer's when training (autograd keeps
     them for the backward pass), about one layer's when evaluating without gradients."""
     d, T = cfg.d_model, cfg.max_len
+    if cfg.arch == "cnn":  # a row of T pixels: each layer's conv, activation and pool maps (the first dominates)
+        return T * (cfg.n_layers if keep_all_layers else 1) * 3 * d + 3 * cfg.vocab_size
+    if cfg.arch == "vit":  # a transformer over 1 + N patch tokens, spread over the max_len rows
+        n = 1 + cfg.n_patches
+        per_layer = 16 * d + 2 * cfg.d_ff + 3 * cfg.n_heads * n
+        layers = cfg.n_layers if keep_all_layers else 1
+        return math.ceil((layers * per_layer + 2 * d) * n / T) + 3 * cfg.vocab_size
     if cfg.arch in GATES:
         per_layer = (2 * GATES[cfg.arch] + 4) * d
         stacks = 2 if cfg.arch.startswith("lstm-seq2seq") else 1

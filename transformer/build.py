@@ -21,6 +21,14 @@ def build_model(cfg: ModelConfig) -> nn.Module:
         from .models import EncoderDecoder
 
         return EncoderDecoder(cfg)
+    if cfg.arch == "vit":
+        from .vit import VisionTransformer
+
+        return VisionTransformer(cfg)
+    if cfg.arch == "cnn":
+        from .cnn import SmallCNN
+
+        return SmallCNN(cfg)
     from .recurrent import RecurrentLM, Seq2SeqLSTM
 
     if cfg.arch in ("rnn", "gru", "lstm"):

@@ -14,7 +14,9 @@ from numbers import Integral, Real
 TRANSFORMER_ARCHS = ("decoder", "encoder-decoder", "encoder")
 RECURRENT_ARCHS = ("rnn", "gru", "lstm")
 SEQ2SEQ_RNN_ARCHS = ("lstm-seq2seq", "lstm-seq2seq-attn")
-ARCHS = TRANSFORMER_ARCHS + RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS
+ARCHS = TRANSFORMER_ARCHS + RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS  # the models that read token ids
+IMAGE_ARCHS = ("vit", "cnn")  # the models that read pictures [B, 1, H, W] (transformer.vit, .cnn)
+ALL_ARCHS = ARCHS + IMAGE_ARCHS
 POS_ENCODINGS = ("sinusoidal", "learned", "rope", "none")
 # Where the output layer predicts the vocabulary it reads, so its weight can be the embedding's
 # (Press & Wolf 2017; Vaswani et al. 2017, section 3.4).
@@ -26,10 +28,12 @@ ACTIVATIONS = ("gelu", "relu")
 #   "lm"      one sequence  [BOS] src [SEP] tgt [EOS], next-token prediction
 #   "seq2seq" src to an encoder, [BOS] tgt to a decoder
 #   "tag"     an encoder predicts a token at every position (label at [CLS] for classification)
+#   "image"   greyscale pictures [B, 1, H, W] in, one label out; max_len is the picture's side
 LAYOUTS = {
     "decoder": "lm", "rnn": "lm", "gru": "lm", "lstm": "lm",
     "encoder-decoder": "seq2seq", "lstm-seq2seq": "seq2seq", "lstm-seq2seq-attn": "seq2seq",
     "encoder": "tag",
+    "vit": "image", "cnn": "image",
 }
 
 ARCH_LABELS = {
@@ -41,7 +45,10 @@ ARCH_LABELS = {
     "lstm": "LSTM",
     "lstm-seq2seq": "LSTM encoder-decoder",
     "lstm-seq2seq-attn": "LSTM encoder-decoder + additive attention",
+    "vit": "Vision Transformer (ViT: patches as tokens)",
+    "cnn": "Small CNN (convolutions, for comparison)",
 }
+IMAGE_POS_ENCODINGS = ("learned", "sinusoidal", "none")  # a ViT's sinusoidal table is 2-D
 
 
 @dataclass
@@ -62,6 +69,7 @@ class ModelConfig:
     tie_weights: bool = False  # the token embedding and the output layer are one tensor
     rope_base: float = 10000.0
     pad_id: int = 0
+    patch_size: int = 4  # ViT only: each token is a patch_size x patch_size square of pixels
 
     @property
     def d_head(self) -> int:
@@ -75,26 +83,48 @@ class ModelConfig:
     def is_recurrent(self) -> bool:
         return self.arch in RECURRENT_ARCHS + SEQ2SEQ_RNN_ARCHS
 
+    @property
+    def is_image(self) -> bool:
+        return self.arch in IMAGE_ARCHS
+
+    @property
+    def n_patches(self) -> int:
+        """ViT: patches per picture, (max_len / patch_size)^2; the sequence is 1 + n_patches long."""
+        return (self.max_len // self.patch_size) ** 2
+
     def validate(self) -> "ModelConfig":
         """Raise ValueError with one sentence that names the fix; return self when valid."""
-        if self.arch not in ARCHS:
-            raise ValueError(f"Unknown architecture '{self.arch}': choose one of {', '.join(ARCHS)}.")
+        if self.arch not in ALL_ARCHS:
+            raise ValueError(f"Unknown architecture '{self.arch}': choose one of {', '.join(ALL_ARCHS)}.")
         for name in ("vocab_size", "max_len", "d_model", "n_layers"):
             _whole(name, getattr(self, name))
-        if not self.is_recurrent:
+        attends = not (self.is_recurrent or self.arch == "cnn")  # a CNN has no heads or positions
+        if attends:
             for name in ("n_heads", "d_ff"):
                 _whole(name, getattr(self, name))
+        if self.arch == "vit":
+            _check_patches(self)
         # Next, with every size a positive whole number: what it would cost to build and train.
         # Before the checks below, which take time that grows with the sizes.
         from .budget import check_budget
 
         check_budget(self)
-        if not self.is_recurrent:
+        if attends:
             if self.d_model % self.n_heads:
                 lower = max(h for h in range(1, min(self.n_heads, self.d_model) + 1) if self.d_model % h == 0)
                 raise ValueError(
                     f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads}): "
                     f"use {lower} heads or a d_model that is a multiple of {self.n_heads}."
+                )
+            if self.arch == "vit" and self.pos_encoding not in IMAGE_POS_ENCODINGS:
+                raise ValueError(
+                    f"A Vision Transformer's positions are {', '.join(IMAGE_POS_ENCODINGS)} "
+                    f"(got '{self.pos_encoding}'): choose one of those."
+                )
+            if self.arch == "vit" and self.pos_encoding == "sinusoidal" and self.d_model % 4:
+                raise ValueError(
+                    f"2-D sinusoidal positions give a quarter of d_model to each of sin/cos of row and "
+                    f"column, so d_model ({self.d_model}) must be a multiple of 4."
                 )
             if self.pos_encoding not in POS_ENCODINGS:
                 raise ValueError(
@@ -152,6 +182,17 @@ def _real(value) -> bool:
     if isinstance(value, bool) or not isinstance(value, Real):
         return False
     return isinstance(value, Integral) or math.isfinite(value)  # a huge int has no float, and is finite
+
+
+def _check_patches(cfg) -> None:
+    """The picture (max_len pixels a side) must cut into whole patch_size x patch_size patches."""
+    _whole("patch_size", cfg.patch_size)
+    if cfg.max_len % cfg.patch_size:
+        sizes = ", ".join(str(p) for p in range(1, cfg.max_len + 1) if cfg.max_len % p == 0)
+        raise ValueError(
+            f"A {cfg.max_len}x{cfg.max_len} picture cannot be cut into {cfg.patch_size}x{cfg.patch_size} "
+            f"patches: choose a patch size that divides {cfg.max_len} ({sizes})."
+        )
 
 
 def _whole(name: str, value) -> None:

@@ -79,6 +79,16 @@ TASK_TUNING = {
         "transformer": {"train": {"steps": 400}, "seconds": 10},
         "recurrent": {"train": {"steps": 400}, "seconds": 10},
     },
+    # Pictures (16x16, six shapes). The ViT: 4x4 patches (16 tokens and [CLS]), learned positions
+    # so the page can show them forming; 71k parameters. The CNN is its parameter-matched
+    # baseline (3 conv layers of 62 channels: 72k, +1 %; tests/core/test_vit.py checks the match).
+    # scripts/measure_vit.py measures both (the README has the numbers).
+    "shapes": {
+        "*": {"target_acc": 0.9, "train": {"steps": 2000, "warmup": 100, "eval_every": 100}},
+        "vit": {"model": {"d_model": 64, "n_heads": 4, "n_layers": 2, "d_ff": 128, "pos_encoding": "learned",
+                          "patch_size": 4}, "seconds": 60},
+        "cnn": {"model": {"d_model": 62, "n_layers": 3}, "seconds": 15},
+    },
 }
 
 

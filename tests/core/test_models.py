@@ -25,7 +25,7 @@ def _forward(model, idx):
 @pytest.mark.parametrize("kw,fragment", [
     (dict(d_model=30, n_heads=4), "divisible by n_heads"),
     (dict(d_model=-4), "at least 1"),
-    (dict(arch="cnn"), "Unknown architecture"),
+    (dict(arch="mlp"), "Unknown architecture"),  # "cnn" is one now (transformer.cnn)
     (dict(pos_encoding="alibi"), "positional encoding"),
     (dict(d_model=12, n_heads=4, pos_encoding="rope"), "even"),
     (dict(dropout=1.5), "dropout"),

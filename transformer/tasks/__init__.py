@@ -18,18 +18,31 @@ from .batching import IGNORE_INDEX, Batch, make_batch
 from .charlm import CharLM
 from .dates import Dates
 from .formal import Brackets, Parity
+from .images import Shapes
 from .sentiment import Sentiment
 from .vocab import SPECIALS, Vocab
 
 TASKS: dict[str, type[Task]] = {
     cls.name: cls
-    for cls in (Copy, Reverse, Sort, Addition, Dates, Induction, Recall, Brackets, Parity, Sentiment, CharLM)
+    for cls in (Copy, Reverse, Sort, Addition, Dates, Induction, Recall, Brackets, Parity, Sentiment, CharLM, Shapes)
 }
 
 
 def list_tasks() -> list[str]:
     """Task names in teaching order."""
     return list(TASKS)
+
+
+def is_image_task(name: str) -> bool:
+    """Whether the task is made of pictures (trained by vit/cnn, shown on the Vision page)."""
+    from ..config import IMAGE_ARCHS
+
+    return name in TASKS and all(arch in IMAGE_ARCHS for arch in TASKS[name].archs)
+
+
+def text_tasks() -> list[str]:
+    """The tasks whose inputs are tokens, in teaching order: what pages that show tokens list."""
+    return [name for name in TASKS if not is_image_task(name)]
 
 
 def get_task(name: str, **params: Any) -> Task:
@@ -50,5 +63,5 @@ def task_from_dict(data: dict) -> Task:
 
 __all__ = [
     "TASKS", "IGNORE_INDEX", "MAX_INPUT_CHARS", "SPECIALS", "Example", "Preset", "Task", "Vocab", "check_input_text",
-    "Batch", "get_task", "list_tasks", "make_batch", "task_from_dict",
+    "Batch", "get_task", "is_image_task", "list_tasks", "text_tasks", "make_batch", "task_from_dict",
 ]

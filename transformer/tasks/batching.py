@@ -20,6 +20,10 @@ on predicting the question, only the answer. For src = "abc", tgt = "cba" (rever
     classify  idx = <cls> a b c,  targets = label - - -   (the label is read at <cls>)
     seq       idx = a b c,        targets = c b a          (needs len(src) == len(tgt))
 
+"image" (ViT, CNN): the pixels of each picture, and its label.
+    pixels    [B, 1, H, W] floats in [0, 1], decoded from the example's grey-level tokens
+    targets   [B, 1] the label's token id (the model's one output position)
+
 Rows are padded on the right with the pad id (inputs) and IGNORE_INDEX (targets).
 """
 from __future__ import annotations
@@ -82,6 +86,7 @@ class Batch:
     idx:        [B, T] the input of "lm" and "tag" models (None for seq2seq)
     src, tgt_in: [B, S] and [B, T], the encoder's and decoder's inputs (seq2seq only)
     tgt_tokens: each row's decoder input tokens (seq2seq only)
+    pixels:     [B, 1, H, W] float pictures ("image" only; tokens then holds each row's label)
 
     Callers run a model with `run` or `forward` and never ask which layout it is.
     """
@@ -93,10 +98,13 @@ class Batch:
     src: Optional[torch.Tensor] = None
     tgt_in: Optional[torch.Tensor] = None
     tgt_tokens: Optional[list] = None
+    pixels: Optional[torch.Tensor] = None
 
     @property
     def inputs(self) -> tuple[torch.Tensor, ...]:
-        """What the model's forward takes before `targets`: (idx,) or (src, tgt_in)."""
+        """What the model's forward takes before `targets`: (idx,), (src, tgt_in) or (pixels,)."""
+        if self.layout == "image":
+            return (self.pixels,)
         return (self.src, self.tgt_in) if self.layout == "seq2seq" else (self.idx,)
 
     def run(self, model) -> tuple[torch.Tensor, torch.Tensor]:
@@ -109,12 +117,14 @@ class Batch:
 
     @property
     def n_tokens(self) -> int:
-        """Token positions the model reads (for tokens per second)."""
+        """Token positions the model reads (for tokens per second; pixels for a picture)."""
         return sum(t.numel() for t in self.inputs)
 
     @property
     def width(self) -> int:
-        """The longest input row: the positions a model must have room for."""
+        """The longest input row: the positions a model must have room for (a picture's side)."""
+        if self.layout == "image":
+            return self.pixels.size(-1)
         return max(t.size(1) for t in self.inputs)
 
 
@@ -129,6 +139,8 @@ def make_batch(task: Task, examples: Sequence[Example], layout: str, device="cpu
         if bad is not None:
             raise ValueError(f"A classification example needs exactly one label token, got {bad.tgt!r}.")
     pad = task.vocab.pad_id
+    if layout == "image" or getattr(task, "pixels", None) is not None:
+        return _image_batch(task, examples, layout, device)
 
     if layout == "lm" or layout == "tag":
         build = _lm_row if layout == "lm" else _tag_row
@@ -140,4 +152,16 @@ def make_batch(task: Task, examples: Sequence[Example], layout: str, device="cpu
         return Batch(layout, targets=_pad(targets, IGNORE_INDEX, device), tokens=[list(ex.src) for ex in examples],
                      src=_pad(src, pad, device), tgt_in=_pad(tgt_in, pad, device),
                      tgt_tokens=[task.vocab.to_tokens(t) for t in tgt_in])
-    raise ValueError(f"Unknown layout '{layout}': choose one of lm, seq2seq, tag.")
+    raise ValueError(f"Unknown layout '{layout}': choose one of lm, seq2seq, tag, image.")
+
+
+def _image_batch(task: Task, examples: Sequence[Example], layout: str, device) -> Batch:
+    """Pictures and labels; only a picture task feeds only an image model."""
+    if layout != "image":
+        raise ValueError(f"'{task.name}' is made of pictures: train it with an image model (vit, cnn).")
+    if getattr(task, "pixels", None) is None:
+        raise ValueError(f"'{task.name}' is text, not pictures: train it with a text model, not vit or cnn.")
+    images = torch.stack([torch.from_numpy(task.pixels(ex)) for ex in examples])  # (B, H, W)
+    targets = torch.tensor([task.vocab.encode(ex.tgt) for ex in examples], dtype=torch.long)  # (B, 1)
+    return Batch(layout, targets=targets.to(device), tokens=[list(ex.tgt) for ex in examples],
+                 pixels=images[:, None].to(device))  # (B, 1, H, W)

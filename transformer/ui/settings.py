@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from ..config import ARCHS, POS_ENCODINGS, ModelConfig
 from ..devices import DEVICE_CHOICES, resolve_device
-from ..tasks import TASKS, get_task
+from ..tasks import TASKS, get_task, is_image_task
 from ..presets import preset_configs
 from ..training import MAX_PATIENCE, MAX_TRAIN_SIZE, SCHEDULES, TrainConfig
 
@@ -127,6 +127,10 @@ def settings_from_query(query: dict, default_task: str = "reverse") -> tuple[dic
     task_name = query.get("task", default_task)
     if task_name not in TASKS:
         notes.append(f"The link's task '{task_name}' does not exist, so '{default_task}' is shown.")
+        task_name = default_task
+    elif is_image_task(task_name):
+        notes.append(f"The link's task '{task_name}' is made of pictures, which train on the Vision transformer "
+                     f"page, so '{default_task}' is shown.")
         task_name = default_task
     task_cls = TASKS[task_name]
     params = {}
