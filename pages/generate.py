@@ -135,7 +135,8 @@ def sampling_tab(ctx) -> None:
 def step_tab(ctx) -> None:
     trace, at, step = ctx["trace"], ctx["at"], ctx["step"]
     cands = step.candidates
-    plot(gfigs.candidates_figure([c.token for c in cands], [c.raw_prob for c in cands], [c.prob for c in cands],
+    after = [c.prob for c in cands] if ctx["method"] == "sample" else None  # greedy: a one-hot, nothing to see
+    plot(gfigs.candidates_figure([c.token for c in cands], [c.raw_prob for c in cands], after,
                                  chosen=step.token, title=f"Step {at + 1}: the candidates; written: "
                                                           f"{afigs.token_label(step.token)}"), "candidates")
     widget = K + f"pick.{at}.{len(st.session_state.get(K + 'forced', []))}"
@@ -226,7 +227,7 @@ def attention_tab(ctx) -> None:
         allowed = got.allowed(name)[-1]
         stack, layer, kind = name.split(".")
         what = "cross-attention to the input" if kind == "cross_attn" else "self-attention"
-        fig = afigs.attention_heatmap(w, [f"head {h}" for h in range(w.shape[0])], k_tokens,
+        fig = afigs.attention_heatmap(w, [f"head\u00a0{h}" for h in range(w.shape[0])], k_tokens,
                                       allowed=None if allowed.all() else
                                       np.broadcast_to(allowed, w.shape),
                                       title=f"{stack} layer {layer} · {what}: where each head looks while writing "

@@ -141,8 +141,8 @@ def candidates_figure(tokens: Sequence, raw_probs, probs=None, *, chosen=None,
     for name, values, colour in series:
         colours = [VAL_COLOUR if t == chosen and colour == series[-1][2] else colour for t in tokens]
         fig.add_trace(go.Bar(x=values, y=y, orientation="h", name=name, marker_color=colours, customdata=labels,
-                             text=[f"{v:.1%}" for v in values], textposition="outside", cliponaxis=False,
-                             hovertemplate="%{customdata}: p = %{x:.4f}<extra>" + name + "</extra>"))
+                             text=[f"{v:.1%}" if v > 0 else "cut" for v in values], textposition="outside",
+                             cliponaxis=False, hovertemplate="%{customdata}: p = %{x:.4f}<extra>" + name + "</extra>"))
     fig.update_layout(title=title, height=height or _bars_height(len(labels) * len(series) * 0.7 + 1),
                       uirevision=UIREVISION, font=dict(size=FONT_SIZE), bargap=0.2, barmode="group",
                       xaxis=dict(title="probability", range=[0, 1.18], tickformat=".0%"),
@@ -168,7 +168,8 @@ def confidence_figure(tokens: Sequence, chosen_probs, entropies_bits, *, title: 
                              customdata=labels, hovertemplate="%{customdata}: %{y:.2f} bits<extra></extra>"),
                   secondary_y=True)
     fig.update_yaxes(title_text="probability", range=[0, 1.05], tickformat=".0%", secondary_y=False)
-    fig.update_yaxes(title_text="entropy (bits)", rangemode="tozero", showgrid=False, secondary_y=True)
+    fig.update_yaxes(title_text="entropy (bits)", rangemode="tozero", showgrid=False, tickformat=".1f",
+                     secondary_y=True)
     step = max(1, math.ceil(len(x) / 60))  # tick labels that fit: every character up to 60
     fig.update_xaxes(title_text="written token", tickvals=x[::step], ticktext=labels[::step], tickangle=0)
     fig.update_layout(title=title or "How sure the model was of each token it wrote",

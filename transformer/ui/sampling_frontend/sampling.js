@@ -81,11 +81,21 @@ function pct(v) {
   return v >= 0.9995 ? "100%" : v < 0.0005 ? (v > 0 ? "<0.1%" : "0%") : (100 * v).toFixed(1) + "%";
 }
 
+// The sliders where the person left them: new data (the next snapshot of a training run, another
+// step) redraws the bars but must not move a slider out from under a hand.
+function current(root) {
+  const value = (label) => root.querySelector(`input[aria-label="${label}"]`)?.value;
+  const t = value("temperature T");
+  return t === undefined ? null
+    : { temperature: Number(t), top_k: Number(value("top-k")), top_p: Number(value("top-p (nucleus)")) };
+}
+
 function build(root, data, setStateValue) {
+  const kept = current(root);
   root.replaceChildren();
   root.classList.toggle("tlab-s-large", !!data.large);
   const V = data.logits.length;
-  const s = data.settings || {};
+  const s = kept || data.settings || {};
   const controls = el("div", "tlab-s-controls");
   const temp = slider("temperature T", 0, 2, 0.05, s.temperature ?? 1, "0 = always the most likely");
   const topk = slider("top-k", 0, V, 1, s.top_k ?? 0, "keep the k most likely (0 = all)");
