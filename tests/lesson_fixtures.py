@@ -18,7 +18,8 @@ def seed_tiny_runs(lessons) -> None:
 
     defaults = {"attention_heatmap": ("reverse", "decoder"), "head_grid": ("sort", "decoder"),
                 "date_cross_attention": ("dates", "encoder-decoder"), "embedding_space": ("sentiment", "encoder"),
-                "training_curves": ("reverse", "decoder"), "train_preset": ("reverse", "decoder")}
+                "training_curves": ("reverse", "decoder"), "train_preset": ("reverse", "decoder"),
+                "output_layer": ("charlm", "decoder")}
     runs, started = lesson_runs(), []
     train = TrainConfig(steps=12, batch_size=8, eval_every=3, eval_size=16, warmup=2, device="cpu", threads=1)
     for lesson in lessons:
