@@ -19,6 +19,7 @@ below greedy's. Width 1 is exactly greedy decoding.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import torch
 
@@ -57,8 +58,9 @@ def beam_search(model, task, src_tokens, width: int = 3, max_new_tokens: int | N
     after every step is appended to it as a list of Beams (best first), for drawing the tree.
     Each bad value raises ValueError with one sentence.
     """
-    if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= MAX_BEAM_WIDTH:
+    if isinstance(width, bool) or not isinstance(width, Integral) or not 1 <= width <= MAX_BEAM_WIDTH:
         raise ValueError(f"The beam width must be a whole number from 1 to {MAX_BEAM_WIDTH} (got {width!r}).")
+    width = int(width)
     prompt = Prompt(model, task, src_tokens)
     n = prompt.max_new_tokens(max_new_tokens)
     tokens = prompt.vocab.tokens

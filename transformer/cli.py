@@ -39,6 +39,7 @@ MODEL_OPTIONS = {  # flag -> (ModelConfig field, type, help)
     "--pos-encoding": ("pos_encoding", str, "sinusoidal | learned | rope | none"),
     "--norm": ("norm", str, "pre | post (where LayerNorm sits)"),
     "--activation": ("activation", str, "gelu | relu"),
+    "--tie-weights": ("tie_weights", bool, "one tensor for the token embedding and the output layer (decoder, encoder-decoder)"),
 }
 TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--steps": ("steps", int, "optimizer steps"),
@@ -90,7 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--text-file", help="charlm: train on this UTF-8 text file instead of the built-in text")
     group = train.add_argument_group("model (default: the task's preset)")
     for flag, (field, kind, text) in MODEL_OPTIONS.items():
-        group.add_argument(flag, dest="model_" + field, type=kind, default=None, help=text)
+        if kind is bool:  # a switch, as in TRAIN_OPTIONS
+            group.add_argument(flag, dest="model_" + field, action="store_const", const=True, default=None, help=text)
+        else:
+            group.add_argument(flag, dest="model_" + field, type=kind, default=None, help=text)
     group = train.add_argument_group("training (default: the task's preset)")
     for flag, (field, kind, text) in TRAIN_OPTIONS.items():
         if kind is bool:  # a switch: given means True, absent leaves the preset's value

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import torch
 
@@ -196,10 +197,10 @@ class Prompt:
         limit = MAX_TRACE_TOKENS if self.layout == "lm" else self.model.cfg.max_len
         if requested is None:
             return min(limit, DEFAULT_TEXT_TOKENS if self.text else self.task.max_tgt_len + 1)
-        if isinstance(requested, bool) or not isinstance(requested, int) or not 1 <= requested <= limit:
+        if isinstance(requested, bool) or not isinstance(requested, Integral) or not 1 <= requested <= limit:
             raise ValueError(f"The number of new tokens must be a whole number from 1 to {limit:,} "
                              f"for this model (got {requested!r}).")
-        return requested
+        return int(requested)
 
     def token_id(self, token: str) -> int:
         """The id of a token a person chose; ValueError if the model may not write it."""
@@ -298,7 +299,7 @@ def generation_trace(model, task, src_tokens, max_new_tokens: int | None = None,
     Each bad value raises ValueError with one sentence.
     """
     check_sampling(temperature, top_k, top_p)
-    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+    if isinstance(top_n, bool) or not isinstance(top_n, Integral) or top_n < 1:
         raise ValueError(f"top_n must be a whole number of at least 1 (got {top_n!r}).")
     prompt = Prompt(model, task, src_tokens)
     n = prompt.max_new_tokens(max_new_tokens)

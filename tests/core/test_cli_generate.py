@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from test_budget import one_sentence
-from transformer.checkpoint import load_checkpoint, save_checkpoint
+from transformer.checkpoint import load_checkpoint
 from transformer.cli import main
 from transformer.decoding import Prompt, evaluating
 from transformer.sampling import next_token_distribution
@@ -88,3 +88,14 @@ def test_bad_values_are_one_sentence(checkpoints, capsys, flags, words):
     assert main(["generate", "--checkpoint", str(rev), "--input", "abcd", *flags]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and words in err and one_sentence(err[len("error: "):]), err
+
+
+def test_train_tie_weights_saves_a_tied_model(tmp_path, capsys):
+    path = tmp_path / "tied.pt"
+    assert main(["train", "--task", "reverse", "--length", "4", "--steps", "2", "--tie-weights", "--save", str(path),
+                 *TINY]) == 0
+    model, _, _ = load_checkpoint(path)
+    assert model.cfg.tie_weights and model.lm_head.weight is model.tok_emb.weight
+    capsys.readouterr()
+    assert main(["train", "--task", "reverse", "--arch", "lstm", "--steps", "2", "--tie-weights", *TINY]) == 2
+    assert "tie_weights" in capsys.readouterr().err
