@@ -152,7 +152,7 @@ def own_text_controls(prefix: str) -> str | None:
     text = st.session_state.get(key) or ""
     if not text.strip():
         return None
-    st.caption(f"Your text: {len(text):,} characters, {len(set(text))} different ones.")
+    box.caption(f"Your text: {len(text):,} characters, {len(set(text))} different ones.")
     return text
 
 
