@@ -25,9 +25,11 @@ PAGES = {
         ("pages/generate.py", "Generate", ":material/edit_note:", "generate"),
         ("pages/positional_encoding.py", "Positional encoding", ":material/waves:", "positional_encoding"),
         ("pages/embeddings.py", "Embeddings", ":material/scatter_plot:", "embeddings"),
+        ("pages/vision_transformer.py", "Vision transformer", ":material/image:", "vision_transformer"),
     ],
     "Compare": [
         ("pages/rnn_vs_transformer.py", "RNN vs Transformer", ":material/compare_arrows:", "rnn_vs_transformer"),
+        ("pages/learning_vs_memorising.py", "Learning vs memorising", ":material/fact_check:", "learning_vs_memorising"),
     ],
 }
 
