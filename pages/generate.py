@@ -27,7 +27,7 @@ from transformer.figures import generation as gfigs
 from transformer.runs.live import ACTIVE
 from transformer.runs.snapshot import as_question
 from transformer.tasks import MAX_INPUT_CHARS
-from transformer.ui.generation import (LN2, draw_output_layer, nonsense_note, nonsense_report, parameter_note,
+from transformer.ui.generation import (LN2, beam_steps, draw_output_layer, nonsense_note, nonsense_report, parameter_note,
                                        shown_token, writable_logits, written_html)
 from transformer.ui.sampling import DEFAULT, sampling_controls
 from transformer.ui.session import current_model, get_lab, presenter_mode
@@ -159,16 +159,7 @@ def beam_tab(ctx) -> None:
         return beam_search(model, task, src, width=width, max_new_tokens=n_new, history=history), history
 
     beams, history = cached(("beam",) + ctx["key"] + (width,), search)
-    steps = []
-    for t, pool in enumerate(history):
-        prev = history[t - 1] if t else []
-        row = []
-        for b in pool:
-            grew = len(b.ids) == t + 1
-            parent = next((j for j, p in enumerate(prev) if p.ids == (b.ids[:t] if grew else b.ids)), 0)
-            row.append({"token": b.steps[-1][0] if grew else "✓", "score": b.log_prob, "parent": parent})
-        steps.append(row)
-    plot(gfigs.beam_tree(steps, joiner=task.vocab.joiner), "beams")
+    plot(gfigs.beam_tree(beam_steps(history), joiner=task.vocab.joiner), "beams")
     greedy = next((b for b in beams if b.greedy), None)
     rows = [{"rank": i + 1, "answer": task.format_tgt(b.tokens), "log p": round(b.log_prob, 3),
              "p": round(math.exp(b.log_prob), 4), "finished": b.finished, "greedy's": b.greedy}
@@ -185,8 +176,8 @@ def beam_tab(ctx) -> None:
 def free_text_tab(ctx) -> None:
     model, task, src = ctx["model"], ctx["task"], ctx["src"]
     if task.kind != "text":
-        st.info("Free generation is for the character model: a task's answer ends at <eos>. Train the charlm preset "
-                "(Train page) to write text.")
+        st.info("Free generation is for the character model: a task's answer ends at `<eos>`. Train the charlm "
+                "preset (Train page) to write text.")
         return
     c1, c2 = st.columns(2)
     n = c1.slider("characters to write", 50, 400, 200, step=50, key=K + "free_n")
@@ -283,9 +274,6 @@ def explorer(identity: tuple, following: bool) -> None:
         return
     except ValueError as err:
         st.error(plain(err))
-        return
-    if task.kind == "text" and model.cfg.max_len - len(src) < 2:
-        st.warning(f"This prompt leaves the model no room to write: keep it under {model.cfg.max_len - 1} characters.")
         return
     truth = None
     if choice != CUSTOM:

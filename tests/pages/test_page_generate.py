@@ -259,3 +259,50 @@ def test_a_tied_model_says_its_unembedding_is_the_embedding():
     no_exception(at)
     assert any("Weight tying" in c.value and "stored once" in c.value for c in at.caption)
     assert any("token-embedding table itself" in m.value for m in at.markdown)
+
+
+def test_a_prompt_too_long_for_the_context_offers_its_start(charlm):
+    model, task = charlm
+    at = open_page(model, task)
+    at.selectbox(key=K + "example").set_value(CUSTOM).run()
+    at.text_input(key=K + "text").input("the model " * 10).run()  # 100 characters, the window holds 64
+    no_exception(at)
+    assert at.warning and not at.get("plotly_chart")
+    at.button(key=K + "truncate").click().run()
+    no_exception(at)
+    assert len(at.text_input(key=K + "text").value) < model.cfg.max_len
+    assert chart(at, "most likely next tokens")
+
+
+def test_the_tabs_follow_the_step_being_written(charlm):
+    model, task = charlm
+    at = open_page(model, task)
+    src = as_question(task, task.examples(6, seed=7)[0]).src
+    trace = generation_trace(model, task, src, max_new_tokens=40)
+    at.select_slider(key=K + "at").set_value(3).run()
+    no_exception(at)
+    out = output_layer(model, task, src, [s.token for s in trace[:3]])
+    hidden = chart(at, "last hidden vector")
+    assert np.allclose(plotly_array(hidden["data"][0]["y"]), out["h"].numpy(), atol=1e-5)
+    assert 'class="tlab-g-tok tlab-g-at"' in written_html(at)
+    assert written_html(at).count("tlab-g-at") == 2  # the CSS rule and the one highlighted token
+
+
+def test_beam_steps_link_every_kept_beam_to_its_parent():
+    from transformer.beam import beam_search
+    from transformer.ui.generation import beam_steps
+
+    model, task = tiny_model("reverse", length=4)
+    history: list = []
+    beams = beam_search(model, task, list("abcd"), width=3, history=history)
+    steps = beam_steps(history)
+    assert [len(row) for row in steps] == [len(pool) for pool in history]
+    # Walking the parents back from each final beam spells out its tokens (finished ones end in ✓ or <eos>).
+    for rank, beam in enumerate(beams):
+        tokens, i = [], rank
+        for t in range(len(steps) - 1, -1, -1):
+            tokens.append(steps[t][i]["token"])
+            i = steps[t][i]["parent"]
+        written = [tok for tok in reversed(tokens) if tok != "✓"]
+        assert written == [s[0] for s in beam.steps]
+        assert steps[-1][rank]["score"] == pytest.approx(beam.log_prob)

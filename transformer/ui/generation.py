@@ -105,6 +105,23 @@ def draw_output_layer(out: dict, plot: Callable, *, written: str | None = None, 
                     "what this one pays.")
 
 
+def beam_steps(history: Sequence[Sequence]) -> list[list[dict]]:
+    """A beam search's pools after each step (`beam_search(..., history=[])`) as the nodes
+    `figures.generation.beam_tree` draws: per step, per kept beam, the token it added, its score
+    and its parent's rank in the step before. A beam that had already finished (written <eos>)
+    is carried along as "✓" from itself."""
+    steps = []
+    for t, pool in enumerate(history):
+        prev = history[t - 1] if t else []
+        row = []
+        for b in pool:
+            grew = len(b.ids) == t + 1
+            parent = next((j for j, p in enumerate(prev) if p.ids == (b.ids[:t] if grew else b.ids)), 0)
+            row.append({"token": b.steps[-1][0] if grew else "✓", "score": b.log_prob, "parent": parent})
+        steps.append(row)
+    return steps
+
+
 def written_html(prompt: str, steps: Sequence, at: int | None = None, *, joiner: str = "",
                  separator: str = "") -> str:
     """The prompt and the written tokens as HTML (every piece escaped): forced tokens underlined,
