@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from transformer.figures.theme import ORANGE, SKY, TRAIN_COLOUR, VAL_COLOUR
 from transformer.figures.training import (
     MAX_POINTS,
     accuracy_figure,
@@ -123,20 +124,25 @@ def test_accuracy_figure_is_in_percent_with_target():
     assert any(shape.y0 == pytest.approx(99.0) for shape in fig.layout.shapes)
 
 
-def test_training_and_validation_are_drawn_as_pairs_one_colour_per_quantity():
+def test_training_and_validation_are_drawn_as_pairs_in_the_themes_side_colours():
     evals = [0, 50, 100]
     fig = accuracy_figure(evals, [0.2, 0.6, 0.7], [0.0, 0.3, 0.4], train_steps=evals,
                           train_token_acc=[0.2, 0.9, 1.0], train_seq_acc=[0.0, 0.8, 1.0])
     by_name = {t.meta: t for t in fig.data}
     assert set(by_name) == {f"{q} · {side}" for q in ("whole answers right", "tokens right")
                             for side in ("training", "validation (held-out)")}
-    for quantity in ("whole answers right", "tokens right"):
+    for quantity, (train_colour, val_colour) in (("whole answers right", (TRAIN_COLOUR, VAL_COLOUR)),
+                                                 ("tokens right", (SKY, ORANGE))):
         train, val = by_name[f"{quantity} · training"], by_name[f"{quantity} · validation (held-out)"]
-        assert train.line.color == val.line.color, "a pair shares its quantity's colour"
+        # The side twice over: blue and dashed for training, vermillion and solid for held-out (the
+        # second quantity in the lighter shade of each).
+        assert (train.line.color, val.line.color) == (train_colour, val_colour)
         assert train.line.dash == "dash" and val.line.dash is None, "the training side is dashed"
         assert (train.name, val.name) == ("training", "validation (held-out)")
         assert train.legendgroup == val.legendgroup == quantity
-    assert by_name["whole answers right · training"].line.color != by_name["tokens right · training"].line.color
+    # A figure of one quantity (a character model's accuracy) takes the main shades.
+    text = accuracy_figure(evals, [0.2, 0.4, 0.5], train_steps=evals, train_token_acc=[0.2, 0.5, 0.7])
+    assert [t.line.color for t in text.data] == [TRAIN_COLOUR, VAL_COLOUR]
     # The gap is in the data: training at 100 %, validation at 40 %.
     assert list(by_name["whole answers right · training"].y) == pytest.approx([0.0, 80.0, 100.0])
     assert list(by_name["whole answers right · validation (held-out)"].y) == pytest.approx([0.0, 30.0, 40.0])
@@ -149,7 +155,8 @@ def test_the_loss_draws_the_measured_training_loss_and_falls_back_to_the_batches
                            train_loss=[3.0, 0.5, 0.05])
     lines = {t.meta: t for t in measured.data}
     assert list(lines["loss · training"].y) == pytest.approx([3.0, 0.5, 0.05]), "the eval rows' train_loss"
-    assert lines["loss · training"].line.color == lines["loss · validation (held-out)"].line.color
+    assert lines["loss · training"].line.color == TRAIN_COLOUR
+    assert lines["loss · validation (held-out)"].line.color == VAL_COLOUR
     # A history from before the trainer measured the training side: the smoothed batch loss.
     old = loss_figure(steps, batch, [0, 50, 100], [3.0, 1.0, 1.5])
     old_lines = {t.meta: t for t in old.data}

@@ -71,7 +71,8 @@ def test_the_curves_draw_training_beside_validation_while_it_trains(stop_live_ru
     acc = {t["meta"]: t for t in live_figures_of(at, "train.curves")["accuracy"]["data"]}
     train, val = acc["whole answers right · training"], acc["whole answers right · validation (held-out)"]
     assert (train["name"], val["name"]) == ("training", "validation (held-out)")
-    assert train["line"]["color"] == val["line"]["color"] and train["line"]["dash"] == "dash"
+    assert train["line"]["dash"] == "dash" and "dash" not in val["line"], "the training side is dashed"
+    assert train["line"]["color"] != val["line"]["color"]
     # The training side is the eval rows' own measurement (one point per evaluation).
     assert len(plotly_array(train["x"])) == len(plotly_array(val["x"]))
     at.button(key="train.b.stop").click().run()

@@ -21,7 +21,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from .theme import ACCENT_COLOUR, MUTED_COLOUR, TRAIN_COLOUR, VAL_COLOUR, base_layout
+from .theme import ACCENT_COLOUR, MUTED_COLOUR, ORANGE, SKY, TRAIN_COLOUR, VAL_COLOUR, base_layout
 
 MAX_POINTS = 200
 
@@ -76,18 +76,21 @@ def smooth(y: Sequence[float], alpha: float = 0.1) -> np.ndarray:
 Series = list  # [(name, x [N], y [N]), ...] in drawing order
 EMPTY_NOTE = "empty-note"  # the name of the note a figure shows while it has no lines
 
-# Training beside validation. Each quantity keeps one colour; its training side is dashed and
-# lighter, its validation side solid with markers, so a pair reads as one quantity and the gap
-# between the two lines is what stands out (TensorFlow Playground's "test loss / training loss").
+# Training beside validation, so the gap between them is the first thing one sees (TensorFlow
+# Playground's "test loss / training loss"). The side is said twice, for colour-blind readers
+# too: training is blue and dashed with open markers, validation (held-out) vermillion and solid,
+# the theme's roles across the app (the Learning vs memorising page and its lesson say "blue:
+# training, vermillion: held-out"). A second quantity in one figure (tokens right beside whole
+# answers right) takes the lighter shade of each side's colour.
 TRAINING = "training"
 VALIDATION = "validation (held-out)"
 PER_BATCH = "training (per batch)"
 SEP = " · "  # a line's name is "<quantity> · <side>": the legend groups by quantity, shows the side
 LOSS, TOKENS, ANSWERS = "loss", "tokens right", "whole answers right"
-QUANTITY_COLOURS = {LOSS: TRAIN_COLOUR, TOKENS: ACCENT_COLOUR, ANSWERS: VAL_COLOUR}
+SIDE_COLOURS = {PER_BATCH: (TRAIN_COLOUR, SKY), TRAINING: (TRAIN_COLOUR, SKY), VALIDATION: (VAL_COLOUR, ORANGE)}
 SIDE_STYLES = {
     PER_BATCH: dict(width=1, opacity=0.3),
-    TRAINING: dict(dash="dash", opacity=0.7, mode="lines+markers", marker=dict(symbol="circle-open", size=6)),
+    TRAINING: dict(dash="dash", mode="lines+markers", marker=dict(symbol="circle-open", size=7)),
     VALIDATION: dict(mode="lines+markers"),
 }
 # Lines that are not part of a training / validation pair.
@@ -103,11 +106,13 @@ def line_name(quantity: str, side: str) -> str:
     return f"{quantity}{SEP}{side}"
 
 
-def _style(name: str) -> dict:
+def _style(name: str, rank: int = 0) -> dict:
+    """How a line is drawn; `rank` is its quantity's place among the figure's quantities."""
     if name in STYLES:
         return dict(STYLES[name])
     quantity, _, side = name.partition(SEP)
-    style = {"color": QUANTITY_COLOURS.get(quantity, MUTED_COLOUR), **SIDE_STYLES.get(side, {})}
+    shades = SIDE_COLOURS.get(side, (MUTED_COLOUR,))
+    style = {"color": shades[min(rank, len(shades) - 1)], **SIDE_STYLES.get(side, {})}
     if quantity != LOSS:
         style["hover"] = "%{y:.1f} %"
     return style
@@ -120,9 +125,9 @@ def _traces(series: Series) -> list[go.Scatter]:
     titled = set()
     traces = []
     for name, x, y in series:
-        style = _style(name)
-        hover = style.pop("hover", "%{y:.4g}")
         quantity, _, side = name.partition(SEP)
+        style = _style(name, quantities.index(quantity) if side else 0)
+        hover = style.pop("hover", "%{y:.4g}")
         extra = {}
         if side and len(quantities) > 1:  # grouped legends stack in columns: only when needed
             extra = dict(legendgroup=quantity)
