@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from transformer.analysis.generalisation import (FINETUNED, OVERFIT, PLANS, PRETRAIN, SCRATCH, TRANSFER,
+from transformer.analysis.generalisation import (APPETITE, FINETUNED, OVERFIT, PLANS, PRETRAIN, TRANSFER,
                                                  appetite_points, overfitting_table, transfer_result)
 from transformer.figures import for_projector
-from transformer.figures.generalisation import appetite_figure, gap_panels, pretraining_figure, transfer_figure
+from transformer.figures.generalisation import experiment_figures
 from transformer.runs.job import ACTIVE
 from transformer.runs.race import RaceRun
 from transformer.ui.live_figures import live_figures
@@ -42,17 +42,22 @@ EXPERIMENTS = {
     },
     "appetite": {
         "tab": "2 · How much data?",
-        "intro": ("The sentiment task (\"the movie was not good\" → negative) with 30 to 1,000 labelled sentences, "
+        "intro": ("The sentiment task (\"the movie was not good\" → negative) with "
+                  f"{', '.join(f'{n:,}' for n in APPETITE['sizes'])} labelled sentences, "
                   "the same number of steps for each: a transformer and an LSTM with about the same number of "
                   "parameters. Each point is one finished run, its accuracy on held-out sentences."),
-        "predict": "As the training set grows from 30 to 1,000 sentences, which model gains more?",
+        "predict": (f"As the training set grows from {APPETITE['sizes'][0]:,} to {APPETITE['sizes'][-1]:,} sentences, "
+                    "which model gains more?"),
         "options": ("The LSTM: reading in order is a head start", "The transformer",
-                    "Neither: with 30 sentences both already know the task"),
+                    f"Neither: with {APPETITE['sizes'][0]:,} sentences both already know the task"),
     },
     "transfer": {
         "tab": "3 · Transfer learning",
         "intro": (f"First a decoder reads unlabelled reviews and learns to predict the next word "
-                  f"({{pretrain_steps}} steps, no labels at all). Then it is fine-tuned on only "
+                  f"({{pretrain_steps}} steps, no labels at all). In these reviews, as in most real ones, the two "
+                  f"things said about a work lean the same way (\"the movie was great i love this film\"), so "
+                  f"guessing the rest rewards knowing which words praise and which complain. Then it is fine-tuned "
+                  f"on only "
                   f"**{TRANSFER['labelled']} labelled sentences**, beside the same model trained on those "
                   f"{TRANSFER['labelled']} sentences from random weights. Same seed, same examples, same steps."),
         "predict": f"With {TRANSFER['labelled']} labelled sentences, how will the pre-trained model compare?",
@@ -72,7 +77,6 @@ def _plan(key: str):
     if key == "overfitting":
         return PLANS[key](seed, steps=max(20, int(OVERFIT["steps"] * scale)))
     if key == "appetite":
-        from transformer.analysis.generalisation import APPETITE
         return PLANS[key](seed, steps=max(20, int(APPETITE["steps"] * scale)))
     return PLANS[key](seed, pretrain_steps=max(20, int(TRANSFER["pretrain_steps"] * scale)),
                       finetune_steps=max(20, int(TRANSFER["finetune_steps"] * scale)))
@@ -98,20 +102,12 @@ def _figures(key: str, race: RaceRun) -> dict:
     big = presenter_mode()
 
     def build() -> dict:
-        if key == "overfitting":
-            figs = {"gap": gap_panels(evals, "Training sums (blue) vs new sums (vermillion): the gap is memorising",
-                                      key=K + "gap")}
-        elif key == "appetite":
-            finished = [n for n, s in race.model_status.items() if s == "finished"]
-            figs = {"appetite": appetite_figure(appetite_points(plan, evals, finished), sorted(set(plan.sizes.values())),
-                                                "Held-out accuracy against training-set size: who needs more data?",
-                                                key=K + "appetite")}
-        else:
-            figs = {"transfer": transfer_figure(evals, FINETUNED, SCRATCH, key=K + "transfer"),
-                    "pretrain": pretraining_figure(evals.get(PRETRAIN, []), key=K + "pretrain")}
+        finished = [n for n, status in race.model_status.items() if status == "finished"]
+        figs = experiment_figures(plan, evals, finished, key=K + key)
         return {n: for_projector(f) for n, f in figs.items()} if big else figs
 
-    version = (session_runs().run_id(SLOTS + key), tuple(len(rows) for rows in evals.values()), big)
+    version = (session_runs().run_id(SLOTS + key), tuple(len(rows) for rows in evals.values()),
+               tuple(race.model_status.values()), big)
     return memo(K + "figs." + key, version, build)
 
 

@@ -15,6 +15,8 @@ def seed_tiny_runs(lessons) -> None:
     from transformer.training import TrainConfig
     from transformer.ui.lesson_models import lesson_runs
     from transformer.ui.lesson_race import _plan, race_settings
+    from transformer.ui.lesson_generalisation import EXPERIMENTS as GENERALISATION
+    from transformer.ui.lesson_generalisation import experiment_key, start_experiment
 
     defaults = {"attention_heatmap": ("reverse", "decoder"), "head_grid": ("sort", "decoder"),
                 "date_cross_attention": ("dates", "encoder-decoder"), "embedding_space": ("sentiment", "encoder"),
@@ -34,6 +36,9 @@ def seed_tiny_runs(lessons) -> None:
                     _, entries, cfg = _plan(task_name, length, archs, 0, steps)
                     started.append(runs.add(key, RaceRun(entries, replace(cfg, steps=4, eval_every=2, eval_size=16))
                                             .start()))
+            elif w.name in GENERALISATION:  # Learning vs memorising: each experiment, a few steps per run
+                if runs.get(experiment_key(GENERALISATION[w.name], 0)) is None:
+                    started.append(start_experiment(GENERALISATION[w.name], 0, steps=4))
             elif w.name == "training_curves" and "demo" in w.params:
                 key = ("demo", w.params["demo"], 0)
                 if runs.get(key) is None:

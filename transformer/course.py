@@ -98,6 +98,9 @@ WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxy
     "image_patches": {"patch": int},
     "train_preset": {"task": str, "arch": str},
     "output_layer": {"task": str, "arch": str, "prompt": str},
+    "overfitting_experiment": {},
+    "data_appetite": {},
+    "transfer_experiment": {},
 })
 
 # The numbers each live part reports about what it shows, by name (`WidgetContext.report`):
@@ -120,6 +123,11 @@ WIDGET_REPORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "image_patches": ("tokens",),
     "train_preset": ("steps", "seq_acc_pct", "parameters"),
     "output_layer": ("p_true_pct", "loss", "ln_vocab", "vocab_size", "entropy_bits", "d_model"),
+    "overfitting_experiment": ("base_train_pct", "base_val_pct", "dropout_val_pct", "decay_val_pct",
+                               "early_val_pct", "more_val_pct"),
+    "data_appetite": ("transformer_small_pct", "transformer_large_pct", "lstm_small_pct", "lstm_large_pct",
+                      "small_size", "large_size"),
+    "transfer_experiment": ("finetuned_pct", "scratch_pct", "difference_pts", "labelled"),
 })
 
 

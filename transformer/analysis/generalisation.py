@@ -10,7 +10,7 @@
 2. Data appetite: validation accuracy against training-set size for the transformer and an LSTM
    with about as many parameters, on the same task with the same steps.
 3. Transfer learning: a decoder pre-trained as a next-word model on unlabelled reviews, then
-   fine-tuned on a few labelled ones, against the same model trained from scratch on them.
+   fine-tuned on a few labelled sentences, against the same model trained from scratch on them.
 
 Each experiment is a plan (pure, seeded, finite): `RaceEntry`s with their own training settings,
 run by `transformer.runs.race.RaceRun` like the RNN vs Transformer race, so the machinery that
@@ -108,7 +108,8 @@ def overfitting_table(evals: Mapping[str, Sequence[dict]]) -> list[dict]:
 # 2. How much data does each model need?
 # --------------------------------------------------------------------------------------------
 
-APPETITE = {"task": "sentiment", "sizes": (30, 100, 300, 1_000), "steps": 300, "eval_every": 50}
+# Three sizes, five times apart: with two models that is six runs, the most one race may hold.
+APPETITE = {"task": "sentiment", "sizes": (40, 200, 1_000), "steps": 300, "eval_every": 50}
 MODEL_NAMES = {"decoder": "Transformer", "lstm": "LSTM"}
 
 
@@ -158,39 +159,52 @@ def appetite_points(plan: Experiment, evals: Mapping[str, Sequence[dict]],
 # --------------------------------------------------------------------------------------------
 
 class UnlabelledReviews(Sentiment):
-    """The sentiment task's sentences as plain text, without labels, for next-word pre-training.
+    """The sentiment task's words as plain text, without labels, for next-word pre-training.
 
     Same words, same vocabulary (so every weight of a decoder trained on it fits the classifier
-    fine-tuned afterwards), same train / validation split of sentences. One difference makes the
-    text worth reading, as real reviews are: when a review goes on after "but", it turns the
-    other way ("the plot was dull but the acting was great"). A model that predicts the word
-    after "but the acting was" must therefore know whether what came before was praise or
-    complaint, negations included: the feature the labels will later ask for, learned from
-    text alone. (In the labelled task the two halves are independent, and the label follows
-    the second.)
+    fine-tuned afterwards), same train / validation split. Each review says two things about a
+    work and, as most real reviews do, both lean the same way: "the movie was great i love this
+    film", "a dull song the plot was bad". A model that predicts the second half's words does
+    better when it knows which way the first half leaned, so it learns which words praise and
+    which complain from text alone: the feature the labels will later ask for. No label, and no
+    negation ("not" turns a sentence round; `negation_percent` lets some in), is in the text.
     """
 
     name = "reviews"
     title = "Unlabelled reviews"
     kind = "text"
     archs = ("decoder",)
-    params = {"but_percent": 50}
+    params = {"negation_percent": 0}
+    param_ranges = {"negation_percent": (0, 100)}
+
+    def _statement(self, rng: random.Random) -> tuple[list[str], int]:
+        """One clause, verb or phrase template (words, polarity), negated only as often as asked."""
+        negated = rng.random() * 100 < self.params["negation_percent"]
+        while True:
+            words, sign = rng.choice([self._clause, self._verb, self._phrase])(rng)
+            if bool(set(words) & {"not", "never"}) == negated:
+                return words, sign
 
     def draw(self, rng: random.Random) -> Example:
-        if rng.random() * 100 < self.params["but_percent"]:
-            first, sign = self._clause(rng)
-            while True:  # the turn after "but": a second clause of the other polarity
-                second, other = rng.choice([self._clause, self._phrase])(rng)
-                if other != sign:
-                    return Example(first + ["but"] + second, [])
-        return Example(rng.choice([self._clause, self._clause, self._verb, self._phrase])(rng)[0], [])
+        first, sign = self._statement(rng)
+        while True:  # a second statement that leans the same way
+            second, other = self._statement(rng)
+            if other == sign and len(first) + len(second) <= self.max_src_len:
+                return Example(first + second, [])
+
+    def space_size(self) -> None:
+        """Not counted: pairs of statements are far more than a pre-training run reads (and the
+        labelled task's count, by its own templates, does not describe them)."""
+        return None
 
     def max_len(self, layout: str) -> int:
         """The classifier's length ([BOS] sentence [SEP] label), so positions fit it too."""
         return self.max_src_len + self.max_tgt_len + 2
 
 
-TRANSFER = {"labelled": 100, "pretrain_steps": 1_000, "finetune_steps": 300, "eval_every": 30}
+# Fine-tuning at a third of the preset's learning rate, for both labelled runs alike: the usual
+# practice (large steps would wash out what pre-training put in the weights).
+TRANSFER = {"labelled": 100, "pretrain_steps": 1_000, "finetune_steps": 300, "eval_every": 30, "lr": 1e-3}
 PRETRAIN, FINETUNED, SCRATCH = "Pre-training (no labels)", "Fine-tuned", "From scratch"
 
 
@@ -198,14 +212,15 @@ def transfer_plan(seed: int = 0, labelled: int = TRANSFER["labelled"], pretrain_
                   finetune_steps: Optional[int] = None) -> Experiment:
     """Pre-train the sentiment decoder as a next-word model on unlabelled reviews (a fresh
     stream: text without labels is plentiful), then fine-tune it on `labelled` labelled
-    sentences; beside it the same model, same seed, same examples and steps, from scratch."""
+    sentences; beside it the same model, same seed, same examples, steps and learning rate,
+    from scratch."""
     task = get_task("sentiment")
     model, train = preset_configs(task, "decoder")
     fine_steps = finetune_steps or TRANSFER["finetune_steps"]
     pre_steps = pretrain_steps or TRANSFER["pretrain_steps"]
     train = replace(train, seed=seed, steps=fine_steps, eval_every=min(TRANSFER["eval_every"], fine_steps),
                     warmup=min(train.warmup, fine_steps // 4))
-    few = replace(train, train_size=int(labelled))
+    few = replace(train, train_size=int(labelled), lr=TRANSFER["lr"])
     pre = replace(train, steps=pre_steps, eval_every=max(10, pre_steps // 10), until_metric="token_acc",
                   warmup=min(train.warmup, pre_steps // 4))
     entries = (RaceEntry(PRETRAIN, UnlabelledReviews(), model, pre),
@@ -227,3 +242,42 @@ def transfer_result(evals: Mapping[str, Sequence[dict]]) -> Optional[dict]:
 
 
 PLANS = {"overfitting": overfitting_plan, "appetite": data_appetite_plan, "transfer": transfer_plan}
+
+
+def report_numbers(plan: Experiment, evals: Mapping[str, Sequence[dict]]) -> dict[str, float]:
+    """The numbers a lesson quotes from a finished experiment (percent, or points for a
+    difference), by name; only those the rows contain."""
+    pct = {}
+    if plan.key == "overfitting":
+        table = {r["run"]: r for r in overfitting_table(evals)}
+        names = dict(zip(("base", "dropout", "decay", "early", "more"), plan.names))
+        base = table.get(names["base"])
+        if base is not None and base["train_acc"] is not None:
+            pct["base_train_pct"] = 100 * base["train_acc"]
+        for short, name in names.items():
+            if name in table:
+                pct[f"{short}_val_pct"] = 100 * table[name]["val_acc"]
+    elif plan.key == "appetite":
+        for model, pts in appetite_points(plan, evals).items():
+            if pts:
+                pct[f"{model.lower()}_small_pct"] = 100 * pts[0]["val_acc"]
+                pct[f"{model.lower()}_large_pct"] = 100 * pts[-1]["val_acc"]
+        sizes = sorted(set(plan.sizes.values()))
+        pct["small_size"], pct["large_size"] = float(sizes[0]), float(sizes[-1])
+    else:
+        result = transfer_result(evals)
+        if result is not None:
+            pct = {"finetuned_pct": 100 * result["finetuned"], "scratch_pct": 100 * result["scratch"],
+                   "difference_pts": 100 * result["difference"]}
+        pct["labelled"] = float(plan.sizes[FINETUNED])
+    return pct
+
+
+# The names `report_numbers` gives per experiment (the lesson widgets declare the same).
+REPORTS = {
+    "overfitting": ("base_train_pct", "base_val_pct", "dropout_val_pct", "decay_val_pct", "early_val_pct",
+                    "more_val_pct"),
+    "appetite": ("transformer_small_pct", "transformer_large_pct", "lstm_small_pct", "lstm_large_pct",
+                 "small_size", "large_size"),
+    "transfer": ("finetuned_pct", "scratch_pct", "difference_pts", "labelled"),
+}

@@ -16,6 +16,7 @@ from typing import Callable
 import streamlit as st
 
 from . import lesson_computed as computed
+from . import lesson_generalisation as generalisation
 from . import lesson_trained as trained
 from .generation import output_layer_widget
 from .lesson_context import _DRAWING, WidgetContext
@@ -48,6 +49,9 @@ WIDGETS: dict[str, Callable[[WidgetContext], None]] = {
     "image_patches": computed.image_patches,
     "train_preset": trained.train_preset,
     "output_layer": output_layer_widget,
+    "overfitting_experiment": generalisation.overfitting_experiment,
+    "data_appetite": generalisation.data_appetite,
+    "transfer_experiment": generalisation.transfer_experiment,
 }
 
 
