@@ -469,3 +469,19 @@ def test_the_lesson_race_draws_every_model_live_and_stops_with_the_session():
     races = [r for r in gc.get_objects() if type(r) is RaceRun]
     assert races and all(r.join(timeout=15) for r in races), "a race thread outlived its session"
     assert {r.status for r in races} == {"stopped"}
+
+
+def test_lesson_runs_evaluate_often_enough_to_show_the_s_curve(monkeypatch):
+    """Lesson 8 asks about the S-shaped rise of sequence accuracy; the reverse preset evaluates
+    every 50 steps and stops at its target after three points, so lesson runs evaluate every 10."""
+    from transformer.presets import preset_configs
+    from transformer.tasks import get_task
+    from transformer.ui.lesson_models import LESSON_EVAL_EVERY, LessonRuns
+
+    captured = {}
+    monkeypatch.setattr(LessonRuns, "start_configs",
+                        lambda self, key, task, model_cfg, train_cfg: captured.setdefault("cfg", train_cfg))
+    LessonRuns(registry=None).start(("reverse", "decoder", 3), "reverse", "decoder", 3)
+    _, preset = preset_configs(get_task("reverse"), "decoder")
+    assert preset.eval_every > LESSON_EVAL_EVERY == captured["cfg"].eval_every == 10
+    assert captured["cfg"].seed == 3 and captured["cfg"].until_acc is not None   # still stops at the target
