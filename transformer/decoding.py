@@ -190,6 +190,7 @@ class Prompt:
         else:
             self.context = [vocab.bos_id] + src_ids + ([] if self.text else [vocab.sep_id])
         self._memory: dict[int, object] = {}
+        self._ban_mask: torch.Tensor | None = None  # (V,) True where writable() puts -inf
 
     def max_new_tokens(self, requested: int | None) -> int:
         """`requested` checked (ValueError), or the default: the task's answer length (+ EOS) or
@@ -232,9 +233,10 @@ class Prompt:
         """logits [..., V] with the tokens this model may not write set to -inf."""
         if not self.banned:
             return logits
-        logits = logits.clone()
-        logits[..., self.banned] = float("-inf")
-        return logits
+        if self._ban_mask is None or self._ban_mask.device != logits.device:
+            self._ban_mask = torch.zeros(logits.size(-1), dtype=torch.bool, device=logits.device)
+            self._ban_mask[self.banned] = True  # (V,)
+        return logits.masked_fill(self._ban_mask, float("-inf"))
 
 
 # --------------------------------------------------------------------------- the trace
