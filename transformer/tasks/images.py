@@ -100,7 +100,7 @@ class Shapes(Task):
     kind = "classify"
     archs = IMAGE_ARCHS
     classes = SHAPES
-    params = {"image_size": 16, "noise_percent": 8}
+    params = {"image_size": 16, "noise_percent": 3}
     param_ranges = {"image_size": (8, 28), "noise_percent": (0, 50)}
     param_help = {
         "image_size": "width and height of each picture, in pixels",
