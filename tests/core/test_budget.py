@@ -171,7 +171,7 @@ def test_a_live_run_is_checked_in_the_click_handler_without_building_the_model(m
     monkeypatch.delenv(budget.ENV_VAR)
     run = LiveRun(task, ModelConfig(arch="decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32),
                   TrainConfig(eval_size=16, device="cpu", seed=3), limiter=RunLimiter(1))
-    assert run.probe == task.examples(4, 3 + 10_000)  # the trainer's first validation examples
+    assert run.probe == task.examples(4, 3 + 10_000, split="val")  # the trainer's first validation examples
     assert not hasattr(run, "_initial_state")
 
 

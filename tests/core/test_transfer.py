@@ -10,7 +10,6 @@ import torch
 from transformer.build import build_model
 from transformer.checkpoint import save_checkpoint
 from transformer.cli import main
-from transformer.config import ModelConfig
 from transformer.tasks import get_task
 from transformer.training import TrainConfig, Trainer, initial_model
 from transformer.transfer import copy_compatible, freeze_body, head_modules
