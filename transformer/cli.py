@@ -62,6 +62,7 @@ TRAIN_OPTIONS = {  # flag -> (TrainConfig field, type, help)
     "--init-from": ("init_from", str, "start from this checkpoint's weights where names and shapes match (transfer)"),
     "--freeze-body": ("freeze_body", bool, "train only the output head (with --init-from: fine-tune the head)"),
 }
+METAVARS = {"--train-size": "N", "--early-stop": "PATIENCE", "--init-from": "CHECKPOINT"}
 
 
 def _task_params() -> dict[str, type]:
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         if kind is bool:  # a switch: given means True, absent leaves the preset's value
             group.add_argument(flag, dest="train_" + field, action="store_const", const=True, default=None, help=text)
         else:
-            group.add_argument(flag, dest="train_" + field, type=kind, default=None, help=text)
+            group.add_argument(flag, dest="train_" + field, type=kind, default=None, help=text, metavar=METAVARS.get(flag))
     train.add_argument("--json", action="store_true", help="print one JSON object per evaluation")
     train.add_argument("--save", metavar="PATH", help="save the trained model to this checkpoint file")
 
