@@ -60,10 +60,28 @@ def wait_finished(page) -> None:
     settled(page)
 
 
+# A rerun shorter than one poll would never be seen running: an observer notes it instead.
+_WATCH_RERUN_JS = """() => {
+    window.__tlabRan = false; window.__tlabDoneAt = 0; window.__t0 = performance.now();
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (window.__tlabObserver) window.__tlabObserver.disconnect();
+    window.__tlabObserver = new MutationObserver(() => {
+        if (app.getAttribute('data-test-script-state') === 'running') window.__tlabRan = true;
+    });
+    window.__tlabObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
 def open_tab(page, name: str) -> float:
-    page.evaluate("() => { window.__tlabRan = false; window.__tlabDoneAt = 0; window.__t0 = performance.now(); }")
+    page.evaluate(_WATCH_RERUN_JS)
     page.locator('[data-testid="stMain"]').get_by_role("tab", name=name).click()
-    page.wait_for_function(_RERUN_DRAWN_JS, polling=20, timeout=120_000)
+    try:
+        page.wait_for_function(_RERUN_DRAWN_JS, polling=20, timeout=120_000)
+    except Exception as err:
+        state = page.evaluate("() => ({ran: window.__tlabRan, script: document.querySelector('[data-testid=\"stApp\"]')"
+                              ".getAttribute('data-test-script-state'), charts: [...document.querySelectorAll("
+                              "'[data-testid=\"stPlotlyChart\"]')].map(c => !!c.querySelector('.main-svg'))})")
+        raise RuntimeError(f"the {name} tab was not drawn within 120 s: {state}") from err
     return round(page.evaluate("() => (window.__tlabDoneAt - window.__t0) / 1000"), 3)
 
 
