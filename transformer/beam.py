@@ -26,6 +26,7 @@ import torch
 from .decoding import Prompt, evaluating
 
 MAX_BEAM_WIDTH = 32  # a beam tree wider than this is unreadable, and costs width forwards a step
+MAX_BEAM_TOKENS = 1000  # each step copies every hypothesis: the cost grows with the square of the length
 
 
 @dataclass
@@ -62,7 +63,7 @@ def beam_search(model, task, src_tokens, width: int = 3, max_new_tokens: int | N
         raise ValueError(f"The beam width must be a whole number from 1 to {MAX_BEAM_WIDTH} (got {width!r}).")
     width = int(width)
     prompt = Prompt(model, task, src_tokens)
-    n = prompt.max_new_tokens(max_new_tokens)
+    n = prompt.max_new_tokens(max_new_tokens, MAX_BEAM_TOKENS)
     tokens = prompt.vocab.tokens
     pool = [Beam([], [], 0.0, greedy=True)]
     with evaluating(model):

@@ -192,10 +192,10 @@ class Prompt:
         self._memory: dict[int, object] = {}
         self._ban_mask: torch.Tensor | None = None  # (V,) True where writable() puts -inf
 
-    def max_new_tokens(self, requested: int | None) -> int:
+    def max_new_tokens(self, requested: int | None, most: int = MAX_TRACE_TOKENS) -> int:
         """`requested` checked (ValueError), or the default: the task's answer length (+ EOS) or
-        DEFAULT_TEXT_TOKENS characters. An encoder-decoder writes at most max_len tokens."""
-        limit = MAX_TRACE_TOKENS if self.layout == "lm" else self.model.cfg.max_len
+        DEFAULT_TEXT_TOKENS characters. At most `most`; an encoder-decoder at most max_len."""
+        limit = min(most, MAX_TRACE_TOKENS if self.layout == "lm" else self.model.cfg.max_len)
         if requested is None:
             return min(limit, DEFAULT_TEXT_TOKENS if self.text else self.task.max_tgt_len + 1)
         if isinstance(requested, bool) or not isinstance(requested, Integral) or not 1 <= requested <= limit:

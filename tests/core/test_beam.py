@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 
 from transformer import ModelConfig, build_model
-from transformer.beam import MAX_BEAM_WIDTH, beam_search, beam_tree
+from transformer.beam import MAX_BEAM_TOKENS, MAX_BEAM_WIDTH, beam_search, beam_tree
 from transformer.decoding import generation_trace
 from transformer.tasks import SPECIALS, get_task
 
@@ -121,3 +121,9 @@ def test_bad_widths_are_one_sentence(width):
     task = get_task("reverse", length=4)
     with pytest.raises(ValueError, match="beam width"):
         beam_search(_model(task, "decoder"), task, list("ab"), width=width)
+
+
+def test_a_beam_search_is_bounded_in_length():
+    task = get_task("charlm", text="the cat sat on the mat. " * 20, length=16)
+    with pytest.raises(ValueError, match="1,000"):
+        beam_search(_model(task, "decoder"), task, list("the "), width=2, max_new_tokens=MAX_BEAM_TOKENS + 1)
