@@ -27,8 +27,8 @@ from transformer.figures import generation as gfigs
 from transformer.runs.live import ACTIVE
 from transformer.runs.snapshot import as_question
 from transformer.tasks import MAX_INPUT_CHARS
-from transformer.ui.generation import (LN2, beam_steps, draw_output_layer, nonsense_note, nonsense_report, parameter_note,
-                                       shown_token, writable_logits, written_html)
+from transformer.ui.generation import (LN2, beam_steps, draw_output_layer, nonsense_note, nonsense_report,
+                                       parameter_note, shown_token, writable_logits, written_html)
 from transformer.ui.sampling import DEFAULT, sampling_controls
 from transformer.ui.session import current_model, get_lab, presenter_mode
 from transformer.ui.state import memo
@@ -87,7 +87,8 @@ def sampling_args(method: str) -> dict:
     s = settings()
     if method == "greedy" or s["temperature"] == 0:
         return {"temperature": 0.0, "top_k": None, "top_p": None}
-    return {"temperature": s["temperature"], "top_k": s["top_k"] or None, "top_p": s["top_p"] if s["top_p"] < 1 else None}
+    return {"temperature": s["temperature"], "top_k": s["top_k"] or None,
+            "top_p": s["top_p"] if s["top_p"] < 1 else None}
 
 
 def pick(at: int, widget: str) -> None:
@@ -141,7 +142,7 @@ def step_tab(ctx) -> None:
                                                           f"{afigs.token_label(step.token)}"), "candidates")
     widget = K + f"pick.{at}.{len(st.session_state.get(K + 'forced', []))}"
     st.pills("write a different token here, and see how the rest changes", [c.token for c in cands],
-             format_func=lambda t: f"{shown_token(t)} · {next(c.raw_prob for c in cands if c.token == t):.0%}",
+             format_func=lambda t: plain(f"{shown_token(t)} · {next(c.raw_prob for c in cands if c.token == t):.0%}"),
              key=widget, on_change=pick, args=(at, widget))
     entropies = [s.entropy_raw / LN2 for s in trace]
     plot(gfigs.confidence_figure([s.token for s in trace], [s.raw_prob for s in trace], entropies,
@@ -264,7 +265,7 @@ def explorer(identity: tuple, following: bool) -> None:
     method = c2.segmented_control("each token: the most likely, or drawn", list(METHODS), format_func=METHODS.get,
                                   default="greedy", key=K + "method", on_change=clear_choices) or "greedy"
     seed = c3.number_input("seed", 0, 1_000_000, 0, key=K + "seed", disabled=method == "greedy")
-    c4.button("Clear my choices", key=K + "clear", on_click=clear_choices,
+    c4.button("Clear choices", key=K + "clear", on_click=clear_choices,
               disabled=not any(t is not None for t in st.session_state.get(K + "forced", [])))
     try:
         src = parse_input(task, text, model.cfg.max_len if model.cfg.layout == "lm" else None)
@@ -278,7 +279,8 @@ def explorer(identity: tuple, following: bool) -> None:
     truth = None
     if choice != CUSTOM:
         q = questions[examples.index(choice)]
-        truth = list(q.tgt) if task.kind == "text" else list(task.solve(list(src))) + [task.vocab.tokens[task.vocab.eos_id]]
+        eos = task.vocab.tokens[task.vocab.eos_id]
+        truth = list(q.tgt) if task.kind == "text" else list(task.solve(list(src))) + [eos]
 
     forced = list(st.session_state.get(K + "forced", []))
     key = identity + (current.step, tuple(src))

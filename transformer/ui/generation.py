@@ -15,7 +15,7 @@ import streamlit as st
 
 from ..figures import generation as gfigs
 from ..figures.attention import vector_figure
-from .text import code, plain
+from .text import code
 
 LN2 = math.log(2)
 TOP_N = 12  # candidates shown in the output layer's bars and rows
