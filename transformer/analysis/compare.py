@@ -396,11 +396,13 @@ def extend_max_len(model: torch.nn.Module, max_len: int) -> torch.nn.Module:
 
 @torch.no_grad()
 def evaluate_on_task(model: torch.nn.Module, task, n_examples: int = 256, seed: int = 1234) -> dict:
-    """{"loss", "token_acc", "seq_acc"} of `model` on `n_examples` fresh examples of `task`."""
+    """{"loss", "token_acc", "seq_acc"} of `model` on `n_examples` fresh examples of `task`, from
+    its held-out part (`split="val"`): at the length a model trained on, a small space such as
+    parity's would otherwise hand it questions it has already seen."""
     from ..tasks import make_batch
 
     device = next(model.parameters()).device
-    batch = make_batch(task, task.examples(n_examples, seed), model.cfg.layout, device=device)
+    batch = make_batch(task, task.examples(n_examples, seed, split="val"), model.cfg.layout, device=device)
     return evaluate_batch(extend_max_len(model, batch.width), batch)
 
 
