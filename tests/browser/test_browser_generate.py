@@ -88,6 +88,21 @@ def test_sampling_sliders_redraw_in_the_browser_and_then_drive_the_generation(pa
     want = expected(logits, task, temperature=0.5, top_k=3)
     assert sum(p > 0 for p in shown.values()) == 3
     assert all(abs(p - want[t]) < 1e-4 for t, p in shown.items())
+    move(page, "top-p (nucleus)", 0.5)  # the nucleus, measured after top-k, as the library does
+    want = expected(logits, task, temperature=0.5, top_k=3, top_p=0.5)
+    page.wait_for_function("(n) => [...document.querySelectorAll('*')].filter(e => e.shadowRoot).some(e => "
+                           "e.shadowRoot.querySelectorAll('.tlab-s-row.tlab-s-cut').length === n)",
+                           arg=sum(1 for t in after_probs(page) if want[t] == 0), timeout=10_000)
+    shown = after_probs(page)
+    assert all(abs(p - want[t]) < 1e-4 for t, p in shown.items())
+    move(page, "temperature T", 0)  # greedy: everything on the most likely token
+    page.wait_for_function("() => [...document.querySelectorAll('*')].filter(e => e.shadowRoot).some(e => "
+                           "e.shadowRoot.querySelector('.tlab-s-row[data-after=\"1\"]'))", timeout=10_000)
+    shown = after_probs(page)
+    want = expected(logits, task, temperature=0.0)
+    assert all(abs(p - want[t]) < 1e-6 for t, p in shown.items())
+    move(page, "temperature T", 0.5)
+    move(page, "top-p (nucleus)", 1)
     page.wait_for_timeout(1000)
     assert sent == [], "moving a slider sent a message to the server"
 
