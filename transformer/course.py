@@ -101,6 +101,7 @@ WIDGET_SPECS: Mapping[str, Mapping[str, type | tuple[type, ...]]] = MappingProxy
     "overfitting_experiment": {},
     "data_appetite": {},
     "transfer_experiment": {},
+    "vision_race": {"steps": int, "train_size": int, "view": str},
 })
 
 # The numbers each live part reports about what it shows, by name (`WidgetContext.report`):
@@ -128,6 +129,7 @@ WIDGET_REPORTS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "data_appetite": ("transformer_small_pct", "transformer_large_pct", "lstm_small_pct", "lstm_large_pct",
                       "small_size", "large_size"),
     "transfer_experiment": ("finetuned_pct", "scratch_pct", "difference_pts", "labelled"),
+    "vision_race": ("steps", "vit_acc_pct", "cnn_acc_pct", "cos_6_7", "neighbour_cos", "far_cos"),
 })
 
 

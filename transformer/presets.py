@@ -86,11 +86,13 @@ TASK_TUNING = {
     # Pictures (16x16, six shapes). The ViT: 4x4 patches (16 tokens and [CLS]), learned positions
     # so the page can show them forming; 71k parameters. The CNN is its parameter-matched
     # baseline (3 conv layers of 62 channels: 72k, +1 %; tests/core/test_vit.py checks the match).
-    # scripts/measure_vit.py measures both (the README has the numbers).
+    # scripts/measure_vit.py measures both. Measured (seed 0, one thread, on a 2-core machine at
+    # load 18): the ViT reaches 93 % of held-out pictures at step 1200 (below 90 % at 1100) in
+    # 36.5 s of CPU time; the CNN passed 90 % within 200 steps in every run (not timed alone).
     "shapes": {
         "*": {"target_acc": 0.9, "train": {"steps": 2000, "warmup": 100, "eval_every": 100}},
         "vit": {"model": {"d_model": 64, "n_heads": 4, "n_layers": 2, "d_ff": 128, "pos_encoding": "learned",
-                          "patch_size": 4}, "seconds": 60},
+                          "patch_size": 4}, "seconds": 40},
         "cnn": {"model": {"d_model": 62, "n_layers": 3}, "seconds": 15},
     },
 }

@@ -19,6 +19,7 @@ from . import lesson_computed as computed
 from . import lesson_generalisation as generalisation
 from . import lesson_trained as trained
 from .generation import output_layer_widget
+from .lesson_vision import vision_race
 from .lesson_context import _DRAWING, WidgetContext
 from .text import plain
 
@@ -52,6 +53,7 @@ WIDGETS: dict[str, Callable[[WidgetContext], None]] = {
     "overfitting_experiment": generalisation.overfitting_experiment,
     "data_appetite": generalisation.data_appetite,
     "transfer_experiment": generalisation.transfer_experiment,
+    "vision_race": vision_race,
 }
 
 
