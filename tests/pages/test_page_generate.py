@@ -306,3 +306,17 @@ def test_beam_steps_link_every_kept_beam_to_its_parent():
         written = [tok for tok in reversed(tokens) if tok != "✓"]
         assert written == [s[0] for s in beam.steps]
         assert steps[-1][rank]["score"] == pytest.approx(beam.log_prob)
+
+
+def test_a_typed_prompt_is_shown_as_text_never_as_html():
+    text = "<img src=x onerror=alert(1)> **bold** [link](http://example.com) " * 8
+    task = get_task("charlm", text=text)
+    torch.manual_seed(0)
+    model = build_model(task.model_config("decoder", d_model=16, n_heads=2, n_layers=1, d_ff=32)).eval()
+    at = open_page(model, task)
+    at.selectbox(key=K + "example").set_value(CUSTOM).run()
+    at.text_input(key=K + "text").input("<img src=x> **b**").run()
+    no_exception(at)
+    html = written_html(at)
+    assert "&lt;img src=x&gt; **b**" in html and "<img" not in html
+    assert all("<img" not in m.value for m in at.markdown if "tlab-g-written" not in m.value)
