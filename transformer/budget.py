@@ -80,6 +80,8 @@ def parameter_estimate(cfg) -> int:
     """Trainable parameters of the model a (valid) ModelConfig describes, counted exactly."""
     d, V, L = cfg.d_model, cfg.vocab_size, cfg.n_layers
     head = d * V + V  # the output Linear
+    if cfg.tie_weights:  # its weight is the embedding table, counted with the embedding
+        head -= d * V
     if cfg.arch in GATES:
         g = GATES[cfg.arch]
 
@@ -102,8 +104,6 @@ def parameter_estimate(cfg) -> int:
     block = mha + ffn + 2 * ln
     final = ln if cfg.norm == "pre" else 0
     emb = V * d + (cfg.max_len * d if cfg.pos_encoding == "learned" else 0)
-    if cfg.tie_weights:  # the output layer's weight is the embedding table, counted in emb
-        head -= d * V
     if cfg.arch == "encoder-decoder":
         cross_block = block + mha + ln
         return emb + L * block + final + L * cross_block + final + head

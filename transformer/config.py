@@ -20,7 +20,7 @@ ALL_ARCHS = ARCHS + IMAGE_ARCHS
 POS_ENCODINGS = ("sinusoidal", "learned", "rope", "none")
 # Where the output layer predicts the vocabulary it reads, so its weight can be the embedding's
 # (Press & Wolf 2017; Vaswani et al. 2017, section 3.4).
-TIED_ARCHS = ("decoder", "encoder-decoder")
+TIED_ARCHS = ("decoder", "encoder-decoder", "rnn", "gru", "lstm", "lstm-seq2seq", "lstm-seq2seq-attn")
 NORMS = ("pre", "post")
 ACTIVATIONS = ("gelu", "relu")
 
@@ -66,7 +66,7 @@ class ModelConfig:
     pos_encoding: str = "sinusoidal"
     norm: str = "pre"
     activation: str = "gelu"
-    tie_weights: bool = False  # the token embedding and the output layer are one tensor
+    tie_weights: bool = False  # the token embedding and the output layer are one tensor (TIED_ARCHS)
     rope_base: float = 10000.0
     pad_id: int = 0
     patch_size: int = 4  # ViT only: each token is a patch_size x patch_size square of pixels
@@ -152,8 +152,8 @@ class ModelConfig:
             raise ValueError(f"tie_weights must be true or false (got {self.tie_weights!r}).")
         if self.tie_weights and self.arch not in TIED_ARCHS:
             raise ValueError(
-                f"Weight tying shares the token embedding with the output layer, which only the "
-                f"{' and the '.join(TIED_ARCHS)} have here: turn tie_weights off for '{self.arch}'."
+                f"Weight tying makes the output layer the token embedding table, for models that write "
+                f"tokens ({', '.join(TIED_ARCHS)}): turn tie_weights off for '{self.arch}'."
             )
         return self
 

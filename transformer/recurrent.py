@@ -121,6 +121,21 @@ def _init_forget_bias(lstm: nn.LSTM) -> None:
             getattr(lstm, f"bias_hh_l{layer}")[H:2 * H].fill_(0.0)
 
 
+def tie_to_embedding(emb: nn.Embedding, head: nn.Linear) -> None:
+    """Weight tying (Press & Wolf 2017, who tied LSTM language models): the output layer's
+    weight becomes the embedding table, one [V, d] tensor. It starts at std d^-0.5, the scale
+    an output layer needs, and `embed_tokens` multiplies by sqrt(d), so the recurrent layers
+    still read vectors of the untied model's N(0, 1) scale."""
+    nn.init.normal_(emb.weight, std=emb.embedding_dim ** -0.5)
+    head.weight = emb.weight
+
+
+def embed_tokens(emb: nn.Embedding, idx: torch.Tensor, tied: bool) -> torch.Tensor:
+    """idx [B, T] -> [B, T, d]: the table's rows, times sqrt(d) when tied (see tie_to_embedding)."""
+    x = emb(idx)
+    return x * emb.embedding_dim ** 0.5 if tied else x
+
+
 # --------------------------------------------------------------------------------------------
 # Language models
 # --------------------------------------------------------------------------------------------
@@ -147,6 +162,8 @@ class RecurrentLM(nn.Module):
         self.rnn = _RNN_CLASSES[cfg.arch](cfg.d_model, cfg.d_model, **rnn_kwargs)
         self.drop = nn.Dropout(cfg.dropout)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size)
+        if cfg.tie_weights:
+            tie_to_embedding(self.tok_emb, self.lm_head)
         if cfg.arch == "lstm":
             _init_forget_bias(self.rnn)
         # The last layer's state after every token (and an LSTM's cell), recorded by a capture;
@@ -162,7 +179,7 @@ class RecurrentLM(nn.Module):
 
         Returns (logits [B, T, V], mean cross-entropy or None).
         """
-        x = self.drop(self.tok_emb(idx))                  # (B, T, d)
+        x = self.drop(embed_tokens(self.tok_emb, idx, self.cfg.tie_weights))  # (B, T, d)
         if not self.hook_hidden.recording:
             out, _ = self.rnn(x)                          # (B, T, H), fused kernel
         else:
@@ -261,6 +278,8 @@ class Seq2SeqLSTM(nn.Module):
         self.attn = AdditiveAttention(d) if self.use_attention else None
         self.drop = nn.Dropout(cfg.dropout)
         self.lm_head = nn.Linear(d, cfg.vocab_size)
+        if cfg.tie_weights:
+            tie_to_embedding(self.tok_emb, self.lm_head)
         _init_forget_bias(self.encoder)
         _init_forget_bias(self.decoder)
         self.hook_encoder = HookPoint("always", "encoder.hidden")
@@ -270,7 +289,7 @@ class Seq2SeqLSTM(nn.Module):
     def encode(self, src: torch.Tensor) -> EncoderMemory:
         """src: [B, S] right-padded with cfg.pad_id. Returns an EncoderMemory."""
         src_mask = src != self.cfg.pad_id                 # (B, S)
-        x = self.drop(self.tok_emb(src))                  # (B, S, d)
+        x = self.drop(embed_tokens(self.tok_emb, src, self.cfg.tie_weights))     # (B, S, d)
         lengths = src_mask.sum(dim=1)
         if bool((lengths < src.size(1)).any()):
             # Packing stops each row at its own last token, so padding never enters the final state.
@@ -288,7 +307,7 @@ class Seq2SeqLSTM(nn.Module):
         `src` is accepted for the shared encoder-decoder contract; the padding mask already
         travels in `memory`.
         """
-        y = self.drop(self.tok_emb(tgt_in))               # (B, T, d)
+        y = self.drop(embed_tokens(self.tok_emb, tgt_in, self.cfg.tie_weights))  # (B, T, d)
         if self.use_attention:
             out = self._decode_attention(y, memory)
         else:

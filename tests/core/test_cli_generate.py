@@ -97,5 +97,5 @@ def test_train_tie_weights_saves_a_tied_model(tmp_path, capsys):
     model, _, _ = load_checkpoint(path)
     assert model.cfg.tie_weights and model.lm_head.weight is model.tok_emb.weight
     capsys.readouterr()
-    assert main(["train", "--task", "reverse", "--arch", "lstm", "--steps", "2", "--tie-weights", *TINY]) == 2
+    assert main(["train", "--task", "reverse", "--arch", "encoder", "--steps", "2", "--tie-weights", *TINY]) == 2
     assert "tie_weights" in capsys.readouterr().err
