@@ -203,3 +203,49 @@ def test_the_vit_preset_reaches_its_held_out_target():
     trainer.run()
     assert trainer.stop_reason == "until_acc", trainer.evals[-1]
     assert trainer.evals[-1]["seq_acc"] >= task.preset("vit").target_acc >= 0.9
+
+
+@pytest.mark.parametrize("arch", ["vit", "cnn"])
+def test_picture_models_go_through_a_checkpoint_and_come_back_the_same(tmp_path, arch):
+    from transformer.checkpoint import load_checkpoint, save_checkpoint
+    from transformer.tasks import get_task
+
+    task = get_task("shapes", image_size=8)
+    cfg = task.model_config("vit", d_model=16, n_heads=2, n_layers=1, d_ff=32, patch_size=4)
+    cfg = cfg if arch == "vit" else matched_cnn_config(cfg)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    path = save_checkpoint(tmp_path / "m.pt", model, task)
+    loaded, loaded_task, _ = load_checkpoint(path)
+    assert loaded_task.name == "shapes" and loaded.cfg == cfg
+    x = pixels(batch=2, side=8)
+    torch.testing.assert_close(loaded(x)[0], model(x)[0])
+
+
+def test_the_app_refuses_a_picture_checkpoint_with_one_sentence(tmp_path):
+    """The pages that explore the current model read tokens: an uploaded ViT would break them."""
+    from streamlit.testing.v1 import AppTest
+
+    from transformer.checkpoint import save_checkpoint
+    from transformer.tasks import get_task
+
+    task = get_task("shapes", image_size=8)
+    model = build_model(task.model_config("vit", d_model=16, n_heads=2, n_layers=1, d_ff=32))
+    path = save_checkpoint(tmp_path / "vit.pt", model, task)
+
+    def script(data: bytes):
+        import streamlit as st
+
+        from transformer.ui.session import current_model, load_checkpoint_bytes
+
+        try:
+            load_checkpoint_bytes(data, "vit.pt")
+        except ValueError as err:
+            st.error(str(err))
+        st.write(f"current: {current_model() is not None}")
+
+    at = AppTest.from_function(script, args=(path.read_bytes(),), default_timeout=60).run()
+    assert not at.exception
+    (error,) = at.error
+    assert "picture model" in error.value and error.value.count(". ") == 0
+    assert any("current: False" in m.value for m in at.markdown)

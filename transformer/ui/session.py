@@ -243,6 +243,11 @@ def load_checkpoint_bytes(data: bytes, name: str = "checkpoint") -> CurrentModel
     from ..checkpoint import load_checkpoint
 
     model, task, meta = load_checkpoint(data, device="cpu")
+    if model.cfg.is_image:  # the pages that show a current model read tokens, not pictures
+        from ..checkpoint import CheckpointError
+
+        raise CheckpointError(f"This checkpoint holds a picture model ({_arch_label(model.cfg.arch)}): the pages that "
+                              "explore a model read text, so open it in Python (transformer.load_checkpoint) instead.")
     label = f"{task.name} · {_arch_label(model.cfg.arch)} · from {name}"
     loaded = CurrentModel(model=model, task=task, snapshots=[], source="checkpoint", label=label, meta=meta)
     lab = get_lab()
