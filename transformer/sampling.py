@@ -67,7 +67,8 @@ def next_token_distribution(logits: torch.Tensor, temperature: float = 1.0, top_
     # (greedy in the limit) instead of the largest to +inf and the softmax to NaN.
     # Far above the logits' spread every temperature gives the uniform distribution; capped so
     # a huge whole number still divides as a float.
-    x = (x - x.amax(dim=-1, keepdim=True)) / min(float(temperature) if temperature < 1e30 else 1e30, 1e30)
+    t = 1e30 if temperature >= 1e30 else float(temperature)
+    x = (x - x.amax(dim=-1, keepdim=True)) / t
     if top_k is not None and top_k < V:
         order = torch.sort(x, dim=-1, descending=True, stable=True).indices  # (..., V), ties: lower id first
         x = x.scatter(-1, order[..., top_k:], float("-inf"))
