@@ -84,6 +84,18 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
+def app_pages() -> dict[str, str]:
+    """url path -> page file, as `app.py`'s PAGES table lists them (the home page is ""), read
+    from its source so the tests open every page the app has without running the app."""
+    import ast
+
+    tree = ast.parse((REPO_ROOT / "app.py").read_text())
+    table = next(node.value for node in tree.body if isinstance(node, ast.Assign)
+                 and getattr(node.targets[0], "id", None) == "PAGES")
+    pages = ast.literal_eval(table)
+    return {url or "": path for entries in pages.values() for path, _title, _icon, url in entries}
+
+
 # Every AppTest in a process shares this session id (streamlit/testing/v1/local_script_runner.py),
 # so session-scoped resources would leak from one test into the next.
 APPTEST_SESSION_ID = "test session id"

@@ -11,21 +11,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from conftest import EXCEPTION_SELECTOR, assert_no_exception, live_frame, wait_for_app
+from conftest import EXCEPTION_SELECTOR, app_pages, assert_no_exception, live_frame, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-# url path -> page file (the home page is the root)
-URL_PATHS = {
-    "": "pages/home.py",
-    "lessons": "pages/lessons.py",
-    "train": "pages/train.py",
-    "attention": "pages/attention.py",
-    "positional_encoding": "pages/positional_encoding.py",
-    "embeddings": "pages/embeddings.py",
-    "rnn_vs_transformer": "pages/rnn_vs_transformer.py",
-}
+URL_PATHS = app_pages()  # url path -> page file (the home page is ""), as app.py lists them
 EXISTING = [url for url, path in URL_PATHS.items() if (ROOT / path).is_file()]
 TINY_LINK = "task=reverse&arch=decoder&length=4&d_model=16&n_heads=2&n_layers=1&d_ff=32&steps=20000&seed=0"
 

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import end_apptest_session
+from conftest import app_pages, end_apptest_session
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "../../app.py"  # relative to this file, as AppTest resolves it
-PAGES = ["pages/lessons.py", "pages/train.py", "pages/attention.py", "pages/positional_encoding.py",
-         "pages/embeddings.py", "pages/rnn_vs_transformer.py"]
+PAGES = [path for path in app_pages().values() if path != "pages/home.py"]
 EXISTING = [p for p in PAGES if (ROOT / p).is_file()]
 
 
