@@ -7,7 +7,8 @@
    character model (tokens per second, a full forward per token as `generate` does); beam search
    on `reverse` for widths 1, 3, 8; output_layer.
 2. Weight tying: parameters of each preset with and without `tie_weights`, and the preset
-   trained both ways (same seed, same steps) on `reverse` (decoder) and `charlm` (decoder):
+   trained both ways (same seed, same steps; default `reverse` and `charlm` with the decoder,
+   `reverse` with the LSTM; --train TASK:ARCH ... to choose):
    held-out val_loss, token and sequence accuracy at the end, and seconds.
 Prints one JSON object. Timings depend on the machine and its load (`uptime`).
 """
@@ -78,11 +79,12 @@ def tying(seeds: list[int]) -> dict:
     return out
 
 
-def train_both(seeds: list[int]) -> dict:
+def train_both(seeds: list[int], runs: list[str]) -> dict:
     out = {}
-    for name in ("reverse", "charlm"):
+    for run in runs:
+        name, arch = run.split(":")
         task = get_task(name)
-        model_cfg, train_cfg = preset_configs(task, "decoder")
+        model_cfg, train_cfg = preset_configs(task, arch)
         for tie in (False, True):
             rows = []
             for seed in seeds:
@@ -95,7 +97,7 @@ def train_both(seeds: list[int]) -> dict:
                 rows.append({"seed": seed, "steps": trainer.step_count, "val_loss": round(last["val_loss"], 4),
                              "token_acc": round(last["token_acc"], 4), "seq_acc": round(last["seq_acc"], 4),
                              "seconds": round(time.perf_counter() - start, 1)})
-            out[f"{name}_{'tied' if tie else 'untied'}"] = rows
+            out[f"{name}_{arch}_{'tied' if tie else 'untied'}"] = rows
     return out
 
 
@@ -104,11 +106,13 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--train", nargs="+", default=["reverse:decoder", "charlm:decoder", "reverse:lstm"],
+                        metavar="TASK:ARCH", help="presets to train with and without tie_weights")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     result = {"load_average": os.getloadavg(), "threads": args.threads, **speed(), **tying(args.seeds)}
     if not args.skip_training:
-        result.update(train_both(args.seeds))
+        result.update(train_both(args.seeds, args.train))
     print(json.dumps(result, indent=1))
 
 
