@@ -7,6 +7,7 @@
     widgets.py   shared controls: `ensure_model_widget`, the model's answers, progress text
     live_figures.py  charts that change at every refresh, redrawn in place (Plotly.react)
     settings.py  the Train page's settings: presets, shareable links, validation (no Streamlit)
+    charlm_panel.py  the character model on the Train page: a person's own text, sampled continuations
 
 Training (in a process of its own, or a race in a thread) never calls Streamlit; pages read
 what it publishes (see transformer.runs).
