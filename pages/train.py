@@ -2,8 +2,10 @@
 
 The settings (filled from the task's preset, mirrored in the URL) sit at the top; below them a
 fragment that refreshes itself once a second while the run is active shows the buttons,
-progress, the loss / accuracy / learning-rate / gradient-norm curves and the model's current
-answers. The run trains in a background process (`transformer.runs.live.LiveRun`); this page only
+progress, the loss / accuracy / learning-rate / gradient-norm curves (loss and accuracy on the
+training examples beside the held-out ones, so memorising shows as a gap) and the model's current
+answers, or for the character model a few sampled continuations. Weight decay, a finite training
+set and early stopping are settings like the rest. The run trains in a background process (`transformer.runs.live.LiveRun`); this page only
 reads what it publishes.
 """
 from __future__ import annotations
