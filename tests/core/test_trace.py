@@ -131,7 +131,7 @@ def test_output_layer_numbers_are_the_models(arch, tie):
     v = task.vocab
     with torch.no_grad():
         if model.cfg.layout == "lm":
-            ids = torch.tensor([out_ids := [v.bos_id] + v.encode(list("abcd")) + [v.sep_id] + v.encode(["d", "c"])])
+            ids = torch.tensor([[v.bos_id] + v.encode(list("abcd")) + [v.sep_id] + v.encode(["d", "c"])])
             targets = torch.full_like(ids, -100)
             targets[0, -1] = v.stoi["b"]
             _, loss = model(ids, targets)
