@@ -133,7 +133,9 @@ def attention_overlay_grid(image: np.ndarray, maps: Mapping[str, np.ndarray], pa
             _picture_axes(fig, row=i + 1, col=h + 1)
     who = "[CLS]" if query == 0 else f"patch {query}"
     title = title or f"Where {who} looks, per layer and head — bright patches get its attention"
-    return _finish(fig, title, 60 + 230 * len(names), f"vit-attention-{query}")
+    fig = _finish(fig, title, 90 + 230 * len(names), f"vit-attention-{query}")
+    fig.update_layout(margin=dict(t=100))  # room for a title on two lines above the subplot titles
+    return fig
 
 
 def position_similarity(pos: np.ndarray) -> np.ndarray:
