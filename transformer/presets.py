@@ -51,6 +51,9 @@ TASK_TUNING = {
     # take several minutes at this size.
     "addition": {
         "transformer": {"model": {"pos_encoding": "learned"}, "train": {"steps": 1500, "lr": 6e-3}, "seconds": 30},
+        # Validated on held-out sums it had reached 99% at step 850 only on memorised ones; with
+        # the same rate as the transformer it reaches 99% of held-out sums at step 1050 (20 CPU s).
+        "lstm-seq2seq-attn": {"train": {"steps": 1500, "lr": 6e-3}, "seconds": 30},
     },
     "recall": {
         "*": {"target_acc": 0.95},
