@@ -118,6 +118,12 @@ def _progress(race: RaceRun) -> None:
                  hide_index=True, key=K + "progress")
 
 
+def _points(difference: float) -> str:
+    """A difference of two accuracies (0-1) in percentage points, rounded: "1 point", "12 points"."""
+    n = round(abs(100 * difference))
+    return f"{n} point" if n == 1 else f"{n} points"
+
+
 def _reveal(key: str, race: RaceRun) -> None:
     """The prediction beside what this run measured (only numbers from its own rows)."""
     guess = st.session_state.get(K + "predict." + key)
@@ -132,7 +138,7 @@ def _reveal(key: str, race: RaceRun) -> None:
         base, best = table[0], max(table, key=lambda r: r["val_acc"])
         st.markdown(f"**This run:** from its {OVERFIT['small']} sums the baseline got {base['train_acc']:.0%} of its "
                     f"training sums right and {base['val_acc']:.0%} of new ones: a gap of "
-                    f"{100 * base['gap']:.0f} points, memorised rather than learned. The most new sums right: "
+                    f"{_points(base['gap'])}, memorised rather than learned. The most new sums right: "
                     f"**{best['run']}**, {best['val_acc']:.0%}.")
         stopped = race.model_messages.get("+ early stopping", "")
         if stopped.startswith("Stopped early"):
@@ -143,12 +149,12 @@ def _reveal(key: str, race: RaceRun) -> None:
         lines = []
         for model, pts in points.items():
             lines.append(f"**{model}**: " + ", ".join(f"{p['val_acc']:.0%} with {p['size']:,}" for p in pts))
-        st.markdown("**This run, held-out accuracy:**  \n" + "  \n".join(lines))
+        st.markdown("**This run:** accuracy on held-out sentences  \n" + "  \n".join(lines))
         if len(points) == 2:
             (m1, p1), (m2, p2) = points.items()
             gain1, gain2 = p1[-1]["val_acc"] - p1[0]["val_acc"], p2[-1]["val_acc"] - p2[0]["val_acc"]
-            st.markdown(f"From {p1[0]['size']:,} to {p1[-1]['size']:,} sentences the {m1} gained "
-                        f"{100 * gain1:.0f} points and the {m2} {100 * gain2:.0f}.")
+            st.markdown(f"From {p1[0]['size']:,} to {p1[-1]['size']:,} sentences the {m1} changed by "
+                        f"{100 * gain1:+.0f} points and the {m2} by {100 * gain2:+.0f}.")
     else:
         result = transfer_result(evals)
         if result is None:
@@ -158,7 +164,7 @@ def _reveal(key: str, race: RaceRun) -> None:
         st.markdown(f"**This run:** after {result['finetuned_step']} fine-tuning steps on "
                     f"{TRANSFER['labelled']} labelled sentences, the pre-trained model got "
                     f"**{result['finetuned']:.0%}** of held-out sentences right and the one from scratch "
-                    f"**{result['scratch']:.0%}**: {abs(100 * result['difference']):.0f} points {better}.")
+                    f"**{result['scratch']:.0%}**: {_points(result['difference'])} {better}.")
         if FINETUNED in race.transfers:
             st.caption(race.transfers[FINETUNED])
 
