@@ -8,6 +8,8 @@
     history.py      a run's snapshot history, bounded in bytes per run and per server
     snapshot.py     a frozen copy of a model during training, and grading answers with it
     race.py         RaceRun: several models learn one task turn by turn in one thread
+    preset_cache.py presets trained once per server: shared while training, kept in memory and on disk
+    follow.py       class codes: other sessions follow one run, read only
 
 Import the modules themselves (`from transformer.runs.live import LiveRun`): this file imports
 nothing, so that the limiter loads without PyTorch.
