@@ -242,12 +242,12 @@ def switch_heads_off(ctx) -> None:
     if task.kind == "text":
         st.caption("A text model has no single right answer to grade: compare its continuation above instead.")
         return
-    val = task.examples(N_ABLATION, seed=4242)
+    val = task.examples(N_ABLATION, seed=4242, split="val")  # questions no run trained on
     base = cached(("abl",) + model_key, lambda: ablation_accuracy(model, task, val))
     after = cached(("abl",) + model_key + ctx["ablate_key"], lambda: ablation_accuracy(model, task, val, ablate)) \
         if ablate else base
     c1, c2 = st.columns(2)
-    c1.metric(f"sequence accuracy on {N_ABLATION} examples", f"{after['seq_acc']:.0%}",
+    c1.metric(f"sequence accuracy on {N_ABLATION} held-out questions", f"{after['seq_acc']:.0%}",
               delta=f"{after['seq_acc'] - base['seq_acc']:+.0%}" if ablate else None)
     c2.metric("token accuracy", f"{after['token_acc']:.0%}",
               delta=f"{after['token_acc'] - base['token_acc']:+.0%}" if ablate else None)
@@ -323,7 +323,7 @@ def explorer(identity: tuple, following: bool) -> None:
     st.caption(f"Showing **{plain(current.label)}** ({source}; change it on the Train page){following}.")
 
     # The input: an example of the task or the person's own text.
-    examples = [task.format_src(as_question(task, ex).src) for ex in task.examples(6, seed=7)]
+    examples = [task.format_src(as_question(task, ex).src) for ex in task.examples(6, seed=7, split="val")]
     if st.session_state.get(K + "example") not in examples + [CUSTOM]:
         st.session_state[K + "example"] = examples[0]
     c1, c3, c4 = st.columns([5, 4, 2])

@@ -248,7 +248,7 @@ def explorer(identity: tuple, following: bool) -> None:
     note = f" · {run_obj.status}: this page follows it, redrawn every {REFRESH_S:.0f} s" if live else ""
     st.caption(f"Showing **{plain(current.label)}** ({source}; change it on the Train page){note}.")
 
-    questions = [as_question(task, ex) for ex in task.examples(6, seed=7)]
+    questions = [as_question(task, ex) for ex in task.examples(6, seed=7, split="val")]  # new to the model
     examples = [task.format_src(q.src) for q in questions]
     if st.session_state.get(K + "example") not in examples + [CUSTOM]:
         st.session_state[K + "example"] = examples[0]

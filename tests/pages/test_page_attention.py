@@ -141,12 +141,12 @@ def test_training_time_is_scrubbed_in_the_browser_from_uniform_to_sharp(inductio
 def test_ablating_the_induction_head_breaks_the_task(induction_run):
     at = open_page("Switch heads off", run=induction_run)
     before = {m.label: m.value for m in at.metric}
-    assert before["sequence accuracy on 24 examples"] in ("100%", "96%", "92%")
+    assert before["sequence accuracy on 24 held-out questions"] in ("100%", "96%", "92%")
     answer = [md.value for md in at.markdown if md.value.startswith("Model's answer")]
     at.multiselect(key="att.ablate").set_value([("decoder.1.self_attn", 0)]).run()
     no_exception(at)
     after = {m.label: m for m in at.metric}
-    seq = after["sequence accuracy on 24 examples"]
+    seq = after["sequence accuracy on 24 held-out questions"]
     assert int(seq.value.rstrip("%")) <= 20 and seq.delta.startswith("-")
     # Above the tabs: a note that says so, and the answer of the model without that head.
     assert any("1 head is switched off (D1 self · head 0)" in w.value for w in at.warning)
