@@ -10,6 +10,11 @@ the same token embedding, sinusoidal positions, final LayerNorm and output head)
 2. Time to 99% sequence accuracy on reverse with length 30: the same trainer, data, schedule
    and seed for both, again taking turns (a chunk of steps each), timing each model's own work.
 3. Achieved GFLOP/s of a training step against the machine's measured matmul peak.
+4. Time to target of the decoder presets (reverse-30, copy, reverse, sort, addition), trained by
+   our Trainer exactly as the app trains them, against a plain learner that shares none of the
+   Trainer's code (`PlainLearner`: the reference model, batch 128, AdamW at a constant 3e-3, no
+   warm-up, evaluated every 10 steps on the same held-out examples), taking turns in chunks of 10
+   steps. `scripts/race_presets.py` runs this part alone, and with preset variants.
 
 On a shared machine the numbers are noisy: rerun on an idle one before quoting them.
 """
@@ -17,8 +22,10 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import statistics
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn as nn
@@ -167,6 +174,127 @@ def time_to_accuracy(length=30, target=0.99, max_seconds=75.0, chunk=25, seed=0,
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# Presets against a plain, independent learner.
+# ---------------------------------------------------------------------------------------------
+
+# The plain learner: what anyone would write first with PyTorch's own modules, sharing nothing
+# with the project's Trainer (no warm-up, no schedule, no clipping, no weight-decay groups, no
+# training-side evaluation). Only the data and the held-out examples are the same.
+PLAIN = dict(batch_size=128, lr=3e-3, eval_every=10)
+# Decoder presets the plain learner can be held against, as (task, task params): reverse with
+# 30 letters is the case issue 19 measured; the others are the tasks' own defaults.
+RACE_TASKS = (("reverse", {"length": 30}), ("copy", {}), ("reverse", {}), ("sort", {}), ("addition", {}))
+
+
+class PlainLearner:
+    """ReferenceLM (torch.nn.TransformerEncoder, causal mask) of the preset's size, trained on
+    batches of 128 fresh training examples with AdamW at a constant 3e-3, and evaluated every
+    10 steps on the same held-out examples the preset's Trainer uses.
+
+    `elapsed` counts its own work only (data, steps, evaluations), so it can take turns with
+    another run in one process.
+    """
+
+    def __init__(self, task, model_cfg: ModelConfig, seed: int = 0, eval_size: int = 256, metric: str = "seq_acc"):
+        from .tasks import make_batch
+        from .training import validation_examples
+
+        self.task, self.metric, self.seed = task, metric, seed
+        torch.manual_seed(seed)
+        self.model = ReferenceLM(model_cfg)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=PLAIN["lr"])
+        self.rng = random.Random(seed)
+        self._make_batch = lambda examples: make_batch(task, examples, "lm")
+        self.val = self._make_batch(validation_examples(task, eval_size, seed))
+        self.step_count, self.elapsed, self.cpu_s, self.evals = 0, 0.0, 0.0, []
+
+    @torch.no_grad()
+    def evaluate(self) -> float:
+        """Teacher-forced accuracy on the held-out batch: whole answers ("seq_acc") or answer
+        tokens ("token_acc"), written out here rather than taken from transformer.metrics."""
+        self.model.eval()
+        logits = self.model(self.val.idx)[0]  # (B, T, V)
+        self.model.train()
+        graded = self.val.targets != -100  # (B, T): the answer tokens
+        hit = (logits.argmax(-1) == self.val.targets) | ~graded  # (B, T)
+        if self.metric == "token_acc":
+            return float((hit & graded).sum() / graded.sum())
+        return float(hit.all(dim=1).float().mean())
+
+    def train(self, steps: int) -> float:
+        """`steps` optimizer steps (evaluating every 10th); -> the last evaluation's accuracy."""
+        start, cpu = time.perf_counter(), time.process_time()
+        for _ in range(steps):
+            batch = self._make_batch([self.task.sample(self.rng, "train") for _ in range(PLAIN["batch_size"])])
+            _, loss = self.model(batch.idx, batch.targets)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            self.step_count += 1
+            if self.step_count % PLAIN["eval_every"] == 0:
+                self.evals.append((self.step_count, self.evaluate()))
+        self.elapsed += time.perf_counter() - start
+        self.cpu_s += time.process_time() - cpu
+        return self.evals[-1][1] if self.evals else 0.0
+
+
+def race_to_target(task, seed: int = 0, max_seconds: float = 60.0, chunk: int = 10, train_overrides=None) -> dict:
+    """The task's decoder preset (the project's Trainer, exactly as the app trains it) against
+    the plain learner, taking turns in chunks of `chunk` steps so a busy machine slows both
+    alike. Each stops at the preset's target, on the preset's metric, or after `max_seconds`
+    of its own time. -> {"preset"|"plain": {"step", "seconds" (None: not reached), "acc"}}."""
+    from .presets import preset_configs
+    from .training import Trainer
+
+    preset = task.preset("decoder")
+    model_cfg, train_cfg = preset_configs(task, "decoder", stop_at_target=True)
+    train_cfg = replace(train_cfg, seed=seed, device="cpu", max_seconds=max_seconds, **(train_overrides or {}))
+    trainer = Trainer(task, model_cfg, train_cfg)
+    plain = PlainLearner(task, trainer.model_cfg, seed, train_cfg.eval_size, preset.metric)
+    cpu = time.process_time()
+    trainer.evaluate_and_log()  # the run's first evaluation, at step 0, as Trainer.run makes it
+    trainer_cpu = time.process_time() - cpu
+    result = {}
+    while len(result) < 2:
+        if "preset" not in result:
+            cpu = time.process_time()
+            for _ in range(chunk):  # Trainer.run's loop, a chunk at a time
+                trainer.stop_reason = trainer.done()
+                if trainer.stop_reason:
+                    break
+                trainer.train_step()
+                if trainer.eval_due():
+                    trainer.evaluate_and_log()
+            if trainer.done() and trainer.evals[-1]["step"] != trainer.step_count:
+                trainer.evaluate_and_log()  # as Trainer.run ends: the last row is the final weights
+            trainer_cpu += time.process_time() - cpu
+            if trainer.stop_reason or trainer.done():
+                reached = trainer.done() == "until_acc"
+                result["preset"] = {"step": trainer.step_count, "seconds": trainer.elapsed if reached else None,
+                                    "acc": trainer.evals[-1][preset.metric], "cpu_s": trainer_cpu}
+        if "plain" not in result:
+            acc = plain.train(chunk)
+            if acc >= preset.target_acc or plain.elapsed >= max_seconds or plain.step_count >= train_cfg.steps * 4:
+                result["plain"] = {"step": plain.step_count,
+                                   "seconds": plain.elapsed if acc >= preset.target_acc else None, "acc": acc,
+                                   "cpu_s": plain.cpu_s}
+    result["target"], result["metric"] = preset.target_acc, preset.metric
+    return result
+
+
+def race_presets(tasks=RACE_TASKS, seed: int = 0, max_seconds: float = 60.0, train_overrides=None) -> list[dict]:
+    """`race_to_target` for each (task name, params); -> one row per task."""
+    from .tasks import get_task
+
+    rows = []
+    for name, params in tasks:
+        task = get_task(name, **params)
+        label = name + "".join(f"-{v}" for v in params.values())
+        rows.append({"task": label, **race_to_target(task, seed, max_seconds, train_overrides=train_overrides)})
+    return rows
+
+
 def run(quick: bool = False, threads: int = 2) -> dict:
     """All measurements as a dict (see `table` for the printed form)."""
     torch.set_num_threads(threads)
@@ -176,6 +304,8 @@ def run(quick: bool = False, threads: int = 2) -> dict:
     else:
         cfg, steps = time_steps()
         converge = time_to_accuracy()
+    # Quick: one short preset, enough to show the race works; full: every task of RACE_TASKS.
+    races = race_presets((("reverse", {"length": 6}),), max_seconds=20.0) if quick else race_presets()
     peak = matmul_peak_gflops(512 if quick else 1024, 3 if quick else 10)
     flops = step_flops(cfg, 128, 60)
     return {
@@ -186,6 +316,7 @@ def run(quick: bool = False, threads: int = 2) -> dict:
         "peak_gflops": peak,
         "to_99": {k: {"seconds": v[0], "step": v[1], "seq_acc": v[2]} for k, v in converge.items()},
         "reverse_length": 8 if quick else 30,
+        "presets": races,
     }
 
 
@@ -211,6 +342,19 @@ def table(res: dict) -> str:
         return f"{r['seconds']:.1f} s (step {r['step']})"
 
     lines.append(f"| time to 99% on reverse-{res['reverse_length']} | {reached('ours')} | - | {reached('reference')} |")
+    lines += ["", "Time to each decoder preset's target: the preset (our Trainer, as the app trains it) against a plain "
+              "learner (torch.nn.TransformerEncoder, batch 128, AdamW at a constant 3e-3, no warm-up, evaluated every "
+              "10 steps on the same held-out examples), taking turns. Seconds are each side's own wall time (CPU seconds "
+              "in brackets).", "",
+              "| task | target | preset | plain learner | preset / plain (s) |", "|---|---|---|---|---|"]
+    for row in res.get("presets", []):
+        def cell(r):
+            if r["seconds"] is None:
+                return f"not reached ({r['acc']:.0%} at step {r['step']})"
+            return f"step {r['step']}, {r['seconds']:.1f} s ({r['cpu_s']:.1f} s CPU)"
+        p, q = row["preset"], row["plain"]
+        ratio = f"{p['seconds'] / q['seconds']:.2f}" if p["seconds"] and q["seconds"] else "-"
+        lines.append(f"| {row['task']} | {row['target']:.0%} {row['metric']} | {cell(p)} | {cell(q)} | {ratio} |")
     return "\n".join(lines)
 
 

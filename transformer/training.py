@@ -350,6 +350,10 @@ class Trainer:
 
     # ----------------------------------------------------------------- the loop
 
+    def eval_due(self) -> bool:
+        """Whether the step just taken is evaluated: every `eval_every` steps."""
+        return self.step_count % self.cfg.eval_every == 0
+
     def done(self) -> str | None:
         """Why training should stop now, or None to go on."""
         if self.early is not None and self.early.should_stop:
@@ -387,7 +391,7 @@ class Trainer:
             # The step's evaluation (when one is due) before `on_step`: a callback that reads
             # `evals` there sees this step's metrics. The live run's snapshot of step 100 used to
             # carry step 50's accuracy ("0% right" above four right answers).
-            if self.step_count % self.cfg.eval_every == 0:
+            if self.eval_due():
                 self.evaluate_and_log()
             self._callbacks("on_step", row)
         if self.evals[-1]["step"] != self.step_count:
