@@ -35,6 +35,15 @@ def test_empty_input_is_one_sentence(reverse):
         parse_input(reverse, "   ")
 
 
+def test_a_text_prompt_keeps_its_spaces_and_a_question_loses_them(reverse):
+    """A character model continues "and now " differently from "and now": its spaces are input."""
+    charlm = get_task("charlm")
+    assert parse_input(charlm, "and now ") == list("and now ")
+    assert parse_input(reverse, " abcd ", trained_lengths=False) == list("abcd")
+    with pytest.raises(ValueError, match="^The input is empty"):
+        parse_input(charlm, "  ")
+
+
 def test_unknown_characters_are_named(reverse):
     with pytest.raises(ValueError, match="'Z'") as err:
         parse_input(reverse, "abZ")

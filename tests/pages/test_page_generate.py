@@ -93,7 +93,7 @@ def test_output_layer_shows_the_models_own_numbers_and_the_loss(charlm):
     model, task = charlm
     at = open_page(model, task)
     no_exception(at)
-    src = as_question(task, task.examples(6, seed=7)[0])
+    src = as_question(task, task.examples(6, seed=7, split="val")[0])
     trace = generation_trace(model, task, src.src, max_new_tokens=40)
     # Step 1 is being written: its h, W and logits are the model's, and the truth is the text's next character.
     out = output_layer(model, task, src.src, [], true_token=src.tgt[0])
@@ -115,7 +115,7 @@ def test_writing_a_different_token_changes_the_continuation_and_clearing_restore
     at = open_page(model, task, view="Step by step")
     no_exception(at)
     before = written_html(at)
-    src = as_question(task, task.examples(6, seed=7)[0]).src
+    src = as_question(task, task.examples(6, seed=7, split="val")[0]).src
     greedy = generation_trace(model, task, src, max_new_tokens=40)
     pills = at.pills[0]
     other = next(c.token for c in greedy[0].candidates if c.token != greedy[0].token)
@@ -142,7 +142,7 @@ def test_seeded_sampling_uses_the_sampling_settings_and_is_reproducible(charlm):
     at.segmented_control(key=K + "method").set_value("sample").run()
     at.number_input(key=K + "seed").set_value(3).run()
     no_exception(at)
-    src = as_question(task, task.examples(6, seed=7)[0]).src
+    src = as_question(task, task.examples(6, seed=7, split="val")[0]).src
     want = generation_trace(model, task, src, max_new_tokens=40, temperature=1.5, top_k=5, top_p=0.9, seed=3)
     html = written_html(at)
     assert all(f"p = {s.prob:.3f}" in html for s in want[:10])
@@ -176,7 +176,7 @@ def test_beam_search_width_one_is_greedy_on_a_decoder_task():
     no_exception(at)
     at.slider(key=K + "beam_width").set_value(1).run()
     no_exception(at)
-    src = task.examples(6, seed=7)[0].src
+    src = task.examples(6, seed=7, split="val")[0].src
     greedy = generation_trace(model, task, src)
     table = at.dataframe[0].value
     assert len(table) == 1
@@ -277,7 +277,7 @@ def test_a_prompt_too_long_for_the_context_offers_its_start(charlm):
 def test_the_tabs_follow_the_step_being_written(charlm):
     model, task = charlm
     at = open_page(model, task)
-    src = as_question(task, task.examples(6, seed=7)[0]).src
+    src = as_question(task, task.examples(6, seed=7, split="val")[0]).src
     trace = generation_trace(model, task, src, max_new_tokens=40)
     at.select_slider(key=K + "at").set_value(3).run()
     no_exception(at)

@@ -52,9 +52,11 @@ def parse_input(task, text: str, max_len: int | None = None, *, trained_lengths:
     examples have (`task.lengths`, e.g. exactly 8 letters) is refused too: a model never shown
     a shorter input answers it with noise or nothing.
     """
-    text = check_input_text(text).strip()
-    if not text:
+    text = check_input_text(text)
+    if not text.strip():
         raise ValueError("The input is empty: type something or pick an example.")
+    if task.kind != "text":  # a text model's prompt keeps its spaces: "and now " asks for a word
+        text = text.strip()
     try:
         src = task.parse(text)
     except ValueError as err:
