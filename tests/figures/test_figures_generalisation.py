@@ -52,3 +52,11 @@ def test_transfer_figure_draws_both_models_both_sides():
     assert fig.layout.uirevision == "transfer"
     pre = pretraining_figure(rows(3, 0, 0))
     assert list(pre.data[0].y) == [0.3, 0.3, 0.3]
+
+
+def test_an_early_stop_is_labelled_where_the_best_weights_come_back():
+    stopped = rows(4, 1.0, 0.2) + [{"step": 30, "seq_acc": 0.1, "train_seq_acc": 0.3}]
+    fig = gap_panels({"+ early stopping": stopped, "200 examples": rows(4, 1.0, 0.2)})
+    notes = [a for a in fig.layout.annotations if "restored" in a.text]
+    assert len(notes) == 1 and notes[0].x == 30 and abs(notes[0].y - 0.3) < 1e-9
+    assert notes[0].xref == "x"  # in the first panel, the early-stopped run's

@@ -35,10 +35,11 @@ def gap_panels(evals: Mapping[str, Sequence[dict]], title: str = "Training accur
     for name in names:
         rows = evals[name]
         last = rows[-1] if rows else {}
-        titles.append(f"{name}<br><sup>train {_percent(last.get('train_' + metric))} · "
-                      f"val {_percent(last.get(metric))}</sup>")
+        titles.append(f"{name}<br><span style='font-size:{FONT_SIZE - 1}px'>train "
+                      f"{_percent(last.get('train_' + metric))} · val {_percent(last.get(metric))}</span>")
     fig = make_subplots(rows=n_rows, cols=cols, subplot_titles=titles or None, shared_yaxes=True,
                         horizontal_spacing=0.03, vertical_spacing=0.22)
+    fig.update_annotations(font_size=FONT_SIZE)  # the panel titles
     for i, name in enumerate(names):
         rows = evals[name]
         r, c = i // cols + 1, i % cols + 1
@@ -54,13 +55,20 @@ def gap_panels(evals: Mapping[str, Sequence[dict]], title: str = "Training accur
                                      hovertemplate=f"{name}<br>step %{{x}}<br>{label}: %{{y:.1%}}<extra></extra>"),
                           row=r, col=c)
         fig.update_xaxes(title_text="step", row=r, col=c)
+        if len(rows) >= 2 and rows[-1]["step"] == rows[-2]["step"]:
+            # Early stopping evaluated the restored best weights at the stopping step: the drop
+            # is the run going back in time, said in words where it happens.
+            fig.add_annotation(x=rows[-1]["step"], y=rows[-1].get("train_" + metric) or 0, row=r, col=c,
+                               text="best weights<br>restored", showarrow=True, arrowhead=2, ax=-45, ay=-30,
+                               font=dict(size=FONT_SIZE - 2, color=DARK_GREY))
     fig.update_yaxes(range=[-0.03, 1.03], tickformat=".0%")
     fig.update_yaxes(title_text=ACC_LABEL, col=1)
     layout = base_layout(title, "", "", uirevision=key, height=300 * n_rows + 60)
     layout.pop("xaxis"), layout.pop("yaxis")
-    layout["margin"] = dict(l=10, r=10, t=110, b=10)
+    layout["margin"] = dict(l=10, r=10, t=90, b=60)
+    # Under the panels: above them it ran into the panel titles.
+    layout["legend"] = dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.5, xanchor="center")
     fig.update_layout(**layout)
-    fig.update_annotations(font_size=FONT_SIZE)
     return fig
 
 
@@ -124,3 +132,20 @@ def pretraining_figure(rows: Sequence[dict], title: str = "Pre-training: predict
     fig.update_layout(**base_layout(title, "pre-training step", "next word right (0-1)", uirevision=key, height=280))
     fig.update_yaxes(range=[-0.03, 1.03], tickformat=".0%")
     return fig
+
+
+def experiment_figures(plan, evals: Mapping[str, Sequence[dict]], finished: Sequence[str] = (),
+                       key: str = "gen") -> dict[str, go.Figure]:
+    """{name: figure} for one experiment of `transformer.analysis.generalisation` (its `plan`,
+    the race's rows, the names of the runs that have finished), as the page and the lesson draw it."""
+    from transformer.analysis.generalisation import FINETUNED, PRETRAIN, SCRATCH, appetite_points
+
+    if plan.key == "overfitting":
+        return {"gap": gap_panels(evals, "Training sums (blue) vs new sums (vermillion): the gap is memorising",
+                                  key=key + ".gap")}
+    if plan.key == "appetite":
+        return {"appetite": appetite_figure(appetite_points(plan, evals, finished), sorted(set(plan.sizes.values())),
+                                            "Held-out accuracy against training-set size: who needs more data?",
+                                            key=key + ".appetite")}
+    return {"transfer": transfer_figure(evals, FINETUNED, SCRATCH, key=key + ".transfer"),
+            "pretrain": pretraining_figure(evals.get(PRETRAIN, []), key=key + ".pretrain")}
