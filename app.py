@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from transformer.ui import warm_up
+from transformer.ui import wait_for_imports, warm_up
 from transformer.ui.sidebar import mirror_presenter, presenter_from_link, render_sidebar
 
 ROOT = Path(__file__).resolve().parent
@@ -56,6 +56,8 @@ presenter = presenter_from_link()
 st.set_page_config(page_title="Transformer Lab", page_icon="🔬", layout="wide",
                    initial_sidebar_state="collapsed" if presenter else "expanded")
 page = st.navigation(navigation_pages())
+if page.url_path:  # every page but the home page needs PyTorch: not while the warm-up imports it
+    wait_for_imports()
 render_sidebar(follow_run=page.url_path != "train")  # the Train page shows the run's progress itself
 try:
     page.run()

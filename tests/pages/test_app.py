@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import app_pages, end_apptest_session
+from transformer.ui import wait_for_imports
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = "../../app.py"  # relative to this file, as AppTest resolves it
@@ -40,6 +41,9 @@ def test_home_page_runs_clean_with_doors_to_existing_pages():
 @pytest.mark.parametrize("page_path", EXISTING)
 def test_every_page_opens_without_an_exception(page_path):
     at = AppTest.from_file(APP, default_timeout=90).run()
+    # The home page started the warm-up, which imports PyTorch. The real app waits for it before
+    # a page that needs torch (app.py); AppTest's switch_page runs the page without app.py.
+    wait_for_imports()
     at.switch_page(page_path).run()
     assert not at.exception, f"{page_path}: {at.exception[0].value if at.exception else ''}"
 

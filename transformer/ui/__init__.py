@@ -21,6 +21,7 @@ import threading
 WARM_UP_MODULES = ("torch", "transformer.training", "plotly.graph_objects", "transformer.figures")
 _warm_up_lock = threading.Lock()
 _warm_up_thread: threading.Thread | None = None
+_imports_done = threading.Event()
 
 
 def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
@@ -29,14 +30,17 @@ def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
     The home page and the sidebar need no PyTorch, so the first page of a cold server draws
     without it; app.py then calls this, and by the time a person opens another page the imports
     are done and the fork server that starts training processes is up. A page that needs a
-    module sooner simply waits for it on Python's import lock.
+    module sooner waits for these imports first (`wait_for_imports`).
     """
     global _warm_up_thread
     with _warm_up_lock:
         if _warm_up_thread is None:
             def load() -> None:
-                for name in modules:
-                    importlib.import_module(name)
+                try:
+                    for name in modules:
+                        importlib.import_module(name)
+                finally:
+                    _imports_done.set()
                 from ..runs.fork_server import prepare_training_processes
 
                 prepare_training_processes()  # the fork server that starts each run's process
@@ -47,6 +51,25 @@ def warm_up(modules=WARM_UP_MODULES) -> threading.Thread:
             _warm_up_thread = threading.Thread(target=load, name="tlab-warm-up", daemon=True)
             _warm_up_thread.start()
         return _warm_up_thread
+
+
+def wait_for_imports() -> None:
+    """Block until the warm-up's imports are done, when a warm-up is under way.
+
+    Two threads importing PyTorch at once can each find the other's half-built modules (Python
+    breaks the cycle between their import locks by handing one of them a partial module):
+    a page opened while the warm-up imported torch failed with "generic_type: cannot initialize
+    type". So app.py lets the warm-up finish before it runs any page that needs PyTorch.
+    """
+    if _warm_up_thread is not None:
+        _imports_done.wait()
+
+
+def torch_imported() -> bool:
+    """PyTorch is fully imported (in sys.modules, and not halfway through the warm-up's import)."""
+    import sys
+
+    return "torch" in sys.modules and (_warm_up_thread is None or _imports_done.is_set())
 
 
 def _route_through_app() -> None:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import sys
 
 import streamlit as st
 
 from .session import TRAIN, get_run, presenter_mode, run_is_active, session_runs
 from .text import plain
+from . import torch_imported, wait_for_imports
 
 PRESENTER_CSS = """
 <style>
@@ -53,8 +53,9 @@ def device_label() -> str:
     else has loaded PyTorch the answer needs no import: the first page of a cold server is not
     kept waiting 2-3 s for it.
     """
-    if "torch" not in sys.modules and _cpu_only_torch():
+    if _cpu_only_torch() and not torch_imported():
         return "CPU"
+    wait_for_imports()  # torch may be half-imported by the warm-up: importing it here too breaks it
     return _device_label_from_torch()
 
 
