@@ -99,7 +99,7 @@ def test_a_locked_prediction_is_plain_text_not_a_disabled_radio():
     at.run()
     key = "lessons.predict.attention.1"
     at.radio(key=key).set_value("cat").run()
-    at.button(key=f"{key}.reveal").click().run()
+    at.button(key=f"{key}.lock").click().run()
     assert not at.exception
     assert not [r for r in at.radio if r.disabled], "the locked answer must not be a greyed-out radio"
     assert any(m.value == ":material/lock: Locked in: **cat**" for m in at.markdown)
