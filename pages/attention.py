@@ -295,8 +295,9 @@ def limits(ctx) -> None:
     st.markdown(
         "- **Weights are not the whole story.** A head with weight 0.9 on a token may still pass little of it on, "
         "if that token's value vector is small; and the residual stream carries information around every head.\n"
-        "- **Cross-attention is not always alignment.** The decoder often looks at a neighbour of the source token, "
-        "or at several, and still writes the right answer (e.g. both month digits from one month word).\n"
+        "- **Cross-attention is not always alignment.** Some alignments are one-to-many (both month digits read "
+        "one month word), and some rows align with nothing: the dashes, which copy no source token, often "
+        "land on a digit or the month word all the same.\n"
         "- **Sink tokens.** Heads with nothing useful to do often park their weight on the first token (`<bos>`): "
         "a bright first column means \"no-op\", not \"this token matters\".\n"
         "- **Correlation, not cause.** Switching a head off (its tab) is a stronger test than looking at it."

@@ -293,8 +293,9 @@ def _probe_batch(task, n: int, seed: int):
 def _gradient_tab(entries) -> None:
     st.markdown("How much does the loss at the **last answer token** change when we nudge the input "
                 "*k* tokens earlier? The size of that gradient, on a log scale, against *k*. Through a recurrence "
-                "the signal is multiplied by the same matrix at every step, so it shrinks geometrically "
-                "(Bengio et al. 1994); the LSTM's additive cell path slows the fall; attention reaches every "
+                "the signal is multiplied at every step by a Jacobian, the recurrent matrix scaled by the "
+                "activation's slope (diag(1 − h²)·W for tanh); when those factors are below 1 it shrinks "
+                "geometrically (Bengio et al. 1994); the LSTM's additive cell path slows the fall; attention reaches every "
                 "position in one step.")
     trained, initial, task, caption, key = _analysis_models(entries)
     if task is None:
