@@ -13,7 +13,7 @@ PORT   ?= 8501
 # headless for classroom servers).
 HEADLESS := $(if $(DISPLAY)$(WAYLAND_DISPLAY),false,true)
 
-.PHONY: run test test-fast setup setup-dev chromium bench clean
+.PHONY: run test test-fast setup setup-dev chromium bench docker clean
 
 run: setup
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.headless $(HEADLESS)
@@ -29,6 +29,10 @@ test-fast: setup-dev
 
 bench: setup
 	$(BIN)/python -m transformer bench
+
+# A CPU image for a class server (docs/DEPLOY.md); needs Docker, which `make run` does not.
+docker:
+	docker build -t transformer-lab .
 
 setup: $(VENV)/.installed
 
