@@ -454,7 +454,7 @@ def test_live_parts_that_need_a_trained_model_draw_it():
 
 
 def _race_step_script(params):
-    """AppTest script: the lesson race widget alone, as lesson 9 embeds it."""
+    """AppTest script: the lesson race widget alone, as lesson 11 embeds it."""
     from transformer.ui.lesson_context import WidgetContext
     from transformer.ui.lesson_race import race_widget
 
@@ -495,7 +495,7 @@ def test_the_lesson_race_draws_every_model_live_and_stops_with_the_session():
 
 
 def test_lesson_runs_evaluate_often_enough_to_show_the_s_curve(monkeypatch):
-    """Lesson 8 asks about the S-shaped rise of sequence accuracy; the reverse preset evaluates
+    """Lesson 9 asks about the S-shaped rise of sequence accuracy; the reverse preset evaluates
     every 50 steps and stops at its target after three points, so lesson runs evaluate every 10."""
     from transformer.presets import preset_configs
     from transformer.tasks import get_task
@@ -504,7 +504,8 @@ def test_lesson_runs_evaluate_often_enough_to_show_the_s_curve(monkeypatch):
     captured = {}
     monkeypatch.setattr(LessonRuns, "start_configs",
                         lambda self, key, task, model_cfg, train_cfg: captured.setdefault("cfg", train_cfg))
-    LessonRuns(registry=None).start(("reverse", "decoder", 3), "reverse", "decoder", 3)
-    _, preset = preset_configs(get_task("reverse"), "decoder")
+    # dates: a preset that still evaluates every 50 (reverse's own preset now evaluates every 10).
+    LessonRuns(registry=None).start(("dates", "encoder-decoder", 3), "dates", "encoder-decoder", 3)
+    _, preset = preset_configs(get_task("dates"), "encoder-decoder")
     assert preset.eval_every > LESSON_EVAL_EVERY == captured["cfg"].eval_every == 10
     assert captured["cfg"].seed == 3 and captured["cfg"].until_acc is not None   # still stops at the target

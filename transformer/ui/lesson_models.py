@@ -30,7 +30,7 @@ from .text import plain
 from .widgets import progress_text
 
 # Lesson runs evaluate at least every 10 steps: a preset's 50 would stop the reverse run at its
-# target after three points (0, 0, 0.996), hiding the S-shaped rise lesson 8 asks about
+# target after three points (0, 0, 0.996), hiding the S-shaped rise lesson 9 asks about
 # (every 10 steps, seed 0, measured: 0 until step 50, then 0.38, 0.82, 0.93).
 LESSON_EVAL_EVERY = 10
 

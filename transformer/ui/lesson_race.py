@@ -1,4 +1,4 @@
-"""A small race for lesson 9, on the RNN vs Transformer page's machinery (`transformer.runs.race`).
+"""A small race for lesson 11, on the RNN vs Transformer page's machinery (`transformer.runs.race`).
 
 `plan_race` gives the task's transformer preset and recurrent models with about the same number
 of parameters; `RaceRun` trains them in one background thread, always stepping the model that
