@@ -15,8 +15,7 @@ import numpy as np
 import streamlit as st
 
 from transformer.figures import attention as figs
-from transformer.analysis.inspection import (InputTooLong, ablation_accuracy, parse_input, query_walkthrough,
-                                             run_attention, trained_length_text)
+from transformer.analysis.inspection import ablation_accuracy, query_walkthrough, run_attention, trained_length_text
 from transformer.analysis.interpret import describe_head, describe_heads, detect_formation, head_scores_over_time
 from transformer.presets import INDUCTION_DEMO, induction_demo_configs
 from transformer.runs.live import ACTIVE, LiveRun
@@ -25,13 +24,12 @@ from transformer.tasks import MAX_INPUT_CHARS
 from transformer.ui.session import current_model, get_lab, presenter_mode, set_run
 from transformer.ui.state import memo
 from transformer.ui.text import code, plain
-from transformer.ui.widgets import ensure_model_widget, show_answers
+from transformer.ui.widgets import CUSTOM, ensure_model_widget, parsed_input, show_answers
 
 K = "att."  # prefix of this page's widget keys
 ARCHS = ("decoder", "encoder-decoder", "encoder")
 N_ABLATION = 24  # validation examples graded with and without the ablated heads
 MEMO_SIZE = 17  # runs and ablations kept, so flipping back to an earlier example is instant
-CUSTOM = "✎ type your own…"
 REFRESH_S = 2.0  # while a run trains: often enough to watch attention form, rarely enough to leave it the CPU
 TABS = ("One head", "Every head", "As lines", "Step by step", "Over training", "Switch heads off",
         "Induction heads", "Limits")
@@ -64,11 +62,6 @@ def induction_button(label: str) -> None:
 def cached(inputs: tuple, compute):
     """The last results of slow calls (runs, generation, ablation), kept across reruns."""
     return memo(K + "memo", inputs, compute, keep=MEMO_SIZE)
-
-
-def set_text(text: str) -> None:
-    st.session_state[K + "example"] = CUSTOM
-    st.session_state[K + "text"] = text
 
 
 def switch_all_on() -> None:
@@ -336,14 +329,8 @@ def explorer(identity: tuple, following: bool) -> None:
                              help=f"This model was trained on inputs of {lengths}." if lengths else None)
     else:
         text = choice
-    try:
-        src = parse_input(task, text, model.cfg.max_len if model.cfg.layout == "lm" else None)
-    except InputTooLong as err:
-        st.warning(plain(err))
-        st.button(f"Truncate to “{plain(err.fits)}”", key=K + "truncate", on_click=set_text, args=(err.fits,))
-        return
-    except ValueError as err:
-        st.error(plain(err))
+    src = parsed_input(task, text, model.cfg.max_len if model.cfg.layout == "lm" else None, K)
+    if src is None:
         return
 
     ablated = st.session_state.get(K + "ablated", [])

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import streamlit as st
 
-from transformer.analysis.inspection import InputTooLong, parse_input, run_attention, trained_length_text
+from transformer.analysis.inspection import run_attention, trained_length_text
 from transformer.beam import beam_search
 from transformer.decoding import generation_trace, output_layer
 from transformer.figures import for_projector
@@ -33,12 +33,11 @@ from transformer.ui.sampling import DEFAULT, sampling_controls
 from transformer.ui.session import current_model, get_lab, presenter_mode
 from transformer.ui.state import memo
 from transformer.ui.text import code, plain
-from transformer.ui.widgets import ensure_model_widget
+from transformer.ui.widgets import CUSTOM, ensure_model_widget, parsed_input
 
 K = "gen."  # prefix of this page's widget keys
 ARCHS = ("decoder", "encoder-decoder")
 MEMO_SIZE = 24  # traces, beams and runs kept, so going back to a step or an example is instant
-CUSTOM = "✎ type your own…"
 REFRESH_S = 2.0  # while a run trains: the page follows its newest snapshot
 STEP_TEXT_TOKENS = 40  # characters the character model writes in the step-through
 TABS = ("Output layer", "Sampling", "Step by step", "Beam search", "Free text", "Attention")
@@ -71,11 +70,6 @@ def on_new_model(identity: tuple) -> None:
         clear_choices()
         for name in ("memo", "example", "at"):
             st.session_state.pop(K + name, None)
-
-
-def set_text(text: str) -> None:
-    st.session_state[K + "example"] = CUSTOM
-    st.session_state[K + "text"] = text
 
 
 def settings() -> dict:
@@ -267,14 +261,8 @@ def explorer(identity: tuple, following: bool) -> None:
     seed = c3.number_input("seed", 0, 1_000_000, 0, key=K + "seed", disabled=method == "greedy")
     c4.button("Clear choices", key=K + "clear", on_click=clear_choices,
               disabled=not any(t is not None for t in st.session_state.get(K + "forced", [])))
-    try:
-        src = parse_input(task, text, model.cfg.max_len if model.cfg.layout == "lm" else None)
-    except InputTooLong as err:
-        st.warning(plain(err))
-        st.button(f"Truncate to “{plain(err.fits)}”", key=K + "truncate", on_click=set_text, args=(err.fits,))
-        return
-    except ValueError as err:
-        st.error(plain(err))
+    src = parsed_input(task, text, model.cfg.max_len if model.cfg.layout == "lm" else None, K)
+    if src is None:
         return
     truth = None
     if choice != CUSTOM:

@@ -305,6 +305,34 @@ const timer = setInterval(() => {
 </script>"""
 
 
+CUSTOM = "✎ type your own…"  # the last entry of a page's example picker
+
+
+def _use_typed_text(key_prefix: str, text: str) -> None:
+    st.session_state[key_prefix + "example"] = CUSTOM
+    st.session_state[key_prefix + "text"] = text
+
+
+def parsed_input(task, text: str, max_len: int | None, key_prefix: str) -> list[str] | None:
+    """The source tokens of what a person picked or typed, or None after one sentence on the page.
+
+    An input that is only too long (for the task, or for a model context of `max_len`) also
+    offers a button that puts the start that fits into the page's text box
+    (`key_prefix + "text"`, with its picker `key_prefix + "example"` set to `CUSTOM`).
+    """
+    from ..analysis.inspection import InputTooLong, parse_input
+
+    try:
+        return parse_input(task, text, max_len)
+    except InputTooLong as err:
+        st.warning(plain(err))
+        st.button(f"Truncate to “{plain(err.fits)}”", key=key_prefix + "truncate", on_click=_use_typed_text,
+                  args=(key_prefix, err.fits))
+    except ValueError as err:
+        st.error(plain(err))
+    return None
+
+
 def scroll_to(key: str) -> None:
     """Scroll the element made by `st.container(key=key)` to the top of the screen, once.
 
