@@ -20,6 +20,7 @@ from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode, session_runs
 from transformer.ui.state import memo
 from transformer.ui.text import plain
+from transformer.ui.widgets import race_status, rerun_once_when_done
 
 K = "gen."
 SLOTS = "generalise:"  # this page's slots in the session's run registry, one per experiment
@@ -171,24 +172,15 @@ def _reveal(key: str, race: RaceRun) -> None:
 
 def _view(key: str) -> None:
     race = session_runs().get(SLOTS + key)
-    if race is not None and race.status not in ACTIVE and st.session_state.get(K + "ticking"):
-        st.session_state[K + "ticking"] = False  # it just ended: one full rerun stops the refresh
-        st.rerun()
+    rerun_once_when_done(race, K + "ticking")
     if race is None:
         st.info("Make your prediction, then press **Run the experiment**: the curves appear here and refresh "
                 "every two seconds.")
         return
-    status = race.status
-    if status == "queued":
-        st.warning(f"Queued, position {race.queue_position or 1}: the experiment starts when a training slot frees up.")
-    elif status == "failed":
-        st.error(plain(race.message))
-    else:
-        message = "Every run has finished." if status == "finished" else race.message
-        st.caption(f"**{status.capitalize()}.** {plain(message)}")
+    race_status(race, "experiment", finished="Every run has finished.")
     _progress(race)
     live_figures(_figures(key, race), key=K + "curves-" + key, columns=1)
-    if status == "finished":
+    if race.status == "finished":
         _reveal(key, race)
 
 

@@ -30,6 +30,7 @@ from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode, session_runs
 from transformer.ui.text import code, plain
 from transformer.ui.state import KEEP, LinkedSettings, Setting, memo, show_notes
+from transformer.ui.widgets import race_status, rerun_once_when_done
 
 K = "rnn."
 CHART = {"displaylogo": False}
@@ -190,9 +191,7 @@ def _curves(slot: str, evals: dict, xs=("step", "train_s"), title: str | None = 
 
 def _race_view(entries, train) -> None:
     race = session_runs().get(MAIN)
-    if race is not None and race.status not in ACTIVE and st.session_state.get(K + "ticking"):
-        st.session_state[K + "ticking"] = False  # it just ended: one full rerun stops the refresh
-        st.rerun()
+    rerun_once_when_done(race, K + "ticking")
     _buttons(race, entries, train)
     if st.session_state.get(K + "error"):
         st.error(st.session_state[K + "error"])
@@ -200,13 +199,7 @@ def _race_view(entries, train) -> None:
         st.info("Press **Start the race**: every model trains on the same examples, in turns, with the same "
                 "optimizer; the curves appear here and refresh every two seconds.")
         return
-    status = race.status
-    if status == "queued":
-        st.warning(f"Queued, position {race.queue_position or 1}: the race starts when a training slot frees up.")
-    elif status == "failed":
-        st.error(race.message)
-    else:
-        st.caption(f"**{status.capitalize()}.** {race.message}")
+    race_status(race)
     progress, evals, states = race.progress, race.evals, race.model_messages
     st.dataframe([{
         "model": name, "parameters": race.parameters[name], "step": p["step"],
@@ -452,9 +445,7 @@ def _alignment(race: RaceRun) -> None:
 
 def _dates_view() -> None:
     race = session_runs().get(DATES)
-    if race is not None and race.status not in ACTIVE and st.session_state.get(K + "dates_ticking"):
-        st.session_state[K + "dates_ticking"] = False
-        st.rerun()
+    rerun_once_when_done(race, K + "dates_ticking")
     if st.session_state.get(K + "dates_error"):
         st.error(st.session_state[K + "dates_error"])
     if race is None:

@@ -31,7 +31,7 @@ from transformer.ui.session import get_lab, load_checkpoint_bytes, presenter_mod
 from transformer.ui.state import KEEP, LinkedSettings, memo, show_notes
 from transformer.ui.text import plain
 from transformer.ui.uploads import take_upload
-from transformer.ui.widgets import live_curves, progress_text, scroll_to, show_answers
+from transformer.ui.widgets import live_curves, progress_text, rerun_once_when_done, scroll_to, show_answers
 from transformer.ui.classroom import class_box
 
 K = "train."  # prefix of this page's widget keys in st.session_state
@@ -344,10 +344,7 @@ def _dashboard(built: S.Built) -> None:
         st.rerun()  # a button started, stopped or forgot the run
     lab = get_lab()
     run = lab.run
-    if run is not None and run.status not in ACTIVE and st.session_state.get(K + "ticking"):
-        # The run ended since the last refresh: one full rerun turns the refreshes off.
-        st.session_state[K + "ticking"] = False
-        st.rerun()
+    rerun_once_when_done(run, K + "ticking")  # the run ended since the last refresh
     _buttons(run, built)
     if st.session_state.get(K + "start_error"):
         st.error(plain(st.session_state[K + "start_error"]))

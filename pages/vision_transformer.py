@@ -27,6 +27,7 @@ from transformer.tasks import get_task
 from transformer.training import TrainConfig, run_configs
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode, session_runs
+from transformer.ui.widgets import race_status, rerun_once_when_done
 
 K = "vit."
 SLOT = "race:vision"
@@ -176,9 +177,7 @@ def _views(race, frames) -> None:
 
 def _race_view(planned) -> None:
     race = session_runs().get(SLOT)
-    if race is not None and race.status not in ACTIVE and st.session_state.get(K + "ticking"):
-        st.session_state[K + "ticking"] = False  # it just ended: one full rerun stops the refresh
-        st.rerun()
+    rerun_once_when_done(race, K + "ticking")
     _buttons(race, planned)
     if st.session_state.get(K + "error"):
         st.error(st.session_state[K + "error"])
@@ -186,12 +185,7 @@ def _race_view(planned) -> None:
         st.info("Press **Start**: the ViT and a CNN with the same number of parameters learn the same pictures, "
                 "in turns; the curves and the ViT's attention appear here and refresh every two seconds.")
         return
-    if race.status == "queued":
-        st.warning(f"Queued, position {race.queue_position or 1}: the race starts when a training slot frees up.")
-    elif race.status == "failed":
-        st.error(race.message)
-    else:
-        st.caption(f"**{race.status.capitalize()}.** {race.message}")
+    race_status(race)
     progress, evals = race.progress, race.evals
     st.dataframe([{"model": name, "parameters": race.parameters[name], "step": p["step"],
                    "own compute (s)": round(p["train_s"], 1),

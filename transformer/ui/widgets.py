@@ -305,6 +305,29 @@ const timer = setInterval(() => {
 </script>"""
 
 
+def rerun_once_when_done(job, flag_key: str) -> None:
+    """Stop a fragment's refreshes when the job it shows has ended.
+
+    A page keeps `st.session_state[flag_key]` True while its fragment refreshes a running job
+    (`run_every`). The first refresh that finds the job ended clears the flag and reruns the
+    whole page once, which draws it again without `run_every`.
+    """
+    if job is not None and job.status not in ACTIVE and st.session_state.get(flag_key):
+        st.session_state[flag_key] = False
+        st.rerun()
+
+
+def race_status(race, noun: str = "race", finished: str | None = None) -> None:
+    """One line above a race's curves: queued (and where), failed (and why), or how it stands."""
+    if race.status == "queued":
+        st.warning(f"Queued, position {race.queue_position or 1}: the {noun} starts when a training slot frees up.")
+    elif race.status == "failed":
+        st.error(plain(race.message))
+    else:
+        message = finished if finished and race.status == "finished" else race.message
+        st.caption(f"**{race.status.capitalize()}.** {plain(message)}")
+
+
 CUSTOM = "✎ type your own…"  # the last entry of a page's example picker
 
 
