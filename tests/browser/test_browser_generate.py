@@ -68,7 +68,7 @@ def test_sampling_sliders_redraw_in_the_browser_and_then_drive_the_generation(pa
     wait_for_app(page)
     assert_no_exception(page, streamlit_server)
 
-    src = as_question(task, task.examples(6, seed=7)[0]).src
+    src = as_question(task, task.examples(6, seed=7, split="val")[0]).src
     logits = generation_trace(model, task, src, max_new_tokens=1)[0].logits.clone()
     logits[sorted(task.vocab.special_ids)] = float("-inf")  # the character model never writes these
     shown = after_probs(page)
