@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .metrics import IGNORE_INDEX, answer_accuracy
+from .metrics import IGNORE_INDEX, accuracy_ratios, answer_accuracy
 
 EVAL_CHUNK = 512  # examples per forward pass when measuring: one pass for the default eval_size
 
@@ -44,11 +44,8 @@ def measure(model: nn.Module, batches: list, autocast) -> dict:
         for key, value in answer_accuracy(logits, batch.targets).items():
             counts[key] += value
     model.train(was_training)
-    return {
-        "loss": loss_sum / max(1, counts["tokens"]),
-        "token_acc": counts["tokens_correct"] / max(1, counts["tokens"]),
-        "seq_acc": counts["seqs_correct"] / max(1, counts["seqs"]),
-    }
+    token_acc, seq_acc = accuracy_ratios(counts)
+    return {"loss": loss_sum / max(1, counts["tokens"]), "token_acc": token_acc, "seq_acc": seq_acc}
 
 
 class EarlyStopping:
