@@ -11,6 +11,7 @@ import streamlit as st
 
 from ..runs.job import ACTIVE
 from .lesson_models import lesson_runs
+from .lesson_race import show_race
 from .text import plain
 
 BUTTONS = {"overfitting": "Train the five runs", "appetite": "Train the eight runs",
@@ -57,11 +58,7 @@ def _widget(ctx, experiment: str) -> None:
             st.rerun()
         ctx.wait("Run the experiment first: the answer is how it ends.")
         return
-    if race.status in ACTIVE:
-        ctx.wait("The experiment is still running: watch it to the end.")
-        st.fragment(_draw, run_every=1.0)(ctx, plan, race, live=True)
-    else:
-        _draw(ctx, plan, race)
+    if show_race(ctx, race, "The experiment is still running: watch it to the end.", _draw, plan, race):
         report(ctx, plan, race.evals)
 
 

@@ -66,12 +66,20 @@ def race_widget(ctx) -> None:
             st.rerun()
         ctx.wait("Start the race first: the answer is how it ends.")
         return
-    if race.status in ACTIVE:
-        ctx.wait("The race is still running: watch it to the end, then compare.")
-        st.fragment(_draw, run_every=1.0)(ctx, race, live=True)
-    else:
-        _draw(ctx, race)
+    if show_race(ctx, race, "The race is still running: watch it to the end, then compare.", _draw, race):
         report_race(ctx, race.evals)
+
+
+def show_race(ctx, race, waiting: str, draw, *args) -> bool:
+    """Draw a lesson's race with `draw(ctx, *args)`: in a fragment refreshed every second (with
+    `live=True`, and `waiting` in place of the answer) while it runs, once when it has ended.
+    True when it has ended, so the caller reports its numbers."""
+    if race.status in ACTIVE:
+        ctx.wait(waiting)
+        st.fragment(draw, run_every=1.0)(ctx, *args, live=True)
+        return False
+    draw(ctx, *args)
+    return True
 
 
 def report_race(ctx, evals: dict) -> None:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from ..runs.job import ACTIVE
 from .lesson_models import lesson_runs
+from .lesson_race import show_race
 from .text import plain
 
 VIEWS = ("positions", "cls")
@@ -60,11 +61,7 @@ def vision_race(ctx) -> None:
             st.rerun()
         ctx.wait("Start the race first: the answer is what it shows.")
         return
-    if race.status in ACTIVE:
-        ctx.wait("The race is still running: watch it to the end, then answer.")
-        st.fragment(_draw, run_every=1.0)(ctx, race, view, live=True)
-    else:
-        _draw(ctx, race, view)
+    show_race(ctx, race, "The race is still running: watch it to the end, then answer.", _draw, race, view)
 
 
 def _views(race) -> dict:
