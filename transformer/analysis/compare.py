@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from ..budget import GATES as _CELL_GATES
 from ..config import RECURRENT_ARCHS, ModelConfig
+from ..decoding import evaluating
 from ..metrics import IGNORE_INDEX, accuracy_ratios, answer_accuracy
 
 # Gate blocks per recurrent cell (the budget's table): each has its own input and recurrent weights.
@@ -326,15 +327,10 @@ def accuracy_from_logits(logits: torch.Tensor, targets: torch.Tensor) -> tuple[f
     return accuracy_ratios(answer_accuracy(logits, targets))
 
 
-@torch.no_grad()
 def evaluate_batch(model: torch.nn.Module, batch) -> dict:
     """{"loss", "token_acc", "seq_acc"} of `model` on one `Batch`."""
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         logits, loss = batch.run(model)
-    finally:
-        model.train(was_training)
     token_acc, seq_acc = accuracy_from_logits(logits, batch.targets)
     return {"loss": float(loss), "token_acc": token_acc, "seq_acc": seq_acc}
 

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..capture import capture
+from ..decoding import evaluating
 from ..vit import VisionTransformer, attention_rollout
 
 
@@ -23,16 +24,13 @@ def _frozen(t: torch.Tensor) -> np.ndarray:
     return a
 
 
-@torch.no_grad()
 def inspect_vit(model: VisionTransformer, task, examples) -> dict:
     """Attention maps, rollout, predictions, position vectors and filters on `examples`."""
     from ..tasks import make_batch
 
     if not isinstance(model, VisionTransformer):
         raise ValueError("Only a Vision Transformer (arch 'vit') has patches and attention to show.")
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         batch = make_batch(task, examples, "image")
         with capture(model) as cache:
             logits = batch.forward(model)  # (B, 1, V)
@@ -49,5 +47,3 @@ def inspect_vit(model: VisionTransformer, task, examples) -> dict:
             "grid": model.grid,
             "patch": model.cfg.patch_size,
         }
-    finally:
-        model.train(was_training)
