@@ -26,9 +26,13 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 
 # Tiny test models are slower with many threads on a shared 2-core machine; set before any
 # test module imports torch.
@@ -125,6 +129,47 @@ def _fresh_preset_cache(tmp_path, monkeypatch):
     module = sys.modules.get("transformer.runs.preset_cache")
     if module is not None:
         module._DEFAULT = None
+
+
+def open_apptest(path: str, query: dict | None = None, timeout: float = 120) -> AppTest:
+    """A page opened in a fresh AppTest with `query` as its link parameters, run once, no exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(path, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def rerun_until(at, done, timeout: float, interval: float = 0.3) -> bool:
+    """Rerun the page until `done(at)` holds (AppTest does not tick run_every); False on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        if done(at):
+            return True
+        time.sleep(interval)
+    return False
+
+
+def stop_all_races(what: str = "race thread(s)") -> None:
+    """Stop every `RaceRun` still alive (AppTest sessions never close); fail if one will not end."""
+    import gc
+
+    from transformer.runs.race import RaceRun
+
+    stuck = [r for r in gc.get_objects() if type(r) is RaceRun and r.alive and not r.stop(timeout=15)]
+    assert not stuck, f"{len(stuck)} {what} did not stop within 15 s"
+
+
+@pytest.fixture
+def stop_races():
+    """Stop every race a test started through a page."""
+    yield
+    stop_all_races()
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ AppTest does not tick `st.fragment(run_every=...)`, so tests poll with `at.run()
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 
 import pytest
+from conftest import open_apptest, rerun_until, stop_all_races
 from streamlit.testing.v1 import AppTest
 
 from transformer.analysis import generalisation
@@ -26,26 +26,15 @@ def short_runs(monkeypatch):
     monkeypatch.setitem(generalisation.OVERFIT, "eval_every", 10)
     monkeypatch.setitem(generalisation.TRANSFER, "pretrain_steps", 4000)
     yield
-    stuck = [r for r in gc.get_objects() if type(r) is RaceRun and r.alive and not r.stop(timeout=15)]
-    assert not stuck, f"{len(stuck)} experiment thread(s) did not stop within 15 s"
+    stop_all_races("experiment thread(s)")
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_apptest(PAGE)
 
 
-def poll(at: AppTest, done, timeout=240.0) -> AppTest:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if done(at):
-            return at
-        time.sleep(0.5)
-    raise AssertionError("the page did not reach the expected state in time")
+def poll(at: AppTest, done, timeout=240.0) -> None:
+    assert rerun_until(at, done, timeout, interval=0.5), "the page did not reach the expected state in time"
 
 
 def texts(at: AppTest) -> str:

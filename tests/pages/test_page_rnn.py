@@ -5,11 +5,9 @@ AppTest does not tick `st.fragment(run_every=...)`, so tests poll with `at.run()
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 
-import pytest
-from conftest import live_figures_of, plotly_array
+from conftest import live_figures_of, open_apptest, plotly_array, rerun_until
 from streamlit.testing.v1 import AppTest
 
 from transformer.runs.race import RaceRun
@@ -17,19 +15,8 @@ from transformer.runs.race import RaceRun
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "rnn_vs_transformer.py")
 
 
-@pytest.fixture
-def stop_races():
-    """Stop every race a test started through the page (AppTest sessions never close)."""
-    yield
-    stuck = [r for r in gc.get_objects() if type(r) is RaceRun and r.alive and not r.stop(timeout=15)]
-    assert not stuck, f"{len(stuck)} race thread(s) did not stop within 15 s"
-
-
 def page(query: dict | None = None, **sizes) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
+    at = open_apptest(PAGE, query)
     for key, value in sizes.items():
         at.number_input(key=f"rnn.{key}").set_value(value)
     if sizes:
@@ -50,15 +37,8 @@ def tiny(at: AppTest, models=("decoder", "lstm"), length=3, steps=20) -> AppTest
     return at
 
 
-def poll(at: AppTest, done, timeout=120.0) -> AppTest:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if done(at):
-            return at
-        time.sleep(0.3)
-    raise AssertionError("the page did not reach the expected state in time")
+def poll(at: AppTest, done, timeout=120.0) -> None:
+    assert rerun_until(at, done, timeout), "the page did not reach the expected state in time"
 
 
 def table_with(at: AppTest, column: str):

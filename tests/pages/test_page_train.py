@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from conftest import live_figures_of, plotly_array
+from conftest import live_figures_of, plotly_array, rerun_until
 from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
@@ -32,14 +32,7 @@ def open_page(**query) -> AppTest:
 
 def poll(at: AppTest, predicate, timeout: float = 60.0) -> bool:
     """Rerun the page until `predicate(at)` holds (AppTest does not tick run_every)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, at.exception[0].value
-        if predicate(at):
-            return True
-        time.sleep(0.3)
-    return False
+    return rerun_until(at, predicate, timeout)
 
 
 def step_of(at: AppTest) -> int | None:

@@ -8,10 +8,9 @@ AppTest does not tick `run_every` fragments, so tests poll with `at.run()`. Runs
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
-from conftest import live_figures_of, plotly_array
+from conftest import live_figures_of, plotly_array, rerun_until
 from streamlit.testing.v1 import AppTest
 
 PAGE = "../../pages/train.py"  # relative to this file, as AppTest resolves it
@@ -30,14 +29,7 @@ def open_page(**query) -> AppTest:
 
 def poll(at: AppTest, predicate, timeout: float = 90.0) -> bool:
     """Rerun the page until `predicate(at)` holds (AppTest does not tick run_every)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        at.run()
-        assert not at.exception, at.exception[0].value
-        if predicate(at):
-            return True
-        time.sleep(0.3)
-    return False
+    return rerun_until(at, predicate, timeout)
 
 
 def finished(at: AppTest) -> bool:

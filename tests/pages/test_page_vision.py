@@ -5,10 +5,9 @@ AppTest does not tick `st.fragment(run_every=...)`, so tests poll with `at.run()
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 
-import pytest
+from conftest import open_apptest, rerun_until
 from streamlit.testing.v1 import AppTest
 
 from transformer.runs.race import RaceRun
@@ -16,29 +15,12 @@ from transformer.runs.race import RaceRun
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "vision_transformer.py")
 
 
-@pytest.fixture
-def stop_races():
-    yield
-    stuck = [r for r in gc.get_objects() if type(r) is RaceRun and r.alive and not r.stop(timeout=15)]
-    assert not stuck, f"{len(stuck)} race thread(s) did not stop within 15 s"
-
-
 def page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_apptest(PAGE)
 
 
-def poll(at: AppTest, done, timeout=240.0) -> AppTest:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        if done(at):
-            return at
-        time.sleep(0.5)
-    raise AssertionError("the page did not get there in time")
+def poll(at: AppTest, done, timeout=240.0) -> None:
+    assert rerun_until(at, done, timeout, interval=0.5), "the page did not get there in time"
 
 
 def test_a_picture_that_does_not_cut_into_patches_is_one_sentence_and_start_is_off():
