@@ -27,6 +27,7 @@ from transformer.tasks import get_task
 from transformer.training import TrainConfig, run_configs
 from transformer.ui.live_figures import live_figures
 from transformer.ui.session import presenter_mode, session_runs
+from transformer.ui.state import memo
 from transformer.ui.widgets import race_status, rerun_once_when_done
 
 K = "vit."
@@ -105,7 +106,7 @@ def _buttons(race, planned) -> None:
 
 def _probe(race):
     task = race.entries["ViT"].task
-    return task, task.examples(PROBES, seed=4321, split="val")  # held out: never trained on
+    return task, memo(K + "probe", task, lambda: task.examples(PROBES, seed=4321, split="val"))  # held out
 
 
 def _record(race) -> list:
@@ -175,6 +176,19 @@ def _views(race, frames) -> None:
         _show(filters_figure(frame["filters"]), "filters")
 
 
+def _curves(evals: dict) -> dict:
+    """{x: figure} of the race, rebuilt only when an evaluation was added (building Plotly
+    figures costs the training thread time: it shares the interpreter with this page)."""
+    big = presenter_mode()
+
+    def build() -> dict:
+        figs = {x: race_curves(evals, x=x) for x in ("step", "train_s")}
+        return {x: for_projector(f) for x, f in figs.items()} if big else figs
+
+    version = (session_runs().run_id(SLOT), tuple(len(rows) for rows in evals.values()), big)
+    return memo(K + "curves.figs", version, build)
+
+
 def _race_view(planned) -> None:
     race = session_runs().get(SLOT)
     rerun_once_when_done(race, K + "ticking")
@@ -191,9 +205,7 @@ def _race_view(planned) -> None:
                    "own compute (s)": round(p["train_s"], 1),
                    "held-out accuracy": round(evals[name][-1]["seq_acc"], 3) if evals[name] else None,
                    "status": p["status"]} for name, p in progress.items()], hide_index=True, key=K + "progress")
-    figs = {x: race_curves(evals, x=x) for x in ("step", "train_s")}
-    live_figures({x: for_projector(f) if presenter_mode() else f for x, f in figs.items()}, key=K + "curves",
-                 columns=1)
+    live_figures(_curves(evals), key=K + "curves", columns=1)
     sizes = _sizes(race)
     if sizes:
         _show(accuracy_by_size_figure(sizes), "sizes")
