@@ -19,6 +19,7 @@ from .blocks import DecoderBlock, EncoderBlock
 from .hooks import HookPoint
 from .metrics import lm_loss
 from .positional import build_positional
+from .recurrent import embed_tokens, tie_to_embedding
 
 class _Transformer(nn.Module):
     """Token embedding + positional encoding, shared by the three models.
@@ -45,10 +46,7 @@ class _Transformer(nn.Module):
                 f"The input has {idx.size(1)} tokens but this model was built for at most "
                 f"{self.cfg.max_len}: shorten the input."
             )
-        x = self.tok_emb(idx)  # (B, T, d_model)
-        if self.cfg.tie_weights:
-            x = x * self.cfg.d_model ** 0.5  # back to unit scale beside the positions (see _tie)
-        x = self.pos(x)
+        x = self.pos(embed_tokens(self.tok_emb, idx, self.cfg.tie_weights))  # (B, T, d_model)
         return self.emb_dropout((hook or self.hook_embed)(x))
 
     def _tie(self, head: nn.Linear) -> None:
@@ -58,10 +56,10 @@ class _Transformer(nn.Module):
         reads a token in and scores it out, and the model has V·d_model fewer parameters. The
         table starts at std d_model^-0.5, the scale an output layer needs for logits of order 1,
         and `embed` multiplies by sqrt(d_model), as the paper does, so the input side still sees
-        vectors of the sinusoidal table's scale.
+        vectors of the sinusoidal table's scale (`recurrent.tie_to_embedding`, shared with the
+        recurrent models).
         """
-        nn.init.normal_(self.tok_emb.weight, std=self.cfg.d_model ** -0.5)
-        head.weight = self.tok_emb.weight
+        tie_to_embedding(self.tok_emb, head)
 
     def _final_norm(self):
         # Pre-norm leaves the residual stream un-normalised, so a last LayerNorm is needed.
