@@ -27,7 +27,7 @@ from ..presets import DEMOS, preset_configs
 from .lesson_context import wait
 from .session import CurrentModel, current_model, session_runs
 from .text import plain
-from .widgets import progress_text
+from .widgets import run_progress
 
 # Lesson runs evaluate at least every 10 steps: a preset's 50 would stop the reverse run at its
 # target after three points (0, 0, 0.996), hiding the S-shaped rise lesson 9 asks about
@@ -91,13 +91,7 @@ def _progress(run: LiveRun, label: str) -> None:
     """Progress of a lesson run; reruns the page once when the run ends."""
     if run.status not in ACTIVE:
         st.rerun()
-    progress = run.progress
-    fraction = min(1.0, progress["step"] / max(1, progress["total"]))
-    if run.status == "queued":
-        text = f"waiting for a free slot: queued, position {run.queue_position or 1}"
-    else:
-        text = progress_text(progress, run.status)
-    st.progress(fraction, text=f"Training {label} · {text}")
+    run_progress(run, f"Training {label}", "waiting for a free slot: queued, position {position}")
 
 
 def preset_button_label(task_name: str, arch: str) -> str:

@@ -215,17 +215,22 @@ def start_preset_run(task_name: str, arch: str | None = None, task_params: dict 
     return run
 
 
+def run_progress(run: LiveRun, label: str, queued: str) -> None:
+    """A progress bar for a run under way, "{label} · how it stands"; `queued` is how it stands
+    while it waits for a training slot, with {position} in it."""
+    status, progress = run.status, run.progress
+    fraction = min(1.0, progress["step"] / max(1, progress["total"]))
+    if status == "queued":
+        text = queued.format(position=run.queue_position or 1)
+    else:
+        text = progress_text(progress, status)
+    st.progress(fraction, text=f"{label} · {text}")
+
+
 def _preset_progress(run: LiveRun) -> None:
     """Progress of a preset run started by `ensure_model_widget`; reruns the page when done."""
-    status = run.status
-    if status in ACTIVE:
-        progress = run.progress
-        fraction = min(1.0, progress["step"] / max(1, progress["total"]))
-        if status == "queued":
-            text = f"Waiting for a free slot: queued, position {run.queue_position or 1}."
-        else:
-            text = progress_text(progress, status)
-        st.progress(fraction, text=f"Training the preset · {text}")
+    if run.status in ACTIVE:
+        run_progress(run, "Training the preset", "Waiting for a free slot: queued, position {position}.")
     else:
         st.rerun()
 
