@@ -24,7 +24,7 @@ import torch.nn as nn
 from .config import ModelConfig
 from .hooks import HookPoint
 from .metrics import lm_loss
-from .vit import IMAGE_CHANNELS
+from .vit import IMAGE_CHANNELS, check_pixels
 
 KERNEL = 3
 
@@ -54,10 +54,7 @@ class SmallCNN(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
 
     def forward(self, pixels, targets=None):
-        side = self.cfg.max_len
-        if pixels.dim() != 4 or tuple(pixels.shape[1:]) != (IMAGE_CHANNELS, side, side):
-            raise ValueError(f"This model reads {side}x{side} greyscale pictures, shaped [B, {IMAGE_CHANNELS}, "
-                             f"{side}, {side}]; got {list(pixels.shape)}: resize the picture or rebuild the model.")
+        check_pixels(pixels, self.cfg.max_len)
         maps = self.hook_features(self.features(pixels))  # (B, width, h, w)
         pooled = maps.mean(dim=(2, 3))  # (B, width): global average pooling
         logits = self.head(self.dropout(self.norm(pooled)))[:, None, :]  # (B, 1, V)

@@ -34,6 +34,13 @@ from .positional import sinusoidal_encoding
 IMAGE_CHANNELS = 1  # the image tasks are greyscale; everything below works for any C
 
 
+def check_pixels(pixels: torch.Tensor, side: int) -> None:
+    """ValueError (one sentence) unless pixels is [B, IMAGE_CHANNELS, side, side] (ViT and CNN)."""
+    if pixels.dim() != 4 or tuple(pixels.shape[1:]) != (IMAGE_CHANNELS, side, side):
+        raise ValueError(f"This model reads {side}x{side} greyscale pictures, shaped [B, {IMAGE_CHANNELS}, "
+                         f"{side}, {side}]; got {list(pixels.shape)}: resize the picture or rebuild the model.")
+
+
 def patchify(pixels: torch.Tensor, patch_size: int) -> torch.Tensor:
     """pixels [B, C, H, W] -> patches [B, N, C·P·P], row-major over the patch grid.
 
@@ -153,10 +160,7 @@ class VisionTransformer(nn.Module):
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size)
 
     def check_pixels(self, pixels: torch.Tensor) -> None:
-        side = self.cfg.max_len
-        if pixels.dim() != 4 or tuple(pixels.shape[1:]) != (IMAGE_CHANNELS, side, side):
-            raise ValueError(f"This model reads {side}x{side} greyscale pictures, shaped [B, {IMAGE_CHANNELS}, "
-                             f"{side}, {side}]; got {list(pixels.shape)}: resize the picture or rebuild the model.")
+        check_pixels(pixels, self.cfg.max_len)
 
     def embed(self, pixels):
         """pixels [B, C, H, W] -> [CLS] and patch vectors with positions [B, 1+N, d_model]."""
