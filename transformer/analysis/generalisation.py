@@ -39,18 +39,23 @@ TRAIN_METRIC = "train_seq_acc"
 @dataclass(frozen=True)
 class Experiment:
     """One experiment: `entries` to race (each with its own training settings) and the
-    settings they share (`train_cfg`: seed, batch size, optimizer). `sizes` maps a run's name
-    to its training-set size (for the data-size figure)."""
+    settings they share (`train_cfg`: seed, batch size, optimizer)."""
 
     key: str
     title: str
     entries: tuple[RaceEntry, ...]
     train_cfg: TrainConfig
-    sizes: Mapping[str, int]
 
     @property
     def names(self) -> list[str]:
         return [e.name for e in self.entries]
+
+    @property
+    def sizes(self) -> dict[str, int]:
+        """A run's name -> its training-set size (for the data-size figure); a run on a fresh
+        stream (no `train_size`) has none."""
+        return {e.name: e.train_cfg.train_size for e in self.entries
+                if e.train_cfg is not None and e.train_cfg.train_size is not None}
 
     @property
     def total_steps(self) -> int:
@@ -85,8 +90,7 @@ def overfitting_plan(seed: int = 0, steps: Optional[int] = None) -> Experiment:
         (f"{c['more']:,} examples", model, replace(train, train_size=c["more"])),
     ]
     entries = tuple(RaceEntry(name, task, m, t) for name, m, t in runs)
-    return Experiment("overfitting", "Overfitting and its cures", entries, train,
-                      {e.name: e.train_cfg.train_size for e in entries})
+    return Experiment("overfitting", "Overfitting and its cures", entries, train)
 
 
 def overfitting_table(evals: Mapping[str, Sequence[dict]]) -> list[dict]:
@@ -134,8 +138,7 @@ def data_appetite_plan(seed: int = 0, sizes: Sequence[int] = APPETITE["sizes"],
     configs = matched_configs(sized, ["lstm"])
     entries = tuple(RaceEntry(run_name(MODEL_NAMES[arch], n), task, cfg, replace(train, train_size=n))
                     for arch, cfg in configs.items() for n in sizes)
-    return Experiment("appetite", "How much data does each model need?", entries, train,
-                      {e.name: e.train_cfg.train_size for e in entries})
+    return Experiment("appetite", "How much data does each model need?", entries, train)
 
 
 def appetite_points(plan: Experiment, evals: Mapping[str, Sequence[dict]],
@@ -226,8 +229,7 @@ def transfer_plan(seed: int = 0, labelled: int = TRANSFER["labelled"], pretrain_
     entries = (RaceEntry(PRETRAIN, UnlabelledReviews(), model, pre),
                RaceEntry(FINETUNED, task, model, few, start_from=PRETRAIN),
                RaceEntry(SCRATCH, task, model, few))
-    return Experiment("transfer", "Transfer learning", entries, train, {FINETUNED: few.train_size,
-                                                                          SCRATCH: few.train_size})
+    return Experiment("transfer", "Transfer learning", entries, train)
 
 
 def transfer_result(evals: Mapping[str, Sequence[dict]]) -> Optional[dict]:
