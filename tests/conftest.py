@@ -143,6 +143,31 @@ def open_apptest(path: str, query: dict | None = None, timeout: float = 120) -> 
     return at
 
 
+def fresh_session(page, checkpoint=None, run=None, name="test.pt"):
+    """AppTest script (for `AppTest.from_function(fresh_session, args=(page,), ...)`): a clean
+    session on the first run (AppTests share one session id, so a model, run or experiment left
+    by another test would leak in), then `run` or `checkpoint` (uploaded as `name`) as the current
+    model, then the page. A checkpoint put in st.session_state["test.swap"] replaces the model
+    before the next run (as an upload would). Self-contained: AppTest runs its source alone."""
+    import runpy
+
+    import streamlit as st
+
+    from transformer.ui.session import get_lab, load_checkpoint_bytes
+
+    if "test.fresh" not in st.session_state:
+        st.session_state["test.fresh"] = True
+        st.cache_resource.clear()  # drops (and stops) the shared session's runs and experiments
+        if run is not None:
+            get_lab().set_run(run)
+        if checkpoint is not None:
+            load_checkpoint_bytes(checkpoint, name)
+    swap = st.session_state.pop("test.swap", None)
+    if swap is not None:
+        load_checkpoint_bytes(swap, "swapped.pt")
+    runpy.run_path(page, run_name="__main__")
+
+
 def rerun_until(at, done, timeout: float, interval: float = 0.3) -> bool:
     """Rerun the page until `done(at)` holds (AppTest does not tick run_every); False on timeout."""
     deadline = time.monotonic() + timeout

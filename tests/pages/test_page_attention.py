@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import fresh_session
 from streamlit.testing.v1 import AppTest
 
 from transformer import build_model
@@ -20,31 +21,8 @@ PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "attention.py")
 CUSTOM = "✎ type your own…"
 
 
-def _fresh_session(page, run=None, checkpoint=None):
-    """AppTest script: a clean session (AppTests share one session id), then `run` or
-    `checkpoint` as the current model, then the page. A checkpoint put in
-    st.session_state["test.swap"] replaces the model before the next run (as an upload would)."""
-    import runpy
-
-    import streamlit as st
-
-    from transformer.ui.session import get_lab, load_checkpoint_bytes
-
-    if "test.fresh" not in st.session_state:
-        st.session_state["test.fresh"] = True
-        st.cache_resource.clear()
-        if run is not None:
-            get_lab().set_run(run)
-        if checkpoint is not None:
-            load_checkpoint_bytes(checkpoint, "test.pt")
-    swap = st.session_state.pop("test.swap", None)
-    if swap is not None:
-        load_checkpoint_bytes(swap, "swapped.pt")
-    runpy.run_path(page, run_name="__main__")
-
-
 def open_page(view: str | None = None, **source) -> AppTest:
-    at = AppTest.from_function(_fresh_session, args=(PAGE,), kwargs=source, default_timeout=120)
+    at = AppTest.from_function(fresh_session, args=(PAGE,), kwargs=source, default_timeout=120)
     return show(at, view) if view else at.run()
 
 

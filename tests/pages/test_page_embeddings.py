@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import fresh_session
 from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
@@ -16,27 +17,8 @@ from transformer.training import TrainConfig
 PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "embeddings.py")
 
 
-def _fresh_session(page, run=None, checkpoint=None):
-    """AppTest script: start from a clean session (AppTests share one session id, so a model
-    left by another test would leak in), make `run` or `checkpoint` current, run the page."""
-    import runpy
-
-    import streamlit as st
-
-    from transformer.ui.session import get_lab, load_checkpoint_bytes
-
-    if "test.fresh" not in st.session_state:
-        st.session_state["test.fresh"] = True
-        st.cache_resource.clear()
-        if run is not None:
-            get_lab().set_run(run)
-        if checkpoint is not None:
-            load_checkpoint_bytes(checkpoint, "test.pt")
-    runpy.run_path(page, run_name="__main__")
-
-
 def open_page(**source) -> AppTest:
-    return AppTest.from_function(_fresh_session, args=(PAGE,), kwargs=source, default_timeout=90).run()
+    return AppTest.from_function(fresh_session, args=(PAGE,), kwargs=source, default_timeout=90).run()
 
 
 def charts(at: AppTest) -> list[dict]:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from conftest import plotly_array
+from conftest import fresh_session, plotly_array
 
 from transformer import build_model
 from transformer.checkpoint import checkpoint_bytes
@@ -25,22 +25,6 @@ K = "gen."
 CUSTOM = "✎ type your own…"
 
 
-def _fresh_session(page, checkpoint=None):
-    """AppTest script: a clean session, the checkpoint as the current model, then the page."""
-    import runpy
-
-    import streamlit as st
-
-    from transformer.ui.session import load_checkpoint_bytes
-
-    if "test.fresh" not in st.session_state:
-        st.session_state["test.fresh"] = True
-        st.cache_resource.clear()
-        if checkpoint is not None:
-            load_checkpoint_bytes(checkpoint, "test.pt")
-    runpy.run_path(page, run_name="__main__")
-
-
 def tiny_model(task_name: str, arch: str = "decoder", seed: int = 0, **task_params):
     task = get_task(task_name, **task_params)
     torch.manual_seed(seed)
@@ -49,7 +33,7 @@ def tiny_model(task_name: str, arch: str = "decoder", seed: int = 0, **task_para
 
 
 def open_page(model, task, view: str | None = None) -> AppTest:
-    at = AppTest.from_function(_fresh_session, args=(PAGE,), kwargs={"checkpoint": checkpoint_bytes(model, task)},
+    at = AppTest.from_function(fresh_session, args=(PAGE,), kwargs={"checkpoint": checkpoint_bytes(model, task)},
                                default_timeout=120)
     if view:
         at.query_params["view"] = view
@@ -134,7 +118,7 @@ def test_writing_a_different_token_changes_the_continuation_and_clearing_restore
 
 def test_seeded_sampling_uses_the_sampling_settings_and_is_reproducible(charlm):
     model, task = charlm
-    at = AppTest.from_function(_fresh_session, args=(PAGE,), kwargs={"checkpoint": checkpoint_bytes(model, task)},
+    at = AppTest.from_function(fresh_session, args=(PAGE,), kwargs={"checkpoint": checkpoint_bytes(model, task)},
                                default_timeout=120)
     at.session_state[K + "settings"] = {"temperature": 1.5, "top_k": 5, "top_p": 0.9}
     at.query_params["view"] = "Step by step"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from conftest import fresh_session
 from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
@@ -38,25 +39,8 @@ def assert_shown_as_text(body: str, value: str) -> None:
     assert plain(value) in body, f"{value!r} is not in {body!r} as escaped text"
 
 
-def _fresh_session(page, checkpoint=None, name="test.pt"):
-    """AppTest script: a clean session (AppTests share one session id), optionally a checkpoint
-    uploaded as `name`, then the page."""
-    import runpy
-
-    import streamlit as st
-
-    from transformer.ui.session import load_checkpoint_bytes
-
-    if "test.fresh" not in st.session_state:
-        st.session_state["test.fresh"] = True
-        st.cache_resource.clear()
-        if checkpoint is not None:
-            load_checkpoint_bytes(checkpoint, name)
-    runpy.run_path(page, run_name="__main__")
-
-
 def open_page(page: str, query: dict | None = None, **source) -> AppTest:
-    at = AppTest.from_function(_fresh_session, args=(str(PAGES / page),), kwargs=source, default_timeout=120)
+    at = AppTest.from_function(fresh_session, args=(str(PAGES / page),), kwargs=source, default_timeout=120)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     return at.run()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import fresh_session
 from streamlit.testing.v1 import AppTest
 
 from transformer.course import WIDGET_SPECS, load_all
@@ -19,20 +20,8 @@ LESSONS = load_all()
 WIDGET_PROBLEM = ("could not be drawn", "not part of this version")
 
 
-def _fresh_session(page):
-    """AppTest script: a clean session on the first run (AppTests share one session id), then the page."""
-    import runpy
-
-    import streamlit as st
-
-    if "test.fresh" not in st.session_state:
-        st.session_state["test.fresh"] = True
-        st.cache_resource.clear()
-    runpy.run_path(page, run_name="__main__")
-
-
 def open_page(presenter: bool = False, **query) -> AppTest:
-    at = AppTest.from_function(_fresh_session, args=(PAGE,), default_timeout=120)
+    at = AppTest.from_function(fresh_session, args=(PAGE,), default_timeout=120)
     if presenter:
         at.session_state["presenter_mode"] = True
     for key, value in query.items():

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import live_figures_of, plotly_array
+from conftest import fresh_session, live_figures_of, plotly_array
 from streamlit.testing.v1 import AppTest
 
 from transformer.build import build_model
@@ -22,25 +22,8 @@ TABLE, WORD, ROTATION, SCHEMES, EXPERIMENT = (
     "1 · The sinusoidal table", "2 · Same word, two positions", "3 · Rotation", "4 · Four schemes", "5 · Experiment")
 
 
-def _fresh_session(page, checkpoint=None):
-    """AppTest script: start from a clean session (AppTests share one session id, so a model or
-    experiment left by another test would leak in), optionally load a checkpoint, run the page."""
-    import runpy
-
-    import streamlit as st
-
-    from transformer.ui.session import load_checkpoint_bytes
-
-    if "test.fresh" not in st.session_state:
-        st.session_state["test.fresh"] = True
-        st.cache_resource.clear()  # drops (and stops) the shared session's runs and experiments
-        if checkpoint is not None:
-            load_checkpoint_bytes(checkpoint, "test.pt")
-    runpy.run_path(page, run_name="__main__")
-
-
 def open_page(checkpoint=None, section: str | None = None) -> AppTest:
-    at = AppTest.from_function(_fresh_session, args=(PAGE, checkpoint), default_timeout=90)
+    at = AppTest.from_function(fresh_session, args=(PAGE, checkpoint), default_timeout=90)
     return show(at, section) if section else at.run()
 
 
@@ -189,7 +172,7 @@ def test_experiment_trains_four_schemes_and_plots_them(stop_live_runs):
 
 def open_link(query: dict) -> AppTest:
     """A fresh session opened from a link with `query` parameters."""
-    at = AppTest.from_function(_fresh_session, args=(PAGE, None), default_timeout=90)
+    at = AppTest.from_function(fresh_session, args=(PAGE, None), default_timeout=90)
     for name, value in query.items():
         at.query_params[name] = value
     return at.run()
