@@ -14,7 +14,6 @@ from transformer.figures.attention import (
     causal_mask_figure,
     head_score_curves,
     head_view,
-    loss_with_marker,
     matrix_figure,
     score_bars,
     token_label,
@@ -234,9 +233,7 @@ def test_animation_frames_move_heatmap_and_loss_marker_together():
         attention_over_training(frames, steps[:3], list("abcde"))
 
 
-def test_loss_marker_and_score_curves():
-    fig = loss_with_marker([0, 10, 20], [3.0, 2.0, 1.0], step=15)
-    assert fig.data[1].y[0] == pytest.approx(1.5)
+def test_score_curves():
     curves = head_score_curves([0, 10, 20], [3, 2, 1], [0, 10, 20],
                                {"L1 H0": [0.1, 0.2, 0.9], "L1 H1": [0.1, 0.1, 0.1]}, formation_step=10)
     names = [t.name for t in curves.data]

@@ -483,23 +483,6 @@ def _viridis(x: float) -> str:
 # Over training time.
 # ---------------------------------------------------------------------------------------------
 
-def loss_with_marker(loss_steps, losses, step: int | None = None, *, title: str = "Training loss",
-                     height: int = 300) -> go.Figure:
-    """The loss curve with a marker at `step` (the snapshot being looked at)."""
-    fig = go.Figure(go.Scatter(x=list(loss_steps), y=list(losses), mode="lines", name="loss",
-                               line=dict(color=TRAIN_COLOUR), hovertemplate="step %{x}: loss %{y:.4f}<extra></extra>"))
-    if step is not None and len(losses):
-        y = float(np.interp(step, np.asarray(loss_steps, dtype=float), np.asarray(losses, dtype=float)))
-        fig.add_trace(go.Scatter(x=[step], y=[y], mode="markers", name="this snapshot",
-                                 marker=dict(size=14, color=VAL_COLOUR, symbol="diamond"),
-                                 hovertemplate="snapshot at step %{x}<extra></extra>"))
-        fig.add_vline(x=step, line=dict(color=VAL_COLOUR, dash="dot"))
-    fig.update_layout(title=title, height=height, uirevision=UIREVISION, showlegend=False,
-                      xaxis=dict(title="training step"), yaxis=dict(title="loss (cross-entropy, nats)"),
-                      margin=dict(l=50, r=10, t=50, b=40))
-    return fig
-
-
 def attention_over_training(frames, steps: Sequence[int], q_tokens: Sequence, k_tokens: Sequence | None = None, *,
                             loss_steps=None, losses=None, allowed=None, frame_ms: int = 400,
                             title: str = "Attention over training: press play and watch it sharpen from uniform",
